@@ -1,0 +1,49 @@
+/** Lambda: runs the layer's ffprobe on the presigned URL and returns the summary and where the JSON is kept. */
+import { S3Client } from '@aws-sdk/client-s3';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { succeeded, type StepReport } from '../lib/analysis';
+import { logger, tracer } from '../lib/commons';
+import { getIntegerFromEnv, getStringFromEnv } from '../lib/config';
+import type { ProbeOutcome } from '../lib/item-update';
+import { probeAsset, type ProbeSettings } from '../lib/probe';
+import type { Asset } from '../lib/row';
+
+const settings: ProbeSettings = {
+  ffprobePath: getStringFromEnv('FFPROBE_PATH', '/opt/bin/ffprobe'),
+  timeoutMs: getIntegerFromEnv('FFPROBE_TIMEOUT_SECONDS', { default: 60, min: 1, max: 840 }) * 1000,
+  maxOutputBytes: getIntegerFromEnv('FFPROBE_MAX_OUTPUT_BYTES', { default: 16 * 1024 * 1024, min: 65536, max: 256 * 1024 * 1024 }),
+  inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
+  resultsBucket: process.env.RESULTS_BUCKET || undefined,
+};
+const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+
+/** The URL is a credential: this event is never logged. */
+export interface ProbeEvent {
+  asset: Asset;
+  url: string;
+  attempt?: number;
+  entered_at?: string;
+}
+
+export interface ProbeStepResult {
+  result: ProbeOutcome;
+  step: StepReport;
+}
+
+const probe = async (event: ProbeEvent): Promise<ProbeStepResult> => {
+  logger.appendKeys({ movie_id: event.asset.movieId });
+  const started = Date.now();
+  const result = await probeAsset(s3, event.asset.movieId, event.url, settings);
+  logger.info('probed media', {
+    ffprobe_ms: Date.now() - started,
+    stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,
+    format: result.media.format_name,
+  });
+  return { result, step: succeeded(event.attempt, event.entered_at) };
+};
+
+export const handler = middy(probe)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }));

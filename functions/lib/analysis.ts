@@ -1,0 +1,118 @@
+/** The `analysis` record the pipeline keeps on each item: overall status, per-step status, and the failure in words. */
+import { ATTEMPTS_BEFORE_CATCH } from './errors';
+import { redactUrls } from './ffprobe';
+
+export const STEP_NAMES = ['presign', 'ffprobe', 'update'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export interface StepRecord {
+  status: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+  attempts: number;
+  duration_ms: number;
+  error?: string;
+}
+
+/** What a step's Lambda reports on success; `finished_at` lets the next step's failure be timed. */
+export interface StepReport extends StepRecord {
+  finished_at: string;
+}
+
+export interface AnalysisError {
+  step: StepName;
+  type: string;
+  message: string;
+}
+
+export interface Analysis {
+  status: 'SUCCEEDED' | 'FAILED';
+  execution: string;
+  started_at: string;
+  finished_at: string;
+  steps: Record<StepName, StepRecord>;
+  error?: AnalysisError;
+}
+
+/** The error a Catch hands on: `Error` is the name, `Cause` the Lambda's JSON or plain text. */
+export interface CaughtError {
+  Error?: string;
+  Cause?: string;
+}
+
+const MAX_MESSAGE_LENGTH = 1000;
+
+/** The retry count and entry time Step Functions passes in; how many tries and how long the step took. */
+export function stepTiming(attempt: number | undefined, enteredAt: string | undefined, now = Date.now()): { attempts: number; duration_ms: number } {
+  const entered = enteredAt ? Date.parse(enteredAt) : NaN;
+  return {
+    attempts: (Number.isInteger(attempt) ? (attempt as number) : 0) + 1,
+    duration_ms: Number.isFinite(entered) ? Math.max(0, now - entered) : 0,
+  };
+}
+
+/** A step report for a successful step. */
+export function succeeded(attempt: number | undefined, enteredAt: string | undefined, now = Date.now()): StepReport {
+  return { status: 'SUCCEEDED', ...stepTiming(attempt, enteredAt, now), finished_at: new Date(now).toISOString() };
+}
+
+/**
+ * Turns a caught error into `{type, message}` people can read: the Lambda's own message when the
+ * Cause is Lambda's JSON, never a stack trace, never a URL, bounded in length.
+ */
+export function describeCaughtError(caught: CaughtError): { type: string; message: string } {
+  const type = caught.Error || 'UnknownError';
+  let message = caught.Cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (parsed && typeof parsed === 'object' && typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // A plain-text Cause (States.Timeout, Lambda service errors) is already the message.
+  }
+  message = redactUrls(message.split('\n')[0] ?? '').trim();
+  if (message.length > MAX_MESSAGE_LENGTH) message = `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+  return { type, message: message || `the step failed with ${type}` };
+}
+
+/** How many times the failed step ran: its Retry field allows this many for errors of that name. */
+export function attemptsBeforeCatch(errorName: string): number {
+  return ATTEMPTS_BEFORE_CATCH[errorName] ?? 1;
+}
+
+export interface FailureContext {
+  step: StepName;
+  error: CaughtError;
+  /** When the failed step began: the previous step's `finished_at`, or the execution start. */
+  started_at?: string;
+  /** When the Catch handed over. */
+  failed_at?: string;
+}
+
+/** The per-step map for a failed analysis: steps before the failure as reported, the failed one, the rest skipped. */
+export function failedSteps(previous: Partial<Record<StepName, StepRecord>>, failure: FailureContext): { steps: Record<StepName, StepRecord>; error: AnalysisError } {
+  const { type, message } = describeCaughtError(failure.error);
+  const start = failure.started_at ? Date.parse(failure.started_at) : NaN;
+  const end = failure.failed_at ? Date.parse(failure.failed_at) : Date.now();
+  const failedIndex = STEP_NAMES.indexOf(failure.step);
+  const steps = {} as Record<StepName, StepRecord>;
+  STEP_NAMES.forEach((name, index) => {
+    if (index < failedIndex) {
+      steps[name] = withoutFinishTime(previous[name]) ?? { status: 'SKIPPED', attempts: 0, duration_ms: 0 };
+    } else if (index === failedIndex) {
+      steps[name] = {
+        status: 'FAILED',
+        attempts: attemptsBeforeCatch(type),
+        duration_ms: Number.isFinite(start) ? Math.max(0, end - start) : 0,
+        error: `${type}: ${message}`,
+      };
+    } else {
+      steps[name] = { status: 'SKIPPED', attempts: 0, duration_ms: 0 };
+    }
+  });
+  return { steps, error: { step: failure.step, type, message } };
+}
+
+/** A step record as stored: the hand-over timestamp is internal to the state machine. */
+export function withoutFinishTime(report: StepRecord | undefined): StepRecord | undefined {
+  if (!report) return undefined;
+  const { status, attempts, duration_ms, error } = report;
+  return error === undefined ? { status, attempts, duration_ms } : { status, attempts, duration_ms, error };
+}

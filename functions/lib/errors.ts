@@ -1,0 +1,103 @@
+/** Named errors raised by the steps; the state machine's Retry and Catch match on these names. */
+
+/** A failure worth retrying: throttling, 5xx, a dropped connection. */
+export class TransientError extends Error {
+  override name = 'TransientError';
+}
+
+/** The stream record does not describe an analysable row (missing or mistyped attributes). */
+export class InvalidRowError extends Error {
+  override name = 'InvalidRowError';
+}
+
+/** The S3 object the row points at does not exist. */
+export class ObjectNotFoundError extends Error {
+  override name = 'ObjectNotFoundError';
+}
+
+/** The function's role may not read the object (bucket not in MediaBucketNames, or KMS). */
+export class AccessDeniedError extends Error {
+  override name = 'AccessDeniedError';
+}
+
+/** ffprobe read the object and could not make sense of it: empty, truncated, corrupt, not media. */
+export class NotMediaError extends Error {
+  override name = 'NotMediaError';
+}
+
+/** ffprobe did not finish within its wall-clock budget. */
+export class ProbeTimeoutError extends Error {
+  override name = 'ProbeTimeoutError';
+}
+
+/** ffprobe produced more output than the configured cap. */
+export class ProbeOutputTooLargeError extends Error {
+  override name = 'ProbeOutputTooLargeError';
+}
+
+/** Names the state machine retries; anything else is permanent and goes straight to the Catch. */
+export const TRANSIENT_ERROR_NAMES = [
+  'TransientError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/**
+ * Attempts a step makes before its Catch sees an error of that name, as the ASL's Retry fields
+ * say (MaxAttempts + 1). A unit test holds this table and the ASL together.
+ */
+export const ATTEMPTS_BEFORE_CATCH: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(TRANSIENT_ERROR_NAMES.map((name) => [name, 4])),
+  ProbeTimeoutError: 2,
+};
+
+interface AwsLikeError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+  code?: string;
+}
+
+const THROTTLING_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'LimitExceededException',
+]);
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** True when an AWS SDK (or socket) error is worth another attempt: throttling, 5xx, network. */
+export function isTransientAwsError(error: unknown): boolean {
+  const e = error as AwsLikeError;
+  if (!e || typeof e !== 'object') return false;
+  if (e.name && THROTTLING_NAMES.has(e.name)) return true;
+  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout' || e.name === 'RequestTimeoutException') return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (e.code && NETWORK_CODES.has(e.code)) return true;
+  return Boolean(e.$retryable);
+}
+
+/** Re-raises an SDK error as TransientError when it is worth a retry, unchanged otherwise. */
+export function asTransientIfRetryable(error: unknown, what: string): unknown {
+  if (isTransientAwsError(error)) {
+    const e = error as AwsLikeError;
+    return new TransientError(`${what}: ${e.name ?? 'error'}${e.message ? ` (${e.message})` : ''}`);
+  }
+  return error;
+}
+
+/** ffprobe died on a signal: a defect in the binary, not in the media. */
+export class ProbeCrashedError extends Error {
+  override name = 'ProbeCrashedError';
+}

@@ -1,0 +1,159 @@
+/** Builds and runs the hardened ffprobe invocation, and turns its failures into named, readable errors. */
+import { spawn } from 'node:child_process';
+import {
+  AccessDeniedError,
+  NotMediaError,
+  ObjectNotFoundError,
+  ProbeCrashedError,
+  ProbeOutputTooLargeError,
+  ProbeTimeoutError,
+  TransientError,
+} from './errors';
+
+export interface ProbeLimits {
+  /** Wall-clock budget for the whole run. */
+  timeoutMs: number;
+  /** Cap on ffprobe's JSON output; a file claiming thousands of streams can't exhaust memory. */
+  maxOutputBytes: number;
+}
+
+/** ffprobe's JSON document, as far as the pipeline reads it. */
+export interface FfprobeOutput {
+  streams?: Array<Record<string, unknown>>;
+  format?: Record<string, unknown>;
+}
+
+const NETWORK_TIMEOUT_US = 15_000_000;
+const MAX_STDERR_BYTES = 16 * 1024;
+
+/**
+ * The protocols ffprobe may use for this URL, and nothing else: the scheme of the presigned URL
+ * plus what it runs on. Nested opens inherit the list, so a playlist or reference inside the media
+ * can't reach `file:`, `data:`, `concat:` or another scheme.
+ */
+export function protocolWhitelist(url: string): string {
+  const scheme = new URL(url).protocol;
+  if (scheme === 'https:') return 'https,tls,tcp';
+  if (scheme === 'http:') return 'http,tcp';
+  throw new Error(`refusing to probe a ${scheme} URL: only http(s) presigned URLs are probed`);
+}
+
+/** The argument array for probing one URL: streams and container, JSON, errors only. */
+export function buildFfprobeArgs(url: string): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel', 'error',
+    '-protocol_whitelist', protocolWhitelist(url),
+    '-rw_timeout', String(NETWORK_TIMEOUT_US),
+    '-show_streams',
+    '-show_format',
+    '-print_format', 'json=compact=1',
+    '-i', url,
+  ];
+}
+
+/**
+ * The environment ffprobe runs with: nothing inherited, so the function's AWS credentials
+ * never reach a process that parses untrusted bytes.
+ */
+export function ffprobeEnvironment(): NodeJS.ProcessEnv {
+  return { LC_ALL: 'C' };
+}
+
+/** Replaces every URL in a text with a placeholder: presigned URLs are credentials. */
+export function redactUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, '<url>');
+}
+
+/** The last meaningful line of ffprobe's stderr, without the URL ffprobe prefixes it with. */
+function reasonFrom(stderr: string): string {
+  const lines = redactUrls(stderr)
+    .split('\n')
+    .map((line) => line.replace(/^<url>:\s*/, '').trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? 'no diagnostic output';
+}
+
+/** Classifies a failed ffprobe run by what it printed: missing object, denied, transient, or not media. */
+export function classifyProbeFailure(exitCode: number | null, stderr: string): Error {
+  const reason = reasonFrom(stderr);
+  if (/Server returned 404/i.test(stderr)) return new ObjectNotFoundError('the object no longer exists (HTTP 404 while probing)');
+  if (/Server returned 403/i.test(stderr)) return new AccessDeniedError('access to the object was denied while probing (HTTP 403): the presigned URL expired or was refused');
+  if (/Server returned 5\d\d|Server returned 429|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|I\/O error/i.test(stderr)) {
+    return new TransientError(`reading the object failed: ${reason}`);
+  }
+  return new NotMediaError(`ffprobe could not read the object as media: ${reason}${exitCode === null ? '' : ` (exit code ${exitCode})`}`);
+}
+
+/** A successful run must describe at least one audio, video or subtitle stream; anything else isn't media. */
+export function checkProbeOutput(stdout: string): FfprobeOutput {
+  let parsed: FfprobeOutput;
+  try {
+    parsed = JSON.parse(stdout) as FfprobeOutput;
+  } catch {
+    throw new NotMediaError('ffprobe printed output that is not JSON');
+  }
+  const streams = Array.isArray(parsed.streams) ? parsed.streams : [];
+  const media = streams.filter((s) => ['video', 'audio', 'subtitle'].includes(String(s.codec_type)));
+  if (!parsed.format || media.length === 0) {
+    throw new NotMediaError('ffprobe found no audio, video or subtitle streams in the object');
+  }
+  return parsed;
+}
+
+export interface ProbeResult {
+  output: FfprobeOutput;
+  /** The JSON exactly as stored: compact, `streams` and `format`. */
+  json: string;
+}
+
+/**
+ * Runs ffprobe on a URL with an argument array (never a shell), an empty environment, a wall-clock
+ * timeout and an output cap, and returns its parsed JSON or throws a named error.
+ */
+export function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits): Promise<ProbeResult> {
+  const args = buildFfprobeArgs(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffprobePath, args, { env: ffprobeEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderr = '';
+    let failure: Error | undefined;
+    const stop = (error: Error) => {
+      failure ??= error;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(
+      () => stop(new ProbeTimeoutError(`ffprobe did not finish within ${Math.round(limits.timeoutMs / 1000)} s`)),
+      limits.timeoutMs,
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > limits.maxOutputBytes) {
+        stop(new ProbeOutputTooLargeError(`ffprobe's output exceeded ${limits.maxOutputBytes} bytes`));
+        return;
+      }
+      stdout.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < MAX_STDERR_BYTES) stderr += chunk.toString('utf8');
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(`ffprobe could not be started (${error.code ?? error.message})`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (failure) return reject(failure);
+      if (signal) return reject(new ProbeCrashedError(`ffprobe crashed with ${signal}: ${reasonFrom(stderr)}`));
+      if (code !== 0) return reject(classifyProbeFailure(code, stderr));
+      try {
+        const output = checkProbeOutput(Buffer.concat(stdout).toString('utf8'));
+        const json = JSON.stringify({ streams: output.streams ?? [], format: output.format });
+        resolve({ output, json });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Builds the conditional UpdateItem that records an analysis on its row: it touches only the
+ * attributes the pipeline owns, and applies only while the row still points at the object analysed.
+ */
+import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Analysis } from './analysis';
+import type { MediaSummary } from './media-summary';
+import { keysOf, toSdkAttributeValue, toSdkItem, type StreamImage, type StreamRecord } from './row';
+
+/** Where the ffprobe JSON went: inline on the item, or to the results bucket when too large. */
+export type StoredOutput = { ffprobe_output: string } | { ffprobe_output_location: string };
+
+export interface ProbeOutcome {
+  stored: StoredOutput;
+  media: MediaSummary;
+}
+
+/** The row attributes whose values an analysis was computed for. */
+export const SOURCE_ATTRIBUTES = ['S3_bucket', 'S3_object'] as const;
+
+/** The attributes the pipeline writes; it never touches any other. */
+export const OWNED_ATTRIBUTES = ['analysis', 'media', 'ffprobe_output', 'ffprobe_output_location'] as const;
+
+interface Expression {
+  names: Record<string, string>;
+  values: Record<string, AttributeValue>;
+}
+
+function sourceConditions(record: unknown, expr: Expression): string[] {
+  const keys = keysOf(record);
+  const image: StreamImage | undefined = (record as StreamRecord).dynamodb?.NewImage;
+  const conditions = Object.keys(keys).map((name, i) => {
+    expr.names[`#key${i}`] = name;
+    return `attribute_exists(#key${i})`;
+  });
+  if (!image) return conditions;
+  SOURCE_ATTRIBUTES.forEach((name, i) => {
+    expr.names[`#src${i}`] = name;
+    const value = image[name];
+    if (value === undefined) {
+      conditions.push(`attribute_not_exists(#src${i})`);
+    } else {
+      expr.values[`:src${i}`] = toSdkAttributeValue(value);
+      conditions.push(`#src${i} = :src${i}`);
+    }
+  });
+  return conditions;
+}
+
+/**
+ * The UpdateItem for an analysis outcome. A success stores the summary and the ffprobe JSON (or its
+ * location); a failure removes them, so an item's metadata always belongs to its latest analysis.
+ * An analysis that started before the one already recorded is not applied.
+ */
+export function buildAnalysisUpdate(tableName: string, record: unknown, analysis: Analysis, outcome?: ProbeOutcome): UpdateItemCommandInput {
+  const expr: Expression = {
+    names: { '#analysis': 'analysis', '#started_at': 'started_at' },
+    values: {
+      ':analysis': { M: marshall(analysis, { removeUndefinedValues: true }) },
+      ':started_at': { S: analysis.started_at },
+    },
+  };
+  const set = ['#analysis = :analysis'];
+  const remove: string[] = [];
+  const owned = (name: string) => {
+    expr.names[`#${name}`] = name;
+    return `#${name}`;
+  };
+  if (outcome) {
+    expr.values[':media'] = { M: marshall(outcome.media, { removeUndefinedValues: true }) };
+    set.push(`${owned('media')} = :media`);
+    if ('ffprobe_output' in outcome.stored) {
+      expr.values[':output'] = { S: outcome.stored.ffprobe_output };
+      set.push(`${owned('ffprobe_output')} = :output`);
+      remove.push(owned('ffprobe_output_location'));
+    } else {
+      expr.values[':output_location'] = { S: outcome.stored.ffprobe_output_location };
+      set.push(`${owned('ffprobe_output_location')} = :output_location`);
+      remove.push(owned('ffprobe_output'));
+    }
+  } else {
+    remove.push(owned('media'), owned('ffprobe_output'), owned('ffprobe_output_location'));
+  }
+  const conditions = sourceConditions(record, expr);
+  conditions.push('(attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)');
+  return {
+    TableName: tableName,
+    Key: toSdkItem(keysOf(record)),
+    UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: expr.names,
+    ExpressionAttributeValues: expr.values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+}
+
+function describeLocation(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value);
+}
+
+/** Why a conditional write was refused, from the row as it is now (undefined: the row is gone). */
+export function explainStaleRow(record: unknown, current: Record<string, AttributeValue> | undefined, startedAt: string): string {
+  if (!current) return 'the row was deleted before the result could be recorded';
+  const now = unmarshall(current);
+  const image = (record as StreamRecord).dynamodb?.NewImage;
+  const then = image ? unmarshall(toSdkItem(image)) : {};
+  for (const name of SOURCE_ATTRIBUTES) {
+    if (JSON.stringify(now[name]) !== JSON.stringify(then[name])) {
+      return `the row's ${name} changed from ${describeLocation(then[name])} to ${describeLocation(now[name])} since the analysis started`;
+    }
+  }
+  const recorded = now.analysis as { started_at?: string; execution?: string } | undefined;
+  if (recorded?.started_at && recorded.started_at > startedAt) {
+    return `a newer analysis (started ${recorded.started_at}${recorded.execution ? ` by ${recorded.execution}` : ''}) is already recorded`;
+  }
+  return 'the row changed while the analysis ran';
+}

@@ -1,0 +1,39 @@
+/** Step 1: check the row and the object, and make a short-lived presigned GET URL for ffprobe. */
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { AccessDeniedError, ObjectNotFoundError, asTransientIfRetryable } from './errors';
+import type { Asset } from './row';
+
+export interface PresignedAsset {
+  url: string;
+  expires_at: string;
+  size_bytes?: number;
+}
+
+function s3Uri(asset: Asset): string {
+  return `s3://${asset.bucket}/${asset.key}`;
+}
+
+/** HeadObject first, so a missing or unreadable object fails here with its name, not as an ffprobe HTTP error. */
+export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds: number, now = Date.now()): Promise<PresignedAsset> {
+  let size: number | undefined;
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: asset.bucket, Key: asset.key }));
+    size = head.ContentLength;
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' || status === 404) {
+      throw new ObjectNotFoundError(`${s3Uri(asset)} does not exist`);
+    }
+    if (e.name === 'Forbidden' || e.name === 'AccessDenied' || status === 403) {
+      throw new AccessDeniedError(`the pipeline may not read ${s3Uri(asset)}: add the bucket to MediaBucketNames (and its KMS key to MediaKmsKeyArn)`);
+    }
+    if (status === 301 || e.name === 'PermanentRedirect') {
+      throw new AccessDeniedError(`the bucket of ${s3Uri(asset)} is in another region than the pipeline`);
+    }
+    throw asTransientIfRetryable(error, `checking ${s3Uri(asset)}`);
+  }
+  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: asset.bucket, Key: asset.key }), { expiresIn: expiresInSeconds });
+  return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), ...(size === undefined ? {} : { size_bytes: size }) };
+}

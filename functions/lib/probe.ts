@@ -1,0 +1,44 @@
+/** Step 2: probe the presigned URL and decide where its JSON is kept (inline on the item, or the results bucket). */
+import { createHash } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { asTransientIfRetryable } from './errors';
+import { runFfprobe, type ProbeLimits } from './ffprobe';
+import type { ProbeOutcome, StoredOutput } from './item-update';
+import { summariseMedia } from './media-summary';
+
+export interface ProbeSettings extends ProbeLimits {
+  ffprobePath: string;
+  /**
+   * Largest ffprobe JSON kept inline. It must leave room in Step Functions' 256 KB state and
+   * DynamoDB's 400 KB item for everything else; larger output goes to the results bucket.
+   */
+  inlineLimitBytes: number;
+  resultsBucket?: string;
+}
+
+/** The results-bucket key for an output: content-addressed, so a retry or a duplicate writes the same object. */
+export function outputKey(movieId: string, json: string): string {
+  const digest = createHash('sha256').update(json).digest('hex');
+  return `ffprobe-output/${movieId}/${digest}.json`;
+}
+
+/** Keeps small output inline; writes large output to the results bucket and returns its s3:// URI. */
+export async function storeOutput(s3: S3Client, movieId: string, json: string, settings: ProbeSettings): Promise<StoredOutput> {
+  if (Buffer.byteLength(json, 'utf8') <= settings.inlineLimitBytes) return { ffprobe_output: json };
+  if (!settings.resultsBucket) {
+    throw new Error(`ffprobe's output is ${Buffer.byteLength(json, 'utf8')} bytes, over the inline limit, and no RESULTS_BUCKET is configured`);
+  }
+  const key = outputKey(movieId, json);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: settings.resultsBucket, Key: key, Body: json, ContentType: 'application/json' }));
+  } catch (error) {
+    throw asTransientIfRetryable(error, 'storing the ffprobe output');
+  }
+  return { ffprobe_output_location: `s3://${settings.resultsBucket}/${key}` };
+}
+
+/** Probes one URL and returns the stored output and the typed summary. */
+export async function probeAsset(s3: S3Client, movieId: string, url: string, settings: ProbeSettings): Promise<ProbeOutcome> {
+  const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
+  return { stored: await storeOutput(s3, movieId, json, settings), media: summariseMedia(output) };
+}

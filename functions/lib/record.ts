@@ -1,0 +1,66 @@
+/** Step 3: write the analysis (success or failure) onto the row, stale-safe. */
+import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { failedSteps, withoutFinishTime, type Analysis, type CaughtError, type FailureContext, type StepName, type StepRecord } from './analysis';
+import { asTransientIfRetryable } from './errors';
+import { buildAnalysisUpdate, explainStaleRow, type ProbeOutcome } from './item-update';
+import { keysOf } from './row';
+
+export interface ExecutionRef {
+  id: string;
+  started_at: string;
+}
+
+/** What the state machine hands the update step, for either outcome. */
+export interface RecordRequest {
+  action: 'record_success' | 'record_failure';
+  record: unknown;
+  execution: ExecutionRef;
+  steps?: Partial<Record<StepName, StepRecord>>;
+  result?: ProbeOutcome;
+  failure?: { step: StepName; error: CaughtError; started_at?: string; failed_at?: string };
+}
+
+/** The execution's account of one row: applied, or left alone and why. */
+export interface RecordOutcome {
+  movie_id: string;
+  status: Analysis['status'];
+  applied: boolean;
+  reason?: string;
+  error?: Analysis['error'];
+}
+
+/** The analysis map for a request, given how the update step itself went. */
+export function analysisFor(request: RecordRequest, updateStep: StepRecord, now = new Date()): Analysis {
+  const base = { execution: request.execution.id, started_at: request.execution.started_at, finished_at: now.toISOString() };
+  if (request.action === 'record_success') {
+    return {
+      status: 'SUCCEEDED',
+      ...base,
+      steps: {
+        presign: withoutFinishTime(request.steps?.presign) as StepRecord,
+        ffprobe: withoutFinishTime(request.steps?.ffprobe) as StepRecord,
+        update: updateStep,
+      },
+    };
+  }
+  if (!request.failure) throw new Error('record_failure needs a failure');
+  const { steps, error } = failedSteps(request.steps ?? {}, request.failure as FailureContext);
+  return { status: 'FAILED', ...base, steps, error };
+}
+
+/** Writes the analysis; a refused condition is an answer ("left alone because …"), not an error. */
+export async function recordAnalysis(dynamodb: DynamoDBClient, tableName: string, request: RecordRequest, updateStep: StepRecord): Promise<RecordOutcome> {
+  const analysis = analysisFor(request, updateStep);
+  const movieId = String(Object.values(keysOf(request.record))[0]?.N ?? Object.values(keysOf(request.record))[0]?.S ?? '');
+  const input = buildAnalysisUpdate(tableName, request.record, analysis, request.action === 'record_success' ? request.result : undefined);
+  try {
+    await dynamodb.send(new UpdateItemCommand(input));
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      const reason = explainStaleRow(request.record, (error as ConditionalCheckFailedException).Item, analysis.started_at);
+      return { movie_id: movieId, status: analysis.status, applied: false, reason };
+    }
+    throw asTransientIfRetryable(error, 'updating the row');
+  }
+  return { movie_id: movieId, status: analysis.status, applied: true, ...(analysis.error ? { error: analysis.error } : {}) };
+}

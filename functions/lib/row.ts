@@ -1,0 +1,116 @@
+/** Reads an asset row out of a DynamoDB stream record and says plainly what is wrong with it when it can't. */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { InvalidRowError } from './errors';
+
+/** A stream attribute value as JSON carries it (binary as base64 text). */
+export type StreamAttributeValue = { [type: string]: unknown };
+export type StreamImage = Record<string, StreamAttributeValue>;
+
+/** The part of a DynamoDB stream record (as the pipe delivers it) that the pipeline reads. */
+export interface StreamRecord {
+  eventID?: string;
+  eventName?: string;
+  dynamodb?: {
+    Keys?: StreamImage;
+    NewImage?: StreamImage;
+    SequenceNumber?: string;
+  };
+}
+
+/** A row that can be analysed: where its media lives. */
+export interface Asset {
+  movieId: string;
+  bucket: string;
+  key: string;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  S: 'a string (S)',
+  N: 'a number (N)',
+  B: 'binary (B)',
+  BOOL: 'a boolean (BOOL)',
+  NULL: 'null (NULL)',
+  M: 'a map (M)',
+  L: 'a list (L)',
+  SS: 'a string set (SS)',
+  NS: 'a number set (NS)',
+  BS: 'a binary set (BS)',
+};
+
+// S3's rules for bucket names created since 2018; older names with capitals or underscores can't be presigned virtual-host style either.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const MAX_KEY_BYTES = 1024;
+
+function describeType(value: StreamAttributeValue): string {
+  const type = Object.keys(value)[0];
+  return (type && TYPE_NAMES[type]) || 'an unknown type';
+}
+
+function requireString(image: StreamImage, name: string): string {
+  const value = image[name];
+  if (value === undefined) throw new InvalidRowError(`the row has no ${name} attribute`);
+  if (typeof value !== 'object' || value === null || typeof value.S !== 'string') {
+    throw new InvalidRowError(`${name} must be a string (S), but the row has ${describeType(value ?? {})}`);
+  }
+  if (value.S.length === 0) throw new InvalidRowError(`${name} is an empty string`);
+  return value.S;
+}
+
+/** The record's image of the new row, or an InvalidRowError saying why there is none. */
+export function newImageOf(record: unknown): StreamImage {
+  const image = (record as StreamRecord | null)?.dynamodb?.NewImage;
+  if (!image || typeof image !== 'object') {
+    throw new InvalidRowError('the stream record has no NewImage (the table stream must use NEW_IMAGE or NEW_AND_OLD_IMAGES)');
+  }
+  return image;
+}
+
+/** The item key the record is about; every stream record carries it. */
+export function keysOf(record: unknown): StreamImage {
+  const keys = (record as StreamRecord | null)?.dynamodb?.Keys;
+  if (!keys || typeof keys !== 'object' || Object.keys(keys).length === 0) {
+    throw new InvalidRowError('the input is not a DynamoDB stream record: it has no dynamodb.Keys');
+  }
+  return keys;
+}
+
+/** Validates the row in a stream record and returns where its media lives. */
+export function assetFromRecord(record: unknown): Asset {
+  const keys = keysOf(record);
+  const movieId = keys.movie_id?.N;
+  if (typeof movieId !== 'string') {
+    throw new InvalidRowError(`the row key movie_id must be a number (N), but the record has ${keys.movie_id ? describeType(keys.movie_id) : 'none'}`);
+  }
+  const image = newImageOf(record);
+  const bucket = requireString(image, 'S3_bucket');
+  const key = requireString(image, 'S3_object');
+  if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) {
+    throw new InvalidRowError(`S3_bucket "${bucket}" is not a valid S3 bucket name`);
+  }
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    throw new InvalidRowError(`S3_object is longer than S3's ${MAX_KEY_BYTES}-byte key limit`);
+  }
+  return { movieId, bucket, key };
+}
+
+/** Converts a stream attribute value (JSON, binary as base64) into the SDK's AttributeValue. */
+export function toSdkAttributeValue(value: StreamAttributeValue): AttributeValue {
+  const [type, inner] = Object.entries(value)[0] ?? [];
+  switch (type) {
+    case 'B':
+      return { B: Buffer.from(String(inner), 'base64') };
+    case 'BS':
+      return { BS: (inner as string[]).map((item) => Buffer.from(item, 'base64')) };
+    case 'M':
+      return { M: toSdkItem(inner as StreamImage) };
+    case 'L':
+      return { L: (inner as StreamAttributeValue[]).map(toSdkAttributeValue) };
+    default:
+      return value as unknown as AttributeValue;
+  }
+}
+
+/** Converts a whole stream image into an SDK item. */
+export function toSdkItem(image: StreamImage): Record<string, AttributeValue> {
+  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toSdkAttributeValue(value)]));
+}

@@ -1,0 +1,39 @@
+/** Lambda: validates the inserted row and presigns a short-lived GET URL for its media object. */
+import { S3Client } from '@aws-sdk/client-s3';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { succeeded, type StepReport } from '../lib/analysis';
+import { logger, tracer } from '../lib/commons';
+import { getIntegerFromEnv } from '../lib/config';
+import { presignAsset } from '../lib/presign';
+import { assetFromRecord, type Asset } from '../lib/row';
+
+const expiresInSeconds = getIntegerFromEnv('PRESIGN_EXPIRY_SECONDS', { default: 300, min: 30, max: 3600 });
+const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+
+export interface PresignEvent {
+  record: unknown;
+  attempt?: number;
+  entered_at?: string;
+}
+
+export interface PresignResult {
+  asset: Asset;
+  url: string;
+  expires_at: string;
+  size_bytes?: number;
+  step: StepReport;
+}
+
+const presign = async (event: PresignEvent): Promise<PresignResult> => {
+  const asset = assetFromRecord(event.record);
+  logger.appendKeys({ movie_id: asset.movieId });
+  const presigned = await presignAsset(s3, asset, expiresInSeconds);
+  logger.info('presigned media URL', { bucket: asset.bucket, key: asset.key, expires_at: presigned.expires_at, size_bytes: presigned.size_bytes });
+  return { asset, ...presigned, step: succeeded(event.attempt, event.entered_at) };
+};
+
+export const handler = middy(presign)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }));

@@ -1,0 +1,32 @@
+/** Lambda: records the analysis — success or failure — on the DynamoDB row, only if the row still points at the analysed object. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { stepTiming } from '../lib/analysis';
+import { logger, tracer } from '../lib/commons';
+import { getStringFromEnv } from '../lib/config';
+import { recordAnalysis, type RecordOutcome, type RecordRequest } from '../lib/record';
+
+const tableName = getStringFromEnv('TABLE_NAME');
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+
+export interface UpdateEvent extends RecordRequest {
+  attempt?: number;
+  entered_at?: string;
+}
+
+const update = async (event: UpdateEvent): Promise<RecordOutcome> => {
+  const outcome = await recordAnalysis(dynamodb, tableName, event, { status: 'SUCCEEDED', ...stepTiming(event.attempt, event.entered_at) });
+  logger.appendKeys({ movie_id: outcome.movie_id });
+  if (outcome.applied) {
+    logger.info('recorded analysis', { status: outcome.status, error: outcome.error });
+  } else {
+    logger.warn('left the row alone', { status: outcome.status, reason: outcome.reason });
+  }
+  return outcome;
+};
+
+export const handler = middy(update)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }));
