@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/** Entry point of the media-probe command: checks Node, lets Node load the TypeScript sources, runs the CLI. */
+'use strict';
+
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 22) {
+  process.stderr.write(
+    `media-probe needs Node.js 22 or newer (this is ${process.version}).\n` +
+      'Run it from the repository with `npx media-probe …` after `npm ci`: the project installs Node 22 for its scripts.\n',
+  );
+  process.exit(2);
+}
+
+require('../register-typescript');
+require('../main').run(process.argv.slice(2));

@@ -1,0 +1,156 @@
+/** Drives a local stack the way a user would: upload files, insert rows, wait for every row's outcome, report. */
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { BatchGetItemCommand, PutItemCommand, type AttributeValue, type BatchGetItemCommandOutput } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
+import type { LocalStack } from './local/stack';
+import { itemToRow, recordedOutcome, rowToItem, type Outcome, type PlainRow } from './rows';
+import { formatTable } from './table-format';
+
+export interface LocalFile {
+  /** Path relative to the directory, POSIX separators: the object key. */
+  key: string;
+  absolutePath: string;
+  size: number;
+}
+
+/** Every regular file under a directory (symbolic links are not followed), in byte order of their keys. */
+export async function listFiles(directory: string): Promise<LocalFile[]> {
+  const files: LocalFile[] = [];
+  const walk = async (dir: string, prefix: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const absolutePath = path.join(dir, entry.name);
+      const key = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(absolutePath, key);
+      else if (entry.isFile()) files.push({ key, absolutePath, size: (await lstat(absolutePath)).size });
+    }
+  };
+  await walk(path.resolve(directory), '');
+  return files.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+}
+
+/** Uploads files to the local bucket with a few in flight, streaming each (no file is read whole). */
+export async function uploadFiles(stack: LocalStack, bucket: string, files: LocalFile[], concurrency = 4): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++];
+      await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: createReadStream(file.absolutePath), ContentLength: file.size }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+}
+
+/** One row per file: movie_id 1…N in key order, the file name as title. */
+export function rowsForFiles(bucket: string, files: LocalFile[]): PlainRow[] {
+  return files.map((file, i) => ({ movie_id: i + 1, movie_title: path.posix.basename(file.key), S3_bucket: bucket, S3_object: file.key }));
+}
+
+export interface WaitResult {
+  items: PlainRow[];
+  outcomes: Map<string, Outcome>;
+  complete: boolean;
+}
+
+function movieIdOf(row: PlainRow): string {
+  const id = row.movie_id;
+  if (typeof id !== 'number' && typeof id !== 'bigint') throw new Error(`every row needs a numeric movie_id (got ${JSON.stringify(id)})`);
+  return String(id);
+}
+
+/** Inserts rows as they are. */
+export async function insertRows(stack: LocalStack, rows: PlainRow[]): Promise<void> {
+  for (const row of rows) {
+    movieIdOf(row);
+    await stack.dynamodb.send(new PutItemCommand({ TableName: stack.tableName, Item: rowToItem(row) }));
+  }
+}
+
+async function readRows(stack: LocalStack, ids: string[]): Promise<Map<string, PlainRow>> {
+  const found = new Map<string, PlainRow>();
+  for (let i = 0; i < ids.length; i += 100) {
+    let keys: Array<Record<string, AttributeValue>> | undefined = ids.slice(i, i + 100).map((id) => ({ movie_id: { N: id } }));
+    while (keys && keys.length) {
+      const page: BatchGetItemCommandOutput = await stack.dynamodb.send(new BatchGetItemCommand({ RequestItems: { [stack.tableName]: { Keys: keys, ConsistentRead: true } } }));
+      for (const item of page.Responses?.[stack.tableName] ?? []) found.set(String(item.movie_id?.N), itemToRow(item));
+      keys = page.UnprocessedKeys?.[stack.tableName]?.Keys;
+    }
+  }
+  return found;
+}
+
+function deadLetteredIds(stack: LocalStack): Set<string> {
+  const ids = new Set<string>();
+  for (const entry of stack.deadLetters.entries()) {
+    for (const record of entry.records) {
+      const id = record?.dynamodb?.Keys?.movie_id?.N;
+      if (id) ids.add(String(id));
+    }
+  }
+  return ids;
+}
+
+/** Polls until every row has an outcome (recorded, or its record dead-lettered) or the timeout passes. */
+export async function waitForOutcomes(
+  stack: LocalStack,
+  rows: PlainRow[],
+  timeoutMs: number,
+  progress?: (outcomes: Map<string, Outcome>) => void,
+): Promise<WaitResult> {
+  const ids = [...new Set(rows.map(movieIdOf))];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const items = await readRows(stack, ids);
+    const dead = deadLetteredIds(stack);
+    const outcomes = new Map<string, Outcome>();
+    for (const id of ids) {
+      const outcome = recordedOutcome(items.get(id));
+      outcomes.set(id, outcome === 'PENDING' && dead.has(id) ? 'DEAD_LETTERED' : outcome);
+    }
+    progress?.(outcomes);
+    const complete = [...outcomes.values()].every((o) => o !== 'PENDING');
+    if (complete || Date.now() >= deadline) {
+      const sorted = [...items.values()].sort((a, b) => Number(a.movie_id) - Number(b.movie_id));
+      return { items: sorted, outcomes, complete };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** "3/7 done: 2 succeeded, 1 failed, 0 dead-lettered" */
+export function progressLine(outcomes: Map<string, Outcome>): string {
+  const count = (o: Outcome) => [...outcomes.values()].filter((v) => v === o).length;
+  const done = outcomes.size - count('PENDING');
+  return `${done}/${outcomes.size} done: ${count('SUCCEEDED')} succeeded, ${count('FAILED')} failed, ${count('DEAD_LETTERED')} dead-lettered`;
+}
+
+type StepCell = { status?: string; duration_ms?: number };
+
+function stepCell(step: StepCell | undefined): string {
+  if (!step?.status) return '-';
+  const mark = step.status === 'SUCCEEDED' ? 'ok' : step.status === 'FAILED' ? 'FAILED' : 'skipped';
+  return step.status === 'SKIPPED' ? mark : `${mark} ${step.duration_ms ?? 0} ms`;
+}
+
+/** The readable results table: status, each step's status and time, and a one-line summary or the error. */
+export function resultsTable(rows: PlainRow[], result: WaitResult): string {
+  const byId = new Map(result.items.map((item) => [String(item.movie_id), item]));
+  const body = rows.map((row) => {
+    const id = String(row.movie_id);
+    const item = byId.get(id);
+    const analysis = (item?.analysis ?? {}) as { steps?: Record<string, StepCell>; error?: { step: string; type: string; message: string } };
+    const outcome = result.outcomes.get(id) ?? 'PENDING';
+    const detail = analysis.error
+      ? `${analysis.error.type} in ${analysis.error.step}: ${analysis.error.message}`
+      : item?.media
+        ? describeMedia(item.media as MediaSummary)
+        : outcome === 'DEAD_LETTERED'
+          ? 'the outcome could not be recorded; the stream record is in the dead-letter store'
+          : '';
+    const title = String(row.movie_title ?? row.S3_object ?? '');
+    return [id, title, outcome, stepCell(analysis.steps?.presign), stepCell(analysis.steps?.ffprobe), stepCell(analysis.steps?.update), detail];
+  });
+  return formatTable(['ID', 'TITLE', 'STATUS', 'PRESIGN', 'FFPROBE', 'UPDATE', 'MEDIA / ERROR'], body);
+}

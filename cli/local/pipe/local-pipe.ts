@@ -1,0 +1,244 @@
+/**
+ * The local EventBridge Pipe: polls DynamoDB Local's stream, keeps the records the template's
+ * filters match, batches them as the pipe does, starts the Express state machine synchronously,
+ * retries failed executions, bisects, and finally parks the batch in the dead-letter store.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type Shard,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { PipeSettings } from '../template';
+import type { ExecutionResult } from '../state-machine';
+import type { DeadLetterStore } from './dead-letter';
+import { matchesAnyFilter, parseEventPattern } from './event-pattern';
+import { toPipeRecord } from './stream-record';
+
+type Json = Record<string, any>;
+
+export interface PipeStats {
+  stream_records: number;
+  filtered_out: number;
+  records_delivered: number;
+  executions: number;
+  failed_executions: number;
+  succeeded: number;
+  failed: number;
+  left_alone: number;
+  dead_lettered: number;
+}
+
+export interface LocalPipeOptions {
+  streams: DynamoDBStreamsClient;
+  streamArn: string;
+  settings: PipeSettings;
+  target: (records: Json[]) => Promise<ExecutionResult>;
+  deadLetter: DeadLetterStore;
+  /** Where the last processed sequence number of each shard is kept, so a restart resumes. */
+  checkpointFile?: string;
+  /** Where to start in a shard with no checkpoint: the whole stream, or only what comes next. */
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** Scale for the pause between retries of a failed batch (1 = 1 s, 2 s, 4 s …). */
+  retryIntervalScale?: number;
+  pollIntervalMs?: number;
+  onExecution?: (result: ExecutionResult, records: Json[]) => void;
+}
+
+const MAX_RETRY_PAUSE_MS = 30_000;
+/** Pipes allow -1 (retry until the record expires); locally that would never end, so it is capped. */
+const LOCAL_RETRY_CAP = 10;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class LocalPipe {
+  readonly stats: PipeStats = {
+    stream_records: 0,
+    filtered_out: 0,
+    records_delivered: 0,
+    executions: 0,
+    failed_executions: 0,
+    succeeded: 0,
+    failed: 0,
+    left_alone: 0,
+    dead_lettered: 0,
+  };
+  private readonly patterns: unknown[];
+  private readonly checkpoints: Record<string, string>;
+  private readonly iterators = new Map<string, string | undefined>();
+  private readonly finishedShards = new Set<string>();
+  private running = false;
+  private loop?: Promise<void>;
+  private busy = false;
+  private lastPollEmpty = false;
+  private readonly pending = new Map<string, { records: Json[]; since: number }>();
+
+  constructor(private readonly options: LocalPipeOptions) {
+    if (options.settings.invocationType !== 'REQUEST_RESPONSE') {
+      throw new Error(`the pipe must invoke the state machine synchronously (REQUEST_RESPONSE), the template says ${options.settings.invocationType}`);
+    }
+    this.patterns = options.settings.filterPatterns.map((p) => parseEventPattern(p));
+    this.checkpoints = options.checkpointFile && existsSync(options.checkpointFile) ? JSON.parse(readFileSync(options.checkpointFile, 'utf8')) : {};
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** True when nothing is buffered or being delivered and the last poll found no new records. */
+  get idle(): boolean {
+    return !this.busy && this.lastPollEmpty && this.buffered === 0;
+  }
+
+  private async run(): Promise<void> {
+    const pollInterval = this.options.pollIntervalMs ?? 200;
+    while (this.running) {
+      let found = 0;
+      try {
+        found = await this.pollOnce();
+      } catch (error) {
+        if (!this.running) break;
+        process.stderr.write(`local pipe: polling the stream failed: ${(error as Error).message}\n`);
+      }
+      this.lastPollEmpty = found === 0;
+      if (found === 0) await sleep(this.buffered > 0 ? Math.min(pollInterval, 50) : pollInterval);
+    }
+  }
+
+  private saveCheckpoint(shardId: string, sequenceNumber: string | undefined): void {
+    if (!sequenceNumber) return;
+    this.checkpoints[shardId] = sequenceNumber;
+    if (this.options.checkpointFile) writeFileSync(this.options.checkpointFile, JSON.stringify(this.checkpoints, null, 2));
+  }
+
+  private async shards(): Promise<Shard[]> {
+    const shards: Shard[] = [];
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const page = await this.options.streams.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }));
+      shards.push(...(page.StreamDescription?.Shards ?? []));
+      exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId);
+    return shards;
+  }
+
+  private async iteratorFor(shard: Shard, known: Set<string>): Promise<string | undefined> {
+    const shardId = shard.ShardId as string;
+    const checkpoint = this.checkpoints[shardId];
+    // A child shard is read from its start once its parent is finished, as Pipes keep per-key order.
+    const parentPending = shard.ParentShardId && known.has(shard.ParentShardId) && !this.finishedShards.has(shard.ParentShardId);
+    if (parentPending) return undefined;
+    const type = checkpoint ? 'AFTER_SEQUENCE_NUMBER' : shard.ParentShardId && known.has(shard.ParentShardId) ? 'TRIM_HORIZON' : this.options.startingPosition;
+    const response = await this.options.streams.send(
+      new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: checkpoint }),
+    );
+    return response.ShardIterator;
+  }
+
+  /** Reads every shard once, delivering what matched; returns how many stream records it saw. */
+  private async pollOnce(): Promise<number> {
+    const shards = await this.shards();
+    const known = new Set(shards.map((s) => s.ShardId as string));
+    let seen = 0;
+    for (const shard of shards) {
+      const shardId = shard.ShardId as string;
+      if (this.finishedShards.has(shardId)) continue;
+      if (!this.iterators.has(shardId) || this.iterators.get(shardId) === undefined) {
+        const iterator = await this.iteratorFor(shard, known);
+        if (!iterator) continue;
+        this.iterators.set(shardId, iterator);
+      }
+      const page = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: this.iterators.get(shardId), Limit: 1000 }));
+      const records = page.Records ?? [];
+      seen += records.length;
+      if (page.NextShardIterator) this.iterators.set(shardId, page.NextShardIterator);
+      else {
+        this.iterators.delete(shardId);
+        this.finishedShards.add(shardId);
+      }
+      await this.process(shardId, records.map((r) => toPipeRecord(r, this.options.streamArn)));
+    }
+    return seen;
+  }
+
+  /** Filters a page of records into the shard's pending batch and delivers full (or timed-out) batches. */
+  private async process(shardId: string, records: Json[]): Promise<void> {
+    const pending = this.pending.get(shardId) ?? { records: [], since: 0 };
+    this.pending.set(shardId, pending);
+    for (const record of records) {
+      this.stats.stream_records += 1;
+      if (!matchesAnyFilter(this.patterns, record)) {
+        this.stats.filtered_out += 1;
+        if (pending.records.length === 0) this.saveCheckpoint(shardId, record.dynamodb?.SequenceNumber);
+        continue;
+      }
+      if (pending.records.length === 0) pending.since = Date.now();
+      pending.records.push(record);
+    }
+    const { batchSize, batchingWindowSeconds } = this.options.settings;
+    // A pipe waits up to the batching window to fill a batch, then sends what it has.
+    while (pending.records.length >= batchSize || (pending.records.length > 0 && Date.now() - pending.since >= batchingWindowSeconds * 1000)) {
+      const batch = pending.records.splice(0, batchSize);
+      this.busy = true;
+      try {
+        this.stats.records_delivered += batch.length;
+        await this.deliver(batch);
+      } finally {
+        this.busy = false;
+      }
+      this.saveCheckpoint(shardId, batch.at(-1)?.dynamodb?.SequenceNumber);
+      pending.since = Date.now();
+    }
+  }
+
+  /** Records waiting for their batch to fill. */
+  get buffered(): number {
+    let count = 0;
+    for (const p of this.pending.values()) count += p.records.length;
+    return count;
+  }
+
+  private countOutcomes(result: ExecutionResult): void {
+    for (const outcome of (Array.isArray(result.output) ? result.output : []) as Json[]) {
+      if (!outcome?.applied) this.stats.left_alone += 1;
+      else if (outcome.status === 'SUCCEEDED') this.stats.succeeded += 1;
+      else this.stats.failed += 1;
+    }
+  }
+
+  /** Invokes the target; on failure retries with backoff, then bisects, then dead-letters. */
+  private async deliver(records: Json[]): Promise<void> {
+    const configured = this.options.settings.maximumRetryAttempts;
+    const maxRetries = configured < 0 ? LOCAL_RETRY_CAP : Math.min(configured, LOCAL_RETRY_CAP);
+    const scale = this.options.retryIntervalScale ?? 1;
+    let last: ExecutionResult | undefined;
+    for (let attempt = 0; attempt <= maxRetries; attempt += 1) {
+      if (attempt > 0) await sleep(Math.min(MAX_RETRY_PAUSE_MS, 1000 * 2 ** (attempt - 1)) * scale);
+      last = await this.options.target(records);
+      this.stats.executions += 1;
+      this.options.onExecution?.(last, records);
+      if (last.status === 'SUCCEEDED') {
+        this.countOutcomes(last);
+        return;
+      }
+      this.stats.failed_executions += 1;
+    }
+    if (this.options.settings.bisectOnFailure && records.length > 1) {
+      const middle = Math.ceil(records.length / 2);
+      await this.deliver(records.slice(0, middle));
+      await this.deliver(records.slice(middle));
+      return;
+    }
+    await this.options.deadLetter.park(records, this.options.streamArn, last as ExecutionResult);
+    this.stats.dead_lettered += records.length;
+  }
+}

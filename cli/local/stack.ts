@@ -1,0 +1,200 @@
+/**
+ * Starts the whole pipeline on real local components: DynamoDB Local with its stream (behind a
+ * fault proxy), the signature-verifying S3 endpoint, the real handlers, the real ASL, and the pipe.
+ * One stack per process: the handlers read their configuration from the environment once.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
+import { startDynamoDbFaultProxy, type DynamoDbFaults } from './components/dynamodb-fault-proxy';
+import { startDynamoDbLocal } from './components/dynamodb-local';
+import { startS3Endpoint } from './components/s3';
+import { hostFfprobe } from './ffprobe-binary';
+import { LocalFunction } from './lambda';
+import { DeadLetterStore } from './pipe/dead-letter';
+import { LocalPipe } from './pipe/local-pipe';
+import { LocalStateMachine } from './state-machine';
+import { localTemplate, readTemplate } from './template';
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_TABLE = 'media-probe-local';
+export const LOCAL_MEDIA_BUCKET = 'media-probe-local-media';
+export const LOCAL_RESULTS_BUCKET = 'media-probe-local-results';
+
+export interface LocalStackOptions {
+  repositoryRoot: string;
+  /** Keep tables, objects, checkpoints and dead letters here; everything is in memory when omitted. */
+  dataDir?: string;
+  /** Start the pipe (default true); without it, inserts wait until a backfill or a restart with the pipe. */
+  withPipe?: boolean;
+  /** Scale Retry and pipe back-off pauses; tests use a small factor. */
+  retryIntervalScale?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  endpoints: { dynamodb: string; s3: string };
+  tableName: string;
+  mediaBucket: string;
+  resultsBucket: string;
+  streamArn: string;
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  functions: Record<string, LocalFunction>;
+  stateMachine: LocalStateMachine;
+  pipe?: LocalPipe;
+  deadLetters: DeadLetterStore;
+  faults: { dynamodb: DynamoDbFaults; s3: unknown };
+  /** Resolves once the pipe has nothing buffered or in flight and the stream has no new records. */
+  waitUntilIdle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function parameterDefault(template: Record<string, any>, name: string, fallback: string): string {
+  return String(template.Parameters?.[name]?.Default ?? fallback);
+}
+
+/** Creates the bucket unless it exists. */
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const root = options.repositoryRoot;
+  const templatePath = path.join(root, 'template.yaml');
+  const settings = localTemplate(templatePath);
+  const rawTemplate = readTemplate(templatePath);
+  const ffprobePath = hostFfprobe(root, log);
+  const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    log('starting DynamoDB Local…');
+    const ddbLocal = await startDynamoDbLocal({ dataDir: dataDir && path.join(dataDir, 'dynamodb'), log });
+    stops.push(() => ddbLocal.stop());
+    const proxy = await startDynamoDbFaultProxy(ddbLocal.endpoint);
+    stops.push(() => proxy.stop());
+    const s3Endpoint = await startS3Endpoint({ dataDir: dataDir ? path.join(dataDir, 's3') : undefined, credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION });
+    stops.push(() => s3Endpoint.stop());
+
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      TABLE_NAME: LOCAL_TABLE,
+      RESULTS_BUCKET: LOCAL_RESULTS_BUCKET,
+      FFPROBE_PATH: ffprobePath,
+      PRESIGN_EXPIRY_SECONDS: parameterDefault(rawTemplate, 'PresignExpirySeconds', '300'),
+      FFPROBE_TIMEOUT_SECONDS: parameterDefault(rawTemplate, 'FfprobeTimeoutSeconds', '60'),
+      POWERTOOLS_TRACE_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT',
+    });
+    delete process.env.AWS_PROFILE;
+    delete process.env.AWS_SESSION_TOKEN;
+
+    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: ddbLocal.endpoint });
+    const s3 = new S3Client({ ...clientConfig, endpoint: s3Endpoint.endpoint, forcePathStyle: true });
+    const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: ddbLocal.endpoint });
+
+    let created = false;
+    try {
+      await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }));
+    } catch {
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: LOCAL_TABLE,
+          KeySchema: settings.table.keySchema as never,
+          AttributeDefinitions: settings.table.attributeDefinitions as never,
+          BillingMode: 'PAY_PER_REQUEST',
+          StreamSpecification: { StreamEnabled: true, StreamViewType: settings.table.streamViewType as never },
+        }),
+      );
+      await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_TABLE });
+      created = true;
+    }
+    const table = await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }));
+    const streamArn = table.Table?.LatestStreamArn;
+    if (!streamArn) throw new Error(`table ${LOCAL_TABLE} has no stream`);
+    await ensureBucket(s3, LOCAL_MEDIA_BUCKET);
+    await ensureBucket(s3, LOCAL_RESULTS_BUCKET);
+
+    const functions: Record<string, LocalFunction> = {};
+    const byPlaceholder: Record<string, LocalFunction> = {};
+    for (const [placeholder, fn] of Object.entries(settings.substitutions)) {
+      functions[fn.logicalId] ??= new LocalFunction(fn, root, LOCAL_REGION, LOCAL_ACCOUNT);
+      byPlaceholder[placeholder] = functions[fn.logicalId];
+    }
+    const stateMachine = new LocalStateMachine({
+      definitionPath: path.join(root, settings.definitionPath),
+      functions: byPlaceholder,
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      retryIntervalScale: options.retryIntervalScale,
+    });
+    const deadLetters = new DeadLetterStore(dataDir && path.join(dataDir, 'dead-letter.jsonl'));
+    const checkpointFile = dataDir && path.join(dataDir, 'pipe-checkpoints.json');
+    let pipe: LocalPipe | undefined;
+    if (options.withPipe ?? true) {
+      pipe = new LocalPipe({
+        streams,
+        streamArn,
+        settings: settings.pipe,
+        target: (records) => stateMachine.startSyncExecution(records),
+        deadLetter: deadLetters,
+        checkpointFile,
+        startingPosition: created || !(checkpointFile && existsSync(checkpointFile)) ? 'TRIM_HORIZON' : 'LATEST',
+        retryIntervalScale: options.retryIntervalScale,
+      });
+      pipe.start();
+      stops.push(() => pipe!.stop());
+    }
+
+    return {
+      endpoints: { dynamodb: proxy.endpoint, s3: s3Endpoint.endpoint },
+      tableName: LOCAL_TABLE,
+      mediaBucket: LOCAL_MEDIA_BUCKET,
+      resultsBucket: LOCAL_RESULTS_BUCKET,
+      streamArn,
+      dynamodb,
+      s3,
+      functions,
+      stateMachine,
+      pipe,
+      deadLetters,
+      faults: { dynamodb: proxy.faults, s3: s3Endpoint.faults },
+      async waitUntilIdle(timeoutMs = 120_000) {
+        if (!pipe) return;
+        const deadline = Date.now() + timeoutMs;
+        let idleSince = 0;
+        while (Date.now() < deadline) {
+          if (pipe.idle) {
+            idleSince ||= Date.now();
+            if (Date.now() - idleSince > 600) return;
+          } else idleSince = 0;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`the local pipe was still busy after ${Math.round(timeoutMs / 1000)} s`);
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

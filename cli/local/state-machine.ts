@@ -1,0 +1,111 @@
+/**
+ * Executes the real ASL file with aws-local-stepfunctions, each Lambda task bound to its real
+ * handler in-process. Placeholders are filled the way DefinitionSubstitutions fills them.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { LocalFunction } from './lambda';
+
+type Json = Record<string, any>;
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+
+export interface ExecutionResult {
+  executionArn: string;
+  name: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  startDate: string;
+  stopDate: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+}
+
+/** Replaces `${Name}` placeholders as CloudFormation's DefinitionSubstitutions does; an unknown one is an error. */
+export function substitute(definitionText: string, values: Record<string, string>): string {
+  return definitionText.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_match, name: string) => {
+    if (!(name in values)) throw new Error(`the state machine definition uses \${${name}}, which the template does not substitute`);
+    return values[name];
+  });
+}
+
+/** Every Task state name in a definition, including those inside Map and Parallel states. */
+function taskStates(definition: Json, found: Json = {}): Json {
+  for (const [name, state] of Object.entries((definition.States ?? {}) as Json)) {
+    if (state.Type === 'Task') found[name] = state;
+    const nested = state.ItemProcessor ?? state.Iterator;
+    if (nested) taskStates(nested, found);
+    for (const branch of state.Branches ?? []) taskStates(branch, found);
+  }
+  return found;
+}
+
+export interface LocalStateMachineOptions {
+  definitionPath: string;
+  /** Placeholder name → the local function bound to it. */
+  functions: Record<string, LocalFunction>;
+  region: string;
+  account: string;
+  /** Scale the Retry intervals (1 = as written); tests use a small factor to keep runs short. */
+  retryIntervalScale?: number;
+}
+
+export class LocalStateMachine {
+  readonly arn: string;
+  private readonly definition: Json;
+  private readonly machine: StateMachine;
+  private readonly byArn = new Map<string, LocalFunction>();
+
+  constructor(private readonly options: LocalStateMachineOptions) {
+    const values = Object.fromEntries(Object.entries(options.functions).map(([name, fn]) => [name, fn.arn]));
+    for (const fn of Object.values(options.functions)) this.byArn.set(fn.arn, fn);
+    this.definition = JSON.parse(substitute(readFileSync(options.definitionPath, 'utf8'), values));
+    this.arn = `arn:aws:states:${options.region}:${options.account}:stateMachine:media-probe-local`;
+    this.machine = new StateMachine(this.definition as never);
+  }
+
+  private localHandlers(): Record<string, (input: Json) => Promise<unknown>> {
+    const handlers: Record<string, (input: Json) => Promise<unknown>> = {};
+    for (const [name, state] of Object.entries(taskStates(this.definition))) {
+      if (state.Resource !== LAMBDA_INVOKE) throw new Error(`local run supports ${LAMBDA_INVOKE} tasks only; "${name}" uses ${state.Resource}`);
+      handlers[name] = async (input: Json) => {
+        const fn = this.byArn.get(String(input.FunctionName));
+        if (!fn) throw new Error(`task "${name}" invokes ${input.FunctionName}, which is not a function of the template`);
+        const payload = await fn.invoke(input.Payload);
+        return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+      };
+    }
+    return handlers;
+  }
+
+  private retryOverrides(): Record<string, number[]> | undefined {
+    const scale = this.options.retryIntervalScale;
+    if (scale === undefined || scale === 1) return undefined;
+    const overrides: Record<string, number[]> = {};
+    for (const [name, state] of Object.entries(taskStates(this.definition))) {
+      overrides[name] = (state.Retry ?? []).map((r: Json) => Math.round((r.IntervalSeconds ?? 1) * 1000 * scale));
+    }
+    return overrides;
+  }
+
+  /** StartSyncExecution: runs to the end and reports the status, output or error, as the Express API does. */
+  async startSyncExecution(input: unknown, name: string = randomUUID()): Promise<ExecutionResult> {
+    const executionArn = `${this.arn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}`;
+    const startDate = new Date().toISOString();
+    const execution = this.machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: this.localHandlers() as never, retryIntervalOverrides: this.retryOverrides() },
+      context: {
+        Execution: { Id: executionArn, Name: name, StartTime: startDate, Input: input as never, RoleArn: `arn:aws:iam::${this.options.account}:role/media-probe-local` },
+        StateMachine: { Id: this.arn, Name: 'media-probe-local' },
+      } as never,
+    });
+    try {
+      const output = await execution.result;
+      return { executionArn, name, status: 'SUCCEEDED', startDate, stopDate: new Date().toISOString(), output };
+    } catch (error) {
+      const cause = (error as { cause?: Error }).cause ?? (error as Error);
+      return { executionArn, name, status: 'FAILED', startDate, stopDate: new Date().toISOString(), error: cause.name, cause: cause.message };
+    }
+  }
+}
