@@ -29,6 +29,7 @@ export class LocalFunction {
   readonly arn: string;
   private handler?: Handler;
   private readonly faults: InvocationFault[] = [];
+  private readonly interceptors: Array<(event: unknown) => Promise<void>> = [];
   invocations = 0;
 
   constructor(
@@ -44,6 +45,11 @@ export class LocalFunction {
   /** Makes the next `times` invocations fail with `errorType` before the handler runs. */
   failNext(times: number, errorType: string, message = `injected ${errorType}`): void {
     this.faults.push({ errorType, message, remaining: times });
+  }
+
+  /** Runs `action` with the event just before the next invocation: a test's way to change the world mid-execution. */
+  beforeNext(action: (event: unknown) => Promise<void>): void {
+    this.interceptors.push(action);
   }
 
   private load(): Handler {
@@ -65,6 +71,7 @@ export class LocalFunction {
       fault.remaining -= 1;
       throw new LambdaInvocationError(fault.errorType, fault.message);
     }
+    await this.interceptors.shift()?.(event);
     const handler = this.load();
     const timeoutMs = this.settings.timeoutSeconds * 1000;
     const deadline = Date.now() + timeoutMs;

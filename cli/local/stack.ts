@@ -11,7 +11,7 @@ import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/clien
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
 import { startDynamoDbFaultProxy, type DynamoDbFaults } from './components/dynamodb-fault-proxy';
 import { startDynamoDbLocal } from './components/dynamodb-local';
-import { startS3Endpoint } from './components/s3';
+import { startS3Endpoint, type S3Faults } from './components/s3';
 import { hostFfprobe } from './ffprobe-binary';
 import { LocalFunction } from './lambda';
 import { DeadLetterStore } from './pipe/dead-letter';
@@ -47,7 +47,7 @@ export interface LocalStack {
   stateMachine: LocalStateMachine;
   pipe?: LocalPipe;
   deadLetters: DeadLetterStore;
-  faults: { dynamodb: DynamoDbFaults; s3: unknown };
+  faults: { dynamodb: DynamoDbFaults; s3: S3Faults };
   /** Resolves once the pipe has nothing buffered or in flight and the stream has no new records. */
   waitUntilIdle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;

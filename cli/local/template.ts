@@ -73,13 +73,19 @@ function single(template: Json, type: string): [string, Json] {
   return found[0];
 }
 
-/** A literal, or a `!Ref` to a parameter, resolved to its Default. */
+/** A literal, a `!Ref` to a parameter (its Default), or a `!FindInMap` over those: what a default deployment gets. */
 function resolveScalar(template: Json, value: unknown, what: string): unknown {
-  if (value && typeof value === 'object' && 'Ref' in (value as Json)) {
-    const name = (value as Json).Ref as string;
-    const parameter = template.Parameters?.[name];
-    if (!parameter || parameter.Default === undefined) throw new TemplateError(`${what} refers to parameter ${name}, which has no Default`);
+  const v = value as Json;
+  if (v && typeof v === 'object' && 'Ref' in v) {
+    const parameter = template.Parameters?.[v.Ref as string];
+    if (!parameter || parameter.Default === undefined) throw new TemplateError(`${what} refers to ${v.Ref}, which is no parameter with a Default`);
     return parameter.Default;
+  }
+  if (v && typeof v === 'object' && 'Fn::FindInMap' in v) {
+    const [map, key, attribute] = (v['Fn::FindInMap'] as unknown[]).map((part) => String(resolveScalar(template, part, what)));
+    const found = template.Mappings?.[map]?.[key]?.[attribute];
+    if (found === undefined) throw new TemplateError(`${what}: mapping ${map}.${key}.${attribute} does not exist`);
+    return found;
   }
   return value;
 }
@@ -131,6 +137,7 @@ export function localTemplate(templatePath: string): LocalTemplate {
     const target = referencedResource(value);
     if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function') substitutions[name] = functionSettings(template, target);
   }
+  if (!Object.keys(substitutions).length) throw new TemplateError(`${machineId} has no DefinitionSubstitutions naming functions`);
   return {
     pipe: {
       filterPatterns: filters.map((f, i) => {
@@ -150,6 +157,6 @@ export function localTemplate(templatePath: string): LocalTemplate {
       streamViewType: table.Properties?.StreamSpecification?.StreamViewType,
     },
     definitionPath: String(machine.Properties?.DefinitionUri ?? ''),
-    substitutions: Object.keys(substitutions).length ? substitutions : (() => { throw new TemplateError(`${machineId} has no DefinitionSubstitutions naming functions`); })(),
+    substitutions,
   };
 }

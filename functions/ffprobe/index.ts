@@ -45,5 +45,5 @@ const probe = async (event: ProbeEvent): Promise<ProbeStepResult> => {
 };
 
 export const handler = middy(probe)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(captureLambdaHandler(tracer, { captureResponse: false }));

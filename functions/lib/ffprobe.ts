@@ -62,14 +62,14 @@ export function ffprobeEnvironment(): NodeJS.ProcessEnv {
 
 /** Replaces every URL in a text with a placeholder: presigned URLs are credentials. */
 export function redactUrls(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, '<url>');
+  return text.replace(/\b(?:https?|tls|tcp):\/\/[^\s'"]+/gi, '<url>');
 }
 
 /** The last meaningful line of ffprobe's stderr, without the URL ffprobe prefixes it with. */
 function reasonFrom(stderr: string): string {
   const lines = redactUrls(stderr)
     .split('\n')
-    .map((line) => line.replace(/^<url>:\s*/, '').trim())
+    .map((line) => line.replace(/^<url>:?\s*/, '').trim())
     .filter(Boolean);
   return lines.at(-1) ?? 'no diagnostic output';
 }
@@ -79,7 +79,8 @@ export function classifyProbeFailure(exitCode: number | null, stderr: string): E
   const reason = reasonFrom(stderr);
   if (/Server returned 404/i.test(stderr)) return new ObjectNotFoundError('the object no longer exists (HTTP 404 while probing)');
   if (/Server returned 403/i.test(stderr)) return new AccessDeniedError('access to the object was denied while probing (HTTP 403): the presigned URL expired or was refused');
-  if (/Server returned 5\d\d|Server returned 429|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|I\/O error/i.test(stderr)) {
+  // FFmpeg prints "Server returned 5XX Server Error reply" for every 5xx, and 429 as a 4XX client error.
+  if (/Server returned (5(\d\d|XX)|429|4XX Client Error)|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|Input\/output error/i.test(stderr)) {
     return new TransientError(`reading the object failed: ${reason}`);
   }
   return new NotMediaError(`ffprobe could not read the object as media: ${reason}${exitCode === null ? '' : ` (exit code ${exitCode})`}`);
@@ -99,6 +100,13 @@ export function checkProbeOutput(stdout: string): FfprobeOutput {
     throw new NotMediaError('ffprobe found no audio, video or subtitle streams in the object');
   }
   return parsed;
+}
+
+/** ffprobe reports its input as `format.filename`: here that is the presigned URL, a credential, so it is dropped. */
+export function withoutInputUrl(output: FfprobeOutput): FfprobeOutput {
+  if (!output.format || !('filename' in output.format)) return output;
+  const { filename: _url, ...format } = output.format;
+  return { ...output, format };
 }
 
 export interface ProbeResult {
@@ -148,7 +156,7 @@ export function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits
       if (signal) return reject(new ProbeCrashedError(`ffprobe crashed with ${signal}: ${reasonFrom(stderr)}`));
       if (code !== 0) return reject(classifyProbeFailure(code, stderr));
       try {
-        const output = checkProbeOutput(Buffer.concat(stdout).toString('utf8'));
+        const output = withoutInputUrl(checkProbeOutput(Buffer.concat(stdout).toString('utf8')));
         const json = JSON.stringify({ streams: output.streams ?? [], format: output.format });
         resolve({ output, json });
       } catch (error) {

@@ -102,9 +102,9 @@ function describeLocation(value: unknown): string {
 /** Why a conditional write was refused, from the row as it is now (undefined: the row is gone). */
 export function explainStaleRow(record: unknown, current: Record<string, AttributeValue> | undefined, startedAt: string): string {
   if (!current) return 'the row was deleted before the result could be recorded';
-  const now = unmarshall(current);
+  const now = unmarshall(current, { wrapNumbers: true });
   const image = (record as StreamRecord).dynamodb?.NewImage;
-  const then = image ? unmarshall(toSdkItem(image)) : {};
+  const then = image ? unmarshall(toSdkItem(image), { wrapNumbers: true }) : {};
   for (const name of SOURCE_ATTRIBUTES) {
     if (JSON.stringify(now[name]) !== JSON.stringify(then[name])) {
       return `the row's ${name} changed from ${describeLocation(then[name])} to ${describeLocation(now[name])} since the analysis started`;

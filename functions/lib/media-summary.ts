@@ -121,5 +121,5 @@ export function describeMedia(media: MediaSummary): string {
     parts.push([a.codec, a.channels ? `${a.channels} ch` : undefined, a.sample_rate ? `${a.sample_rate} Hz` : undefined, a.language].filter(Boolean).join(' '));
   }
   if (media.subtitles.length) parts.push(`${media.subtitles.length} subtitle stream${media.subtitles.length > 1 ? 's' : ''}`);
-  return parts.join(' · ');
+  return parts.filter(Boolean).join(' · ');
 }

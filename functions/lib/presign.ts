@@ -27,7 +27,10 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
       throw new ObjectNotFoundError(`${s3Uri(asset)} does not exist`);
     }
     if (e.name === 'Forbidden' || e.name === 'AccessDenied' || status === 403) {
-      throw new AccessDeniedError(`the pipeline may not read ${s3Uri(asset)}: add the bucket to MediaBucketNames (and its KMS key to MediaKmsKeyArn)`);
+      // Without s3:ListBucket (deliberately not granted) S3 answers 403, not 404, for a missing key.
+      throw new AccessDeniedError(
+        `${s3Uri(asset)} does not exist, or the pipeline may not read it: check the key, that the bucket is in MediaBucketNames and, for SSE-KMS, MediaKmsKeyArn`,
+      );
     }
     if (status === 301 || e.name === 'PermanentRedirect') {
       throw new AccessDeniedError(`the bucket of ${s3Uri(asset)} is in another region than the pipeline`);

@@ -35,5 +35,5 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
 };
 
 export const handler = middy(presign)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(captureLambdaHandler(tracer, { captureResponse: false }));

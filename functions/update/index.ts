@@ -28,5 +28,5 @@ const update = async (event: UpdateEvent): Promise<RecordOutcome> => {
 };
 
 export const handler = middy(update)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(captureLambdaHandler(tracer, { captureResponse: false }));

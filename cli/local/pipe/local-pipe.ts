@@ -14,7 +14,7 @@ import {
 import type { PipeSettings } from '../template';
 import type { ExecutionResult } from '../state-machine';
 import type { DeadLetterStore } from './dead-letter';
-import { matchesAnyFilter, parseEventPattern } from './event-pattern';
+import { matchesAnyFilter, parsePipeFilters } from './event-pattern';
 import { toPipeRecord } from './stream-record';
 
 type Json = Record<string, any>;
@@ -79,7 +79,7 @@ export class LocalPipe {
     if (options.settings.invocationType !== 'REQUEST_RESPONSE') {
       throw new Error(`the pipe must invoke the state machine synchronously (REQUEST_RESPONSE), the template says ${options.settings.invocationType}`);
     }
-    this.patterns = options.settings.filterPatterns.map((p) => parseEventPattern(p));
+    this.patterns = parsePipeFilters(options.settings.filterPatterns);
     this.checkpoints = options.checkpointFile && existsSync(options.checkpointFile) ? JSON.parse(readFileSync(options.checkpointFile, 'utf8')) : {};
   }
 

@@ -1,0 +1,539 @@
+/**
+ * A local S3 endpoint (path-style, file-system backed) that authenticates every request with
+ * SigV4 like S3 does, serves Range/conditional GETs, and can be told to fail requests with S3's
+ * 5xx errors. Covers what media-probe uses: buckets, Put/Get/Head/Delete object, ListObjects(V2),
+ * presigned GETs. Anything else is refused with S3's NotImplemented error rather than faked.
+ */
+import { randomBytes } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
+import { FaultInjector, type FaultHandle } from '../faults';
+import { track } from '../lifecycle';
+import { receiveBody } from './payload';
+import { ObjectStore, type ObjectMeta } from './store';
+import { decodeSegment, SigV4Verifier, type AuthMode, type Credentials, type QueryBag } from './sigv4';
+import { S3Error, s3Document, type XmlNode } from './xml';
+
+export type S3FaultCode = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
+
+export interface S3FaultRule {
+  code: S3FaultCode;
+  /** HTTP method to match (GET, HEAD, PUT, DELETE); any when omitted. */
+  method?: string;
+  /** Operation name to match (GetObject, PutObject, HeadObject, ListObjectsV2, ...). */
+  operation?: string;
+  bucket?: string;
+  /** Exact key, or a pattern tested against the key. */
+  key?: string | RegExp;
+  /** How many matching requests fail (default 1); Infinity fails them until cleared. */
+  times?: number;
+}
+
+export interface S3RequestRecord {
+  time: string;
+  method: string;
+  operation: string;
+  bucket?: string;
+  key?: string;
+  auth: AuthMode | 'none';
+  status: number;
+  range?: string;
+}
+
+export interface S3EndpointOptions {
+  /** Buckets and objects persist here; without it they live in a temporary directory removed on stop(). */
+  dataDir?: string;
+  credentials?: Credentials;
+  region?: string;
+  /** Loopback port; a free one when omitted. */
+  port?: number;
+  /** Where unexpected internal errors are reported (never request URLs); stderr by default. */
+  log?: (line: string) => void;
+}
+
+export interface S3Endpoint {
+  endpoint: string;
+  region: string;
+  faults: S3Faults;
+  /** The most recent requests (up to MAX_RECORDS), oldest first; URLs are left out as presigned ones are credentials. */
+  requests: readonly S3RequestRecord[];
+  stop(): Promise<void>;
+}
+
+interface FaultView {
+  method: string;
+  operation: string;
+  bucket?: string;
+  key?: string;
+}
+
+const FAULTS: Record<S3FaultCode, { status: number; message: string }> = {
+  SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
+  ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
+};
+
+/** Faults for the S3 endpoint, matched on method, operation, bucket and key. */
+export class S3Faults {
+  private readonly injector = new FaultInjector<FaultView, S3FaultCode>();
+
+  inject(rule: S3FaultRule): FaultHandle {
+    if (!(rule.code in FAULTS)) throw new Error(`unknown S3 fault ${String(rule.code)}`);
+    const { method, operation, bucket, key } = rule;
+    return this.injector.arm(
+      (r) =>
+        (method === undefined || method.toUpperCase() === r.method) &&
+        (operation === undefined || operation === r.operation) &&
+        (bucket === undefined || bucket === r.bucket) &&
+        (key === undefined || (r.key !== undefined && (typeof key === 'string' ? key === r.key : key.test(r.key)))),
+      rule.code,
+      rule.times,
+    );
+  }
+
+  clear(): void {
+    this.injector.clear();
+  }
+
+  /** Consume the fault for one request, if armed (used by the endpoint). */
+  take(view: FaultView): S3FaultCode | undefined {
+    return this.injector.take(view);
+  }
+}
+
+const MAX_RECORDS = 1000;
+const OWNER = { ID: 'media-probe-local', DisplayName: 'media-probe-local' };
+/** Representation headers kept from PutObject and returned on Get/HeadObject. */
+const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+const LIST_PARAMS = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner', 'marker'];
+const NOT_IMPLEMENTED = () => new S3Error(501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented.');
+
+interface Route {
+  operation: string;
+  bucket?: string;
+  key?: string;
+}
+
+interface Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: Route;
+  query: QueryBag;
+  payloadHash: string;
+}
+
+/** Start the endpoint on 127.0.0.1 and resolve once it accepts connections. */
+export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3Endpoint> {
+  const credentials = options.credentials ?? LOCAL_CREDENTIALS;
+  const region = options.region ?? LOCAL_REGION;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const scratch = options.dataDir ? undefined : await fs.mkdtemp(path.join(os.tmpdir(), 'media-probe-s3-'));
+  const store = new ObjectStore(options.dataDir ?? scratch!);
+  await store.init();
+  const verifier = new SigV4Verifier(credentials, region);
+  const faults = new S3Faults();
+  const requests: S3RequestRecord[] = [];
+
+  const handlers: Record<string, (ctx: Context) => Promise<void>> = {
+    ListBuckets: async ({ res }) => {
+      const buckets = await store.listBuckets();
+      sendXml(res, 200, s3Document('ListAllMyBucketsResult', { Owner: OWNER, Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.creationDate })) } }));
+    },
+    CreateBucket: async ({ req, res, route }) => {
+      await drain(req);
+      const bucket = route.bucket!;
+      if (!validBucketName(bucket)) throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+      const created = await store.createBucket(bucket);
+      // us-east-1 answers 200 to re-creating your own bucket; every other region says 409.
+      if (!created && region !== 'us-east-1') {
+        throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
+      }
+      res.writeHead(200, { Location: `/${bucket}`, 'Content-Length': 0 }).end();
+    },
+    HeadBucket: async ({ res, route }) => {
+      await requireBucket(route.bucket!);
+      res.writeHead(200, { 'x-amz-bucket-region': region, 'Content-Length': 0 }).end();
+    },
+    DeleteBucket: async ({ res, route }) => {
+      const outcome = await store.deleteBucket(route.bucket!);
+      if (outcome === 'missing') throw noSuchBucket(route.bucket!);
+      if (outcome === 'not-empty') throw new S3Error(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: route.bucket! });
+      res.writeHead(204).end();
+    },
+    ListObjects: ({ res, route, query }) => listObjects(res, route.bucket!, query, 1),
+    ListObjectsV2: ({ res, route, query }) => listObjects(res, route.bucket!, query, 2),
+    PutObject: putObject,
+    GetObject: getObject,
+    HeadObject: getObject,
+    DeleteObject: async ({ res, route }) => {
+      await requireBucket(route.bucket!);
+      await store.delete(route.bucket!, route.key!);
+      res.writeHead(204).end();
+    },
+  };
+
+  async function requireBucket(bucket: string): Promise<void> {
+    if (!(await store.bucketExists(bucket))) throw noSuchBucket(bucket);
+  }
+
+  async function listObjects(res: ServerResponse, bucket: string, query: QueryBag, version: 1 | 2): Promise<void> {
+    await requireBucket(bucket);
+    const q = (name: string) => firstValue(query, name);
+    const prefix = q('prefix') ?? '';
+    const delimiter = q('delimiter') || undefined;
+    const maxKeysParam = q('max-keys');
+    if (maxKeysParam !== undefined && !/^\d+$/.test(maxKeysParam)) {
+      throw new S3Error(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: maxKeysParam });
+    }
+    const maxKeys = Math.min(maxKeysParam === undefined ? 1000 : Number(maxKeysParam), 1000);
+    const token = q('continuation-token');
+    const after = version === 2 ? (token !== undefined ? decodeToken(token) : q('start-after')) : q('marker');
+    const page = paginate(await store.list(bucket), prefix, delimiter, maxKeys, after || undefined);
+    const common: XmlNode = {
+      Name: bucket,
+      Prefix: prefix,
+      Delimiter: delimiter,
+      MaxKeys: maxKeys,
+      IsTruncated: page.truncated,
+      Contents: page.contents.map((m) => ({ Key: m.key, LastModified: m.lastModified, ETag: m.etag, Size: m.size, StorageClass: 'STANDARD' })),
+      CommonPrefixes: page.prefixes.map((p) => ({ Prefix: p })),
+    };
+    const body: XmlNode =
+      version === 2
+        ? {
+            ...common,
+            KeyCount: page.contents.length + page.prefixes.length,
+            ContinuationToken: token,
+            NextContinuationToken: page.truncated ? encodeToken(page.last!) : undefined,
+            StartAfter: q('start-after'),
+          }
+        : { ...common, Marker: q('marker') ?? '', NextMarker: page.truncated && delimiter ? page.last : undefined };
+    sendXml(res, 200, s3Document('ListBucketResult', body));
+  }
+
+  async function putObject({ req, res, route, payloadHash }: Context): Promise<void> {
+    const bucket = route.bucket!;
+    const key = route.key!;
+    if (req.headers['x-amz-copy-source'] !== undefined) throw NOT_IMPLEMENTED();
+    await requireBucket(bucket);
+    if (Buffer.byteLength(key) > 1024) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
+    const existing = await store.head(bucket, key);
+    checkWritePreconditions(req, existing);
+    const temp = store.tempFile();
+    try {
+      const body = await receiveBody(req, payloadHash, temp);
+      const headers: Record<string, string> = {};
+      for (const name of STORED_HEADERS) {
+        const value = singleHeader(req, name);
+        if (value !== undefined) headers[name] = value;
+      }
+      // aws-chunked is transfer framing, not part of the object's representation.
+      const encoding = headers['content-encoding']
+        ?.split(',')
+        .map((v) => v.trim())
+        .filter((v) => v && v !== 'aws-chunked')
+        .join(', ');
+      if (encoding) headers['content-encoding'] = encoding;
+      else delete headers['content-encoding'];
+      const userMetadata: Record<string, string> = {};
+      for (const name of Object.keys(req.headers)) {
+        if (name.startsWith('x-amz-meta-')) userMetadata[name.slice('x-amz-meta-'.length)] = singleHeader(req, name)!;
+      }
+      const meta = await store.commit(bucket, key, temp, {
+        size: body.size,
+        etag: `"${body.md5Hex}"`,
+        // S3 keeps whole seconds; matching it keeps If-Modified-Since comparisons exact.
+        lastModified: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
+        contentType: singleHeader(req, 'content-type') ?? 'binary/octet-stream',
+        headers,
+        userMetadata,
+        checksums: body.checksums,
+      });
+      const out: Record<string, string | number> = { ETag: meta.etag, 'Content-Length': 0 };
+      for (const [algorithm, value] of Object.entries(meta.checksums)) out[`x-amz-checksum-${algorithm}`] = value;
+      res.writeHead(200, out).end();
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  async function getObject({ req, res, route, query }: Context): Promise<void> {
+    const bucket = route.bucket!;
+    const key = route.key!;
+    await requireBucket(bucket);
+    const head = await store.head(bucket, key);
+    if (!head) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    const precondition = checkReadPreconditions(req, head);
+    if (precondition === 304) {
+      res.writeHead(304, { ETag: head.etag, 'Last-Modified': new Date(head.lastModified).toUTCString() }).end();
+      return;
+    }
+    const range = parseRange(singleHeader(req, 'range'), head.size);
+    if (range === 'unsatisfiable') {
+      res.setHeader('Content-Range', `bytes */${head.size}`);
+      throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: singleHeader(req, 'range')!, ActualObjectSize: String(head.size) });
+    }
+    const opened = req.method === 'HEAD' ? { meta: head, stream: undefined } : await store.open(bucket, key, range);
+    if (!opened) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    const { meta, stream } = opened;
+    const headers: Record<string, string | number> = {
+      'Content-Type': meta.contentType,
+      'Content-Length': range ? range.end - range.start + 1 : meta.size,
+      ETag: meta.etag,
+      'Last-Modified': new Date(meta.lastModified).toUTCString(),
+      'Accept-Ranges': 'bytes',
+      ...meta.headers,
+    };
+    for (const [name, value] of Object.entries(meta.userMetadata)) headers[`x-amz-meta-${name}`] = value;
+    const checksumMode = singleHeader(req, 'x-amz-checksum-mode') ?? firstValue(query, 'x-amz-checksum-mode');
+    // S3 only returns full-object checksums, and only when asked; the SDK then validates the body against them.
+    if (checksumMode === 'ENABLED' && !range) {
+      for (const [algorithm, value] of Object.entries(meta.checksums)) headers[`x-amz-checksum-${algorithm}`] = value;
+      if (Object.keys(meta.checksums).length > 0) headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+    }
+    for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
+      const value = firstValue(query, param);
+      if (value !== undefined) headers[header] = value;
+    }
+    if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (!stream) {
+      res.end();
+      return;
+    }
+    await pipeline(stream, res);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', randomBytes(24).toString('base64'));
+    res.setHeader('Server', 'AmazonS3');
+    const method = req.method ?? 'GET';
+    const record: S3RequestRecord = { time: new Date().toISOString(), method, operation: 'Unknown', auth: 'none', status: 0 };
+    const range = singleHeader(req, 'range');
+    if (range !== undefined) record.range = range;
+    requests.push(record);
+    if (requests.length > MAX_RECORDS) requests.splice(0, requests.length - MAX_RECORDS);
+    res.on('finish', () => (record.status = res.statusCode));
+
+    try {
+      const target = req.url ?? '/';
+      const q = target.indexOf('?');
+      const rawPath = q < 0 ? target : target.slice(0, q);
+      const query = parseQuery(q < 0 ? '' : target.slice(q + 1));
+      const route = resolveRoute(method, rawPath, query);
+      Object.assign(record, route);
+      const verified = await verifier.verify({ method, rawPath, query, headers: req.headers });
+      record.auth = verified.mode;
+      if (route.operation === 'Unsupported') throw NOT_IMPLEMENTED();
+      const fault = faults.take({ method, ...route });
+      if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
+      await handlers[route.operation]({ req, res, route, query, payloadHash: verified.payloadHash });
+    } catch (err) {
+      sendError(req, res, err, requestId, log);
+    }
+  }
+
+  const server = http.createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  let stopping: Promise<void> | undefined;
+  const resource = {
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        untrack();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+    stopSync(): void {
+      server.closeAllConnections();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+  const untrack = track(resource);
+
+  return { endpoint: `http://127.0.0.1:${port}`, region, faults, requests, stop: resource.stop };
+}
+
+/** Map a path-style request to an S3 operation; unknown sub-resources become 'Unsupported'. */
+function resolveRoute(method: string, rawPath: string, query: QueryBag): Route {
+  const slash = rawPath.indexOf('/', 1);
+  const rawBucket = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
+  const rawKey = slash < 0 ? '' : rawPath.slice(slash + 1);
+  const bucket = rawBucket ? decodeSegment(rawBucket) : undefined;
+  const key = rawKey ? decodeSegment(rawKey) : undefined;
+  const params = Object.keys(query).filter((p) => !p.startsWith('X-Amz-') && !p.startsWith('x-amz-') && p !== 'x-id');
+  const only = (allowed: string[]) => params.every((p) => allowed.includes(p));
+  const route = (operation: string): Route => ({ operation, ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }) });
+
+  if (bucket === undefined) return route(method === 'GET' && params.length === 0 ? 'ListBuckets' : 'Unsupported');
+  if (key === undefined) {
+    if (method === 'GET' && only(LIST_PARAMS)) return route(firstValue(query, 'list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
+    if (params.length > 0) return route('Unsupported');
+    const op = ({ PUT: 'CreateBucket', HEAD: 'HeadBucket', DELETE: 'DeleteBucket' } as Record<string, string>)[method];
+    return route(op ?? 'Unsupported');
+  }
+  if ((method === 'GET' || method === 'HEAD') && only(Object.keys(RESPONSE_OVERRIDES))) return route(method === 'GET' ? 'GetObject' : 'HeadObject');
+  if (params.length > 0) return route('Unsupported');
+  if (method === 'PUT') return route('PutObject');
+  if (method === 'DELETE') return route('DeleteObject');
+  return route('Unsupported');
+}
+
+function parseQuery(raw: string): QueryBag {
+  const query: QueryBag = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    const existing = query[k];
+    if (existing === undefined) query[k] = v;
+    else query[k] = Array.isArray(existing) ? [...existing, v] : [existing, v];
+  }
+  return query;
+}
+
+function firstValue(query: QueryBag, name: string): string | undefined {
+  const v = query[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function noSuchBucket(bucket: string): S3Error {
+  return new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+}
+
+function validBucketName(name: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
+}
+
+const encodeToken = (key: string) => Buffer.from(key).toString('base64url');
+const decodeToken = (token: string) => Buffer.from(token, 'base64url').toString();
+
+/** One page of a listing, grouping keys under `delimiter` into common prefixes that count towards `maxKeys`. */
+function paginate(all: ObjectMeta[], prefix: string, delimiter: string | undefined, maxKeys: number, after: string | undefined) {
+  const contents: ObjectMeta[] = [];
+  const prefixes: string[] = [];
+  let truncated = false;
+  let last: string | undefined;
+  const afterBytes = after === undefined ? undefined : Buffer.from(after);
+  const isAfter = (s: string) => afterBytes === undefined || Buffer.compare(Buffer.from(s), afterBytes) > 0;
+  for (const meta of all) {
+    if (!meta.key.startsWith(prefix) || !isAfter(meta.key)) continue;
+    const cut = delimiter ? meta.key.indexOf(delimiter, prefix.length) : -1;
+    const entry = cut >= 0 ? meta.key.slice(0, cut + delimiter!.length) : undefined;
+    if (entry !== undefined && (prefixes[prefixes.length - 1] === entry || !isAfter(entry))) continue;
+    if (contents.length + prefixes.length >= maxKeys) {
+      truncated = true;
+      break;
+    }
+    if (entry !== undefined) {
+      prefixes.push(entry);
+      last = entry;
+    } else {
+      contents.push(meta);
+      last = meta.key;
+    }
+  }
+  return { contents, prefixes, truncated, last };
+}
+
+/** Inclusive byte range for a single-range `Range` header; undefined means serve the whole object. */
+function parseRange(value: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = value ? /^bytes=(\d*)-(\d*)$/.exec(value.trim()) : null;
+  // Malformed and multi-range headers are ignored, as S3 does.
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+
+const stripEtag = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+const etagMatches = (header: string, etag: string) => header.split(',').some((t) => t.trim() === '*' || stripEtag(t) === stripEtag(etag));
+
+/** Conditional GET/HEAD per S3: If-Match beats If-Unmodified-Since, If-None-Match beats If-Modified-Since. */
+function checkReadPreconditions(req: IncomingMessage, meta: ObjectMeta): 304 | undefined {
+  const modified = new Date(meta.lastModified).getTime();
+  const ifMatch = singleHeader(req, 'if-match');
+  const ifUnmodifiedSince = singleHeader(req, 'if-unmodified-since');
+  const ifNoneMatch = singleHeader(req, 'if-none-match');
+  const ifModifiedSince = singleHeader(req, 'if-modified-since');
+  const failed = () => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch, meta.etag)) throw failed();
+  } else if (ifUnmodifiedSince !== undefined && modified > Date.parse(ifUnmodifiedSince)) {
+    throw failed();
+  }
+  if (ifNoneMatch !== undefined) return etagMatches(ifNoneMatch, meta.etag) ? 304 : undefined;
+  if (ifModifiedSince !== undefined && modified <= Date.parse(ifModifiedSince)) return 304;
+  return undefined;
+}
+
+/** Conditional writes: If-None-Match: * (create only) and If-Match: <etag> (replace only that version). */
+function checkWritePreconditions(req: IncomingMessage, existing: ObjectMeta | undefined): void {
+  const ifNoneMatch = singleHeader(req, 'if-none-match');
+  const ifMatch = singleHeader(req, 'if-match');
+  const failed = (condition: string) => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && existing) throw failed('If-None-Match');
+  if (ifMatch !== undefined) {
+    if (!existing) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    if (!etagMatches(ifMatch, existing.etag)) throw failed('If-Match');
+  }
+}
+
+function sendXml(res: ServerResponse, status: number, xml: string): void {
+  const body = Buffer.from(xml);
+  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': body.length }).end(body);
+}
+
+/** Answer with S3's error shape (no body for HEAD), after draining any unread request body. */
+function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, log: (line: string) => void): void {
+  if (res.headersSent) {
+    // Mid-body failures are mostly readers hanging up early (ffprobe does after probing); nothing left to tell them.
+    res.destroy();
+    return;
+  }
+  const error = err instanceof S3Error ? err : new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');
+  if (!(err instanceof S3Error)) log(`local S3 endpoint: ${req.method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  req.resume();
+  if (req.method === 'HEAD') {
+    res.writeHead(error.status, { 'Content-Length': 0 }).end();
+    return;
+  }
+  sendXml(res, error.status, error.toXml(requestId));
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) void chunk;
+}

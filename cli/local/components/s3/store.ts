@@ -1,0 +1,180 @@
+/**
+ * File-system storage for the local S3 endpoint. Keys may hold any character (slashes, `..`,
+ * a key that is also another key's prefix), so objects are stored under a hash of the key, with
+ * a JSON metadata file that names the current data file; replacing that JSON by rename makes
+ * every overwrite atomic for concurrent readers.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export interface ObjectMeta {
+  key: string;
+  size: number;
+  /** Quoted, as S3 sends it. */
+  etag: string;
+  lastModified: string;
+  contentType: string;
+  /** Stored representation headers (cache-control, content-disposition, ...), lower-case names. */
+  headers: Record<string, string>;
+  /** x-amz-meta-* values, names without the prefix. */
+  userMetadata: Record<string, string>;
+  /** Client-supplied checksums by algorithm, base64. */
+  checksums: Record<string, string>;
+  /** Data file name inside the bucket's objects directory. */
+  dataFile: string;
+}
+
+export interface BucketInfo {
+  name: string;
+  creationDate: string;
+}
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+export class ObjectStore {
+  private readonly bucketsDir: string;
+  private readonly tmpDir: string;
+
+  constructor(root: string) {
+    this.bucketsDir = path.join(root, 'buckets');
+    this.tmpDir = path.join(root, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.bucketsDir, { recursive: true });
+    // Leftovers of uploads interrupted by a crash are never referenced by any metadata.
+    await fs.rm(this.tmpDir, { recursive: true, force: true });
+    await fs.mkdir(this.tmpDir, { recursive: true });
+  }
+
+  /** A fresh path for an upload in progress, on the same file system as the buckets (rename stays atomic). */
+  tempFile(): string {
+    return path.join(this.tmpDir, `upload-${randomBytes(8).toString('hex')}`);
+  }
+
+  private bucketDir(bucket: string): string {
+    return path.join(this.bucketsDir, bucket);
+  }
+
+  private objectsDir(bucket: string): string {
+    return path.join(this.bucketDir(bucket), 'objects');
+  }
+
+  private metaPath(bucket: string, key: string): string {
+    return path.join(this.objectsDir(bucket), `${createHash('sha256').update(key).digest('hex')}.json`);
+  }
+
+  async bucketExists(bucket: string): Promise<boolean> {
+    try {
+      await fs.access(path.join(this.bucketDir(bucket), 'bucket.json'));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Resolves false when the bucket already existed. */
+  async createBucket(bucket: string): Promise<boolean> {
+    if (await this.bucketExists(bucket)) return false;
+    await fs.mkdir(this.objectsDir(bucket), { recursive: true });
+    const info: BucketInfo = { name: bucket, creationDate: new Date().toISOString() };
+    await this.writeJsonAtomically(path.join(this.bucketDir(bucket), 'bucket.json'), info);
+    return true;
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    const names = await fs.readdir(this.bucketsDir);
+    const infos = await Promise.all(
+      names.map(async (n) => {
+        try {
+          return JSON.parse(await fs.readFile(path.join(this.bucketsDir, n, 'bucket.json'), 'utf8')) as BucketInfo;
+        } catch (err) {
+          if (isMissing(err)) return undefined;
+          throw err;
+        }
+      }),
+    );
+    return infos.filter((i): i is BucketInfo => i !== undefined).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async deleteBucket(bucket: string): Promise<'missing' | 'not-empty' | 'deleted'> {
+    if (!(await this.bucketExists(bucket))) return 'missing';
+    const entries = await fs.readdir(this.objectsDir(bucket));
+    if (entries.some((e) => e.endsWith('.json'))) return 'not-empty';
+    await fs.rm(this.bucketDir(bucket), { recursive: true, force: true });
+    return 'deleted';
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectMeta | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.metaPath(bucket, key), 'utf8')) as ObjectMeta;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Open the object's bytes (optionally a byte range, inclusive). Retries once when an overwrite
+   * removed the data file between reading the metadata and opening it.
+   */
+  async open(bucket: string, key: string, range?: { start: number; end: number }): Promise<{ meta: ObjectMeta; stream: ReadStream } | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const meta = await this.head(bucket, key);
+      if (!meta) return undefined;
+      const file = path.join(this.objectsDir(bucket), meta.dataFile);
+      try {
+        const handle = await fs.open(file, 'r');
+        return { meta, stream: createReadStream('', { fd: handle, ...range }) };
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    }
+    return undefined;
+  }
+
+  /** Make `tempFile` the object's content, replacing any previous version atomically. */
+  async commit(bucket: string, key: string, tempFile: string, meta: Omit<ObjectMeta, 'dataFile' | 'key'>): Promise<ObjectMeta> {
+    const previous = await this.head(bucket, key);
+    const metaPath = this.metaPath(bucket, key);
+    const dataFile = `${path.basename(metaPath, '.json')}.${randomBytes(6).toString('hex')}.data`;
+    await fs.rename(tempFile, path.join(this.objectsDir(bucket), dataFile));
+    const full: ObjectMeta = { ...meta, key, dataFile };
+    await this.writeJsonAtomically(metaPath, full);
+    if (previous && previous.dataFile !== dataFile) await fs.rm(path.join(this.objectsDir(bucket), previous.dataFile), { force: true });
+    return full;
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    const meta = await this.head(bucket, key);
+    if (!meta) return;
+    await fs.rm(this.metaPath(bucket, key), { force: true });
+    await fs.rm(path.join(this.objectsDir(bucket), meta.dataFile), { force: true });
+  }
+
+  /** Every object's metadata, sorted by key in UTF-8 byte order as S3 lists them. */
+  async list(bucket: string): Promise<ObjectMeta[]> {
+    const dir = this.objectsDir(bucket);
+    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.json'));
+    const metas = await Promise.all(
+      files.map(async (f) => {
+        try {
+          return JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as ObjectMeta;
+        } catch (err) {
+          if (isMissing(err)) return undefined;
+          throw err;
+        }
+      }),
+    );
+    return metas.filter((m): m is ObjectMeta => m !== undefined).sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+  }
+
+  private async writeJsonAtomically(file: string, value: unknown): Promise<void> {
+    const tmp = this.tempFile();
+    await fs.writeFile(tmp, JSON.stringify(value));
+    await fs.rename(tmp, file);
+  }
+}

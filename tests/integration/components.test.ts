@@ -1,0 +1,456 @@
+/**
+ * The local components on real connections: DynamoDB Local with its stream and persistence, the
+ * DynamoDB fault proxy, the SigV4-verifying S3 endpoint, and that nothing outlives its owner.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startDynamoDbFaultProxy,
+  startDynamoDbLocal,
+  startS3Endpoint,
+  type DynamoDbLocal,
+  type S3Endpoint,
+} from '../../cli/local/components';
+
+jest.setTimeout(120_000);
+
+const REPO = path.resolve(__dirname, '../..');
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'components-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const portOf = (endpoint: string) => Number(new URL(endpoint).port);
+/** True while any process (supervisor or JVM) of the DynamoDB Local on `port` exists. */
+const dynamoDbLocalRunning = (port: number) => spawnSync('pgrep', ['-f', `component=DynamoDBLocal .* -port ${port} `]).status === 0;
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+describe('DynamoDB Local', () => {
+  const dataDir = path.join(scratch, 'dynamodb');
+  const table = 'components-test';
+  let ddb: DynamoDbLocal;
+  const client = () => new DynamoDBClient({ endpoint: ddb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+
+  beforeAll(async () => {
+    ddb = await startDynamoDbLocal({ dataDir });
+  });
+  afterAll(async () => {
+    const port = portOf(ddb.endpoint);
+    await ddb.stop();
+    expect(dynamoDbLocalRunning(port)).toBe(false);
+  });
+
+  test('the stream carries INSERT with NewImage, then MODIFY with OldImage and NewImage', async () => {
+    const dynamodb = client();
+    const created = await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table,
+        KeySchema: [{ AttributeName: 'movie_id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'movie_id', AttributeType: 'N' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: table });
+    const streamArn = created.TableDescription!.LatestStreamArn!;
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { movie_id: { N: '7' }, title: { S: 'first' } } }));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { movie_id: { N: '7' } },
+        UpdateExpression: 'SET title = :t',
+        ExpressionAttributeValues: { ':t': { S: 'second' } },
+      }),
+    );
+
+    const streams = new DynamoDBStreamsClient({ endpoint: ddb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    expect(StreamDescription?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
+    const shardId = StreamDescription!.Shards![0].ShardId!;
+    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    const records: _Record[] = [];
+    await eventually(async () => {
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      records.push(...(page.Records ?? []));
+      iterator = page.NextShardIterator;
+      return records.length >= 2;
+    });
+    expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY']);
+    expect(records[0].dynamodb?.NewImage).toEqual({ movie_id: { N: '7' }, title: { S: 'first' } });
+    expect(records[0].dynamodb?.OldImage).toBeUndefined();
+    expect(records[1].dynamodb?.OldImage?.title).toEqual({ S: 'first' });
+    expect(records[1].dynamodb?.NewImage?.title).toEqual({ S: 'second' });
+    dynamodb.destroy();
+    streams.destroy();
+  });
+
+  test('tables and items survive a restart on the same dataDir, and the old JVM is gone', async () => {
+    const oldPort = portOf(ddb.endpoint);
+    await ddb.stop();
+    expect(dynamoDbLocalRunning(oldPort)).toBe(false);
+    ddb = await startDynamoDbLocal({ dataDir });
+    const dynamodb = client();
+    const described = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    expect(described.Table?.StreamSpecification?.StreamEnabled).toBe(true);
+    const item = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { movie_id: { N: '7' } } }));
+    expect(item.Item?.title).toEqual({ S: 'second' });
+    dynamodb.destroy();
+  });
+
+  test('the fault proxy fails UpdateItem N times in DynamoDB error shapes, then passes through', async () => {
+    const proxy = await startDynamoDbFaultProxy(ddb.endpoint);
+    const strict = new DynamoDBClient({ endpoint: proxy.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const update = (title: string) =>
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { movie_id: { N: '7' } },
+        UpdateExpression: 'SET title = :t',
+        ExpressionAttributeValues: { ':t': { S: title } },
+      });
+    try {
+      const throttled = proxy.faults.inject({ operation: 'UpdateItem', error: 'ProvisionedThroughputExceededException', times: 2 });
+      // Other operations are not affected by an UpdateItem fault.
+      await expect(strict.send(new GetItemCommand({ TableName: table, Key: { movie_id: { N: '7' } } }))).resolves.toBeDefined();
+      for (let i = 0; i < 2; i++) {
+        await expect(strict.send(update('blocked'))).rejects.toMatchObject({
+          name: 'ProvisionedThroughputExceededException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      expect(throttled.fired).toBe(2);
+      await strict.send(update('third'));
+      expect(throttled.remaining).toBe(0);
+
+      const forever = proxy.faults.inject({ operation: 'DynamoDB_20120810.UpdateItem', error: 'ThrottlingException', times: Infinity });
+      await expect(strict.send(update('x'))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+      await expect(strict.send(update('x'))).rejects.toMatchObject({ name: 'ThrottlingException' });
+      forever.clear();
+      await strict.send(update('fourth'));
+
+      proxy.faults.inject({ operation: 'UpdateItem', error: 'InternalServerError' });
+      await expect(strict.send(update('x'))).rejects.toMatchObject({ name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+
+      // The SDK's standard retries absorb a single throttle, as they would against DynamoDB.
+      const retrying = new DynamoDBClient({ endpoint: proxy.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      proxy.faults.inject({ operation: 'UpdateItem', error: 'ThrottlingException' });
+      const out = await retrying.send(update('fifth'));
+      expect(out.$metadata.attempts).toBe(2);
+      retrying.destroy();
+      const item = await strict.send(new GetItemCommand({ TableName: table, Key: { movie_id: { N: '7' } } }));
+      expect(item.Item?.title).toEqual({ S: 'fifth' });
+    } finally {
+      strict.destroy();
+      await proxy.stop();
+    }
+  });
+});
+
+describe('local S3 endpoint', () => {
+  const dataDir = path.join(scratch, 's3');
+  const bucket = 'components-test';
+  const oddKey = 'a b/ü+&=?#%.mp4';
+  const media = Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251));
+  let s3: S3Endpoint;
+  let client: S3Client;
+  const config = (extra: Partial<S3ClientConfig> = {}): S3ClientConfig => ({
+    endpoint: s3.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    maxAttempts: 1,
+    ...extra,
+  });
+  const errorCode = async (res: Response) => /<Code>([^<]+)<\/Code>/.exec(await res.text())?.[1];
+  const presign = (key: string, options: Parameters<typeof getSignedUrl>[2] = {}, signer = client) =>
+    getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 300, ...options });
+
+  beforeAll(async () => {
+    s3 = await startS3Endpoint({ dataDir });
+    client = new S3Client(config());
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: oddKey, Body: media, ContentType: 'video/mp4', Metadata: { origin: 'test' } }));
+  });
+  afterAll(async () => {
+    client.destroy();
+    await s3.stop();
+  });
+
+  test('header-signed SDK calls work and keys with special characters round-trip', async () => {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
+    expect(head.ContentLength).toBe(media.length);
+    expect(head.ContentType).toBe('video/mp4');
+    expect(head.Metadata).toEqual({ origin: 'test' });
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey }));
+    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(media);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'a b/', Delimiter: '/' }));
+    expect(listed.Contents?.map((o) => [o.Key, o.Size])).toEqual([[oddKey, media.length]]);
+    const top = await client.send(new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/' }));
+    expect(top.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['a b/']);
+  });
+
+  test('stream uploads (aws-chunked with a CRC32 trailer) store the decoded bytes', async () => {
+    const file = path.join(scratch, 'upload.bin');
+    writeFileSync(file, media);
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: createReadStream(file), ContentLength: media.length }));
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'streamed.bin' }));
+    expect(got.ContentLength).toBe(media.length);
+    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(media);
+  });
+
+  test('a presigned GET works; a wrong signature, key, secret or access key gets 403', async () => {
+    const url = await presign(oddKey);
+    const ok = await fetch(url);
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(await ok.arrayBuffer())).toEqual(media);
+
+    const flipped = url.replace(/X-Amz-Signature=([0-9a-f]+)/, (_, sig: string) => `X-Amz-Signature=${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`);
+    const badSignature = await fetch(flipped);
+    expect(badSignature.status).toBe(403);
+    expect(await errorCode(badSignature)).toBe('SignatureDoesNotMatch');
+
+    const otherKey = await fetch(url.replace('/a%20b/', '/a%20c/'));
+    expect(otherKey.status).toBe(403);
+    expect(await errorCode(otherKey)).toBe('SignatureDoesNotMatch');
+
+    const wrongSecret = new S3Client(config({ credentials: { ...LOCAL_CREDENTIALS, secretAccessKey: 'not-the-secret' } }));
+    const forged = await fetch(await presign(oddKey, {}, wrongSecret));
+    expect(forged.status).toBe(403);
+    expect(await errorCode(forged)).toBe('SignatureDoesNotMatch');
+
+    const strangerClient = new S3Client(config({ credentials: { accessKeyId: 'SOMEONEELSE', secretAccessKey: 'x' } }));
+    const stranger = await fetch(await presign(oddKey, {}, strangerClient));
+    expect(stranger.status).toBe(403);
+    expect(await errorCode(stranger)).toBe('InvalidAccessKeyId');
+  });
+
+  test('an expired presigned URL gets 403 "Request has expired"', async () => {
+    const signedLongAgo = await presign(oddKey, { expiresIn: 60, signingDate: new Date(Date.now() - 120_000) });
+    const res = await fetch(signedLongAgo);
+    expect(res.status).toBe(403);
+    const body = await res.text();
+    expect(body).toContain('<Code>AccessDenied</Code>');
+    expect(body).toContain('<Message>Request has expired</Message>');
+
+    const short = await presign(oddKey, { expiresIn: 1 });
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await fetch(short)).status).toBe(403);
+  });
+
+  test('Range requests get 206 with Content-Range and exactly those bytes', async () => {
+    const url = await presign(oddKey);
+    const cases: Array<[string, number, number]> = [
+      ['bytes=10-19', 10, 19],
+      ['bytes=0-0', 0, 0],
+      ['bytes=-5', media.length - 5, media.length - 1],
+      ['bytes=4000-', 4000, media.length - 1],
+      ['bytes=4090-99999', 4090, media.length - 1],
+    ];
+    for (const [range, start, end] of cases) {
+      const res = await fetch(url, { headers: { Range: range } });
+      expect([range, res.status]).toEqual([range, 206]);
+      expect(res.headers.get('content-range')).toBe(`bytes ${start}-${end}/${media.length}`);
+      expect(Number(res.headers.get('content-length'))).toBe(end - start + 1);
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(media.subarray(start, end + 1));
+    }
+    const beyond = await fetch(url, { headers: { Range: `bytes=${media.length}-` } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${media.length}`);
+    expect(await errorCode(beyond)).toBe('InvalidRange');
+
+    const viaSdk = await client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, Range: 'bytes=100-103' }));
+    expect(viaSdk.ContentRange).toBe(`bytes 100-103/${media.length}`);
+    expect(Buffer.from(await viaSdk.Body!.transformToByteArray())).toEqual(media.subarray(100, 104));
+
+    const headUrl = await getSignedUrl(client, new HeadObjectCommand({ Bucket: bucket, Key: oddKey }), { expiresIn: 60 });
+    const head = await fetch(headUrl, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(media.length));
+  });
+
+  test('unsigned requests are refused and change nothing', async () => {
+    const read = await fetch(`${s3.endpoint}/${bucket}/${encodeURIComponent('streamed.bin')}`);
+    expect(read.status).toBe(403);
+    expect(await errorCode(read)).toBe('AccessDenied');
+    const write = await fetch(`${s3.endpoint}/${bucket}/anonymous.txt`, { method: 'PUT', body: 'x' });
+    expect(write.status).toBe(403);
+    await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'anonymous.txt' }))).rejects.toMatchObject({ name: 'NotFound' });
+
+    const wrongSecret = new S3Client(config({ credentials: { ...LOCAL_CREDENTIALS, secretAccessKey: 'not-the-secret' } }));
+    await expect(wrongSecret.send(new PutObjectCommand({ Bucket: bucket, Key: 'forged.txt', Body: 'x' }))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'forged.txt' }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  test('header signatures cover headers and payload: tampering is caught', async () => {
+    const signer = new SignatureV4({ credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION, service: 's3', sha256: Sha256, uriEscapePath: false });
+    const url = new URL(`${s3.endpoint}/${bucket}/signed-by-hand.txt`);
+    const sign = (body: string, extra: Record<string, string> = {}) =>
+      signer.sign(
+        new HttpRequest({
+          method: 'PUT',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: url.pathname,
+          headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'x-amz-meta-a': '1', ...extra },
+          body,
+        }),
+      );
+    const send = (headers: Record<string, string>, body: string) => {
+      const { host: _host, ...rest } = headers;
+      return fetch(url, { method: 'PUT', headers: rest, body });
+    };
+
+    const signed = (await sign('original')).headers;
+    expect((await send(signed, 'original')).status).toBe(200);
+
+    const wrongBody = await send(signed, 'tampered');
+    expect(wrongBody.status).toBe(400);
+    expect(await errorCode(wrongBody)).toBe('XAmzContentSHA256Mismatch');
+
+    const changedHeader = await send({ ...signed, 'x-amz-meta-a': '2' }, 'original');
+    expect(changedHeader.status).toBe(403);
+    expect(await errorCode(changedHeader)).toBe('SignatureDoesNotMatch');
+
+    const extraHeader = await send({ ...signed, 'x-amz-meta-b': 'sneaked in' }, 'original');
+    expect(extraHeader.status).toBe(403);
+    expect(await extraHeader.text()).toContain('<HeadersNotSigned>x-amz-meta-b</HeadersNotSigned>');
+
+    const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'signed-by-hand.txt' }));
+    expect(await stored.Body!.transformToString()).toBe('original');
+    expect(stored.Metadata).toEqual({ a: '1' });
+  });
+
+  test('faults fail the next N matching requests with S3 errors, then requests succeed', async () => {
+    const slow = s3.faults.inject({ method: 'GET', key: oddKey, code: 'SlowDown', times: 2 });
+    // A request that does not match is unaffected.
+    await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }))).resolves.toBeDefined();
+    for (let i = 0; i < 2; i++) {
+      await expect(client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey }))).rejects.toMatchObject({
+        name: 'SlowDown',
+        $metadata: { httpStatusCode: 503 },
+      });
+    }
+    expect(slow.fired).toBe(2);
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey }));
+    expect(got.ContentLength).toBe(media.length);
+
+    s3.faults.inject({ operation: 'PutObject', code: 'InternalError' });
+    await expect(client.send(new PutObjectCommand({ Bucket: bucket, Key: 'later.txt', Body: 'x' }))).rejects.toMatchObject({
+      name: 'InternalError',
+      $metadata: { httpStatusCode: 500 },
+    });
+    // With the SDK's default retries one fault is absorbed, and the request log shows both attempts.
+    const retrying = new S3Client(config({ maxAttempts: 3 }));
+    s3.faults.inject({ operation: 'PutObject', key: 'later.txt', code: 'InternalError' });
+    const put = await retrying.send(new PutObjectCommand({ Bucket: bucket, Key: 'later.txt', Body: 'x' }));
+    expect(put.$metadata.attempts).toBe(2);
+    retrying.destroy();
+    const attempts = s3.requests.filter((r) => r.key === 'later.txt' && r.operation === 'PutObject').map((r) => r.status);
+    expect(attempts).toEqual([500, 500, 200]);
+    // The request log never holds URLs: a presigned one is a credential.
+    expect(JSON.stringify(s3.requests)).not.toMatch(/X-Amz-Signature|X-Amz-Credential/i);
+  });
+
+  test('objects survive a restart on the same dataDir', async () => {
+    await s3.stop();
+    s3 = await startS3Endpoint({ dataDir });
+    client.destroy();
+    client = new S3Client(config());
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey }));
+    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(media);
+  });
+});
+
+describe('lifecycle', () => {
+  /** A separate Node process that starts both components and reports their endpoints. */
+  function startOwner() {
+    const script = `
+      require(${JSON.stringify(path.join(REPO, 'cli/register-typescript.js'))});
+      const c = require(${JSON.stringify(path.join(REPO, 'cli/local/components'))});
+      (async () => {
+        const ddb = await c.startDynamoDbLocal();
+        const s3 = await c.startS3Endpoint({});
+        process.stdout.write(JSON.stringify({ ddb: ddb.endpoint, s3: s3.endpoint }) + '\\n');
+        setInterval(() => undefined, 1000);
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const endpoints = new Promise<{ ddb: string; s3: string }>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      void exited.then(() => reject(new Error(`owner exited early: ${err}`)));
+    });
+    return { child, exited, endpoints };
+  }
+
+  const answers = async (endpoint: string) => {
+    try {
+      await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test('SIGTERM to the owner stops DynamoDB Local and the S3 endpoint, and the owner still dies of SIGTERM', async () => {
+    const owner = startOwner();
+    const { ddb, s3 } = await owner.endpoints;
+    expect(dynamoDbLocalRunning(portOf(ddb))).toBe(true);
+    expect(await answers(s3)).toBe(true);
+    owner.child.kill('SIGTERM');
+    expect(await owner.exited).toBe('SIGTERM');
+    expect(dynamoDbLocalRunning(portOf(ddb))).toBe(false);
+    expect(await answers(s3)).toBe(false);
+  });
+
+  test('even SIGKILL of the owner leaves no DynamoDB Local behind', async () => {
+    const owner = startOwner();
+    const { ddb } = await owner.endpoints;
+    expect(dynamoDbLocalRunning(portOf(ddb))).toBe(true);
+    owner.child.kill('SIGKILL');
+    await owner.exited;
+    expect(await eventually(() => !dynamoDbLocalRunning(portOf(ddb)))).toBe(true);
+  });
+});

@@ -1,0 +1,277 @@
+/**
+ * The whole pipeline on real local components: DynamoDB Local and its stream, the verifying S3
+ * endpoint, the real ASL in the interpreter, the real handlers and the layer's ffprobe binary.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { listFiles, rowsForFiles, uploadFiles, waitForOutcomes, insertRows } from '../../cli/local-run';
+import { startLocalStack, type LocalStack } from '../../cli/local/stack';
+import { itemToRow, type PlainRow } from '../../cli/rows';
+
+const ROOT = path.resolve(__dirname, '../..');
+const SAMPLES = path.join(ROOT, 'cli/samples');
+const MANY_STREAMS = 150;
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+jest.setTimeout(180_000);
+
+let stack: LocalStack;
+let nextId = 1000;
+
+async function put(key: string, body: Buffer | string): Promise<void> {
+  await stack.s3.send(new PutObjectCommand({ Bucket: stack.mediaBucket, Key: key, Body: body }));
+}
+
+async function analyse(rows: PlainRow[], timeoutMs = 90_000) {
+  await insertRows(stack, rows);
+  const result = await waitForOutcomes(stack, rows, timeoutMs);
+  expect(result.complete).toBe(true);
+  return result;
+}
+
+function row(key: string | undefined, extra: PlainRow = {}): PlainRow {
+  const id = nextId++;
+  return { movie_id: id, movie_title: `asset ${id}`, S3_bucket: stack.mediaBucket, ...(key === undefined ? {} : { S3_object: key }), ...extra };
+}
+
+async function item(id: unknown): Promise<PlainRow> {
+  const found = await stack.dynamodb.send(new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(id) } }, ConsistentRead: true }));
+  return itemToRow(found.Item ?? {});
+}
+
+beforeAll(async () => {
+  // Faults must reach the state machine's Retry, not be absorbed by the SDK's own retries.
+  process.env.AWS_MAX_ATTEMPTS = '1';
+  stack = await startLocalStack({ repositoryRoot: ROOT, retryIntervalScale: 0.01 });
+  const samples = await listFiles(SAMPLES);
+  await uploadFiles(stack, stack.mediaBucket, samples);
+  await put('many-streams.mkv', manyStreamsFile());
+});
+
+/** An MKV with one video and MANY_STREAMS subtitle streams: ffprobe's JSON for it is far over the inline limit. */
+function manyStreamsFile(): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'media-probe-many-'));
+  const srt = path.join(dir, 'sub.srt');
+  require('node:fs').writeFileSync(srt, '1\n00:00:00,000 --> 00:00:00,500\nhi\n');
+  const inputs = Array.from({ length: MANY_STREAMS }, () => ['-i', srt]).flat();
+  const maps = ['-map', '0', ...Array.from({ length: MANY_STREAMS }, (_, i) => ['-map', String(i + 1)]).flat()];
+  const out = path.join(dir, 'many.mkv');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5:duration=1', ...inputs, ...maps, '-c:v', 'mpeg4', '-c:s', 'srt', out]);
+  return readFileSync(out);
+}
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('happy path', () => {
+  it('analyses every sample format and records the data contract, leaving user attributes alone', async () => {
+    const samples = (await listFiles(SAMPLES)).filter((f) => !f.key.endsWith('.txt'));
+    const rows: PlainRow[] = rowsForFiles(stack.mediaBucket, samples).map((r) => ({ ...r, movie_id: nextId++, owner: 'team-a', tags: ['promo', 'q3'] }));
+    const before = { ...stack.pipe!.stats };
+    const result = await analyse(rows);
+    await stack.waitUntilIdle();
+
+    for (const r of rows) {
+      const it = await item(r.movie_id);
+      expect(it.owner).toBe('team-a');
+      expect(it.tags).toEqual(['promo', 'q3']);
+      expect(it.movie_title).toBe(r.movie_title);
+      expect(it.S3_object).toBe(r.S3_object);
+      const analysis = it.analysis as Record<string, any>;
+      expect(analysis.status).toBe('SUCCEEDED');
+      expect(analysis.execution).toMatch(/^arn:aws:states:/);
+      expect(analysis.started_at).toMatch(ISO_UTC);
+      expect(analysis.finished_at).toMatch(ISO_UTC);
+      expect(Date.parse(analysis.finished_at)).toBeGreaterThanOrEqual(Date.parse(analysis.started_at));
+      expect(analysis.error).toBeUndefined();
+      for (const step of ['presign', 'ffprobe', 'update']) {
+        expect(analysis.steps[step]).toEqual({ status: 'SUCCEEDED', attempts: 1, duration_ms: expect.any(Number) });
+      }
+      const output = JSON.parse(String(it.ffprobe_output));
+      expect(Array.isArray(output.streams)).toBe(true);
+      expect(output.format.format_name).toBeTruthy();
+      expect(it.ffprobe_output_location).toBeUndefined();
+      const media = it.media as Record<string, any>;
+      expect(media.format_name).toBe(output.format.format_name);
+      expect(media.duration_s).toBeGreaterThan(0);
+      expect(media.size_bytes).toBe(samples.find((f) => f.key === r.S3_object)!.size);
+    }
+    const byKey = (key: string) => result.items.find((i) => i.S3_object === key)!.media as Record<string, any>;
+    expect(byKey('trailer.mp4').video).toEqual([{ codec: 'h264', width: 320, height: 180, frame_rate: 25, pix_fmt: 'yuv420p', profile: expect.any(String) }]);
+    expect(byKey('trailer.mp4').audio).toEqual([{ codec: 'aac', channels: 2, sample_rate: 48000 }]);
+    expect(byKey('interview.mkv').audio).toEqual([{ codec: 'opus', channels: 1, sample_rate: 48000, language: 'fra' }]);
+    expect(byKey('interview.mkv').subtitles).toEqual([{ codec: 'subrip', language: 'eng' }]);
+    expect(byKey('ambience.wav')).toMatchObject({ video: [], audio: [{ codec: 'pcm_s16le', channels: 1, sample_rate: 16000 }] });
+    expect(byKey('broadcast.m2t').format_name).toBe('mpegts');
+
+    // The pipeline's own writes are MODIFY records: filtered out, never a second execution.
+    const stats = stack.pipe!.stats;
+    expect(stats.records_delivered - before.records_delivered).toBe(rows.length);
+    expect(stats.filtered_out - before.filtered_out).toBeGreaterThanOrEqual(rows.length);
+    expect(stats.stream_records - before.stream_records).toBe(stats.records_delivered - before.records_delivered + stats.filtered_out - before.filtered_out);
+  });
+
+  it('keeps keys with spaces, unicode and reserved characters exact', async () => {
+    const key = 'odd names/été 2024 + final & co = v2 ?#%.mp4';
+    await put(key, readFileSync(path.join(SAMPLES, 'trailer.mp4')));
+    const r = row(key);
+    await analyse([r]);
+    const it = await item(r.movie_id);
+    expect((it.analysis as any).status).toBe('SUCCEEDED');
+    expect(it.S3_object).toBe(key);
+  });
+
+  it('writes ffprobe output too large for the item to the results bucket and points at it', async () => {
+    const r = row('many-streams.mkv');
+    await analyse([r]);
+    const it = await item(r.movie_id);
+    expect((it.analysis as any).status).toBe('SUCCEEDED');
+    expect(it.ffprobe_output).toBeUndefined();
+    const location = String(it.ffprobe_output_location);
+    expect(location).toMatch(new RegExp(`^s3://${stack.resultsBucket}/ffprobe-output/${r.movie_id}/[0-9a-f]{64}\\.json$`));
+    const key = location.slice(`s3://${stack.resultsBucket}/`.length);
+    const stored = await stack.s3.send(new GetObjectCommand({ Bucket: stack.resultsBucket, Key: key }));
+    const body = await stored.Body!.transformToString();
+    expect(Buffer.byteLength(body)).toBeGreaterThan(100 * 1024);
+    const output = JSON.parse(body);
+    expect(output.streams.length).toBe(MANY_STREAMS + 1);
+    expect((it.media as any).subtitles).toHaveLength(MANY_STREAMS);
+  });
+});
+
+describe('bad input ends FAILED with the step and a readable reason', () => {
+  const cases: Array<[string, () => Promise<PlainRow>, string, string, RegExp]> = [
+    ['a zero-byte object', async () => (await put('bad/empty.mp4', Buffer.alloc(0)), row('bad/empty.mp4')), 'ffprobe', 'NotMediaError', /could not read the object as media/],
+    ['a text file', async () => row('shot-list.txt'), 'ffprobe', 'NotMediaError', /media/],
+    ['random bytes', async () => (await put('bad/random.mov', randomBytes(64 * 1024)), row('bad/random.mov')), 'ffprobe', 'NotMediaError', /media|streams/],
+    ['a truncated MP4', async () => (await put('bad/truncated.mp4', readFileSync(path.join(SAMPLES, 'trailer.mp4')).subarray(0, 1500)), row('bad/truncated.mp4')), 'ffprobe', 'NotMediaError', /media/],
+    ['a missing object', async () => row('bad/never-uploaded.mp4'), 'presign', 'ObjectNotFoundError', /does not exist/],
+    ['a row without S3_object', async () => row(undefined), 'presign', 'InvalidRowError', /no S3_object attribute/],
+    ['an S3_bucket of the wrong type', async () => row('trailer.mp4', { S3_bucket: 42 }), 'presign', 'InvalidRowError', /S3_bucket must be a string \(S\), but the row has a number \(N\)/],
+  ];
+
+  it.each(cases)('%s', async (_name, makeRow, step, type, message) => {
+    const r = await makeRow();
+    const userAttributes = { owner: 'team-b', notes: { reviewed: false } };
+    Object.assign(r, userAttributes);
+    await analyse([r]);
+    const it = await item(r.movie_id);
+    const analysis = it.analysis as Record<string, any>;
+    expect(analysis.status).toBe('FAILED');
+    expect(analysis.error).toEqual({ step, type, message: expect.stringMatching(message) });
+    expect(analysis.error.message).not.toMatch(/https?:\/\/|X-Amz-|\n\s+at /);
+    expect(analysis.steps[step]).toMatchObject({ status: 'FAILED', attempts: 1 });
+    const order = ['presign', 'ffprobe', 'update'];
+    for (const later of order.slice(order.indexOf(step) + 1)) expect(analysis.steps[later]).toEqual({ status: 'SKIPPED', attempts: 0, duration_ms: 0 });
+    for (const earlier of order.slice(0, order.indexOf(step))) expect(analysis.steps[earlier].status).toBe('SUCCEEDED');
+    expect(it.owner).toBe('team-b');
+    expect(it.notes).toEqual({ reviewed: false });
+    expect(it.media).toBeUndefined();
+    expect(it.ffprobe_output).toBeUndefined();
+  });
+});
+
+describe('faults', () => {
+  it('absorbs transient S3 errors while ffprobe reads the object (Retry on TransientError)', async () => {
+    const r = row('theme.mp3');
+    const fault = stack.faults.s3.inject({ code: 'SlowDown', method: 'GET', operation: 'GetObject', key: 'theme.mp3', times: 1 });
+    await analyse([r]);
+    expect(fault.fired).toBe(1);
+    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
+    expect(analysis.status).toBe('SUCCEEDED');
+    expect(analysis.steps.ffprobe.attempts).toBe(2);
+  });
+
+  it('absorbs Lambda service errors of a step (Retry on Lambda.ServiceException)', async () => {
+    const r = row('theme.mp3');
+    stack.functions.PresignFunction.failNext(2, 'Lambda.ServiceException');
+    await analyse([r]);
+    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
+    expect(analysis.status).toBe('SUCCEEDED');
+    expect(analysis.steps.presign.attempts).toBe(3);
+  });
+
+  it('absorbs DynamoDB throttling when recording (Retry on TransientError)', async () => {
+    const r = row('ambience.wav');
+    const fault = stack.faults.dynamodb.inject({ operation: 'UpdateItem', error: 'ProvisionedThroughputExceededException', times: 2 });
+    await analyse([r]);
+    expect(fault.fired).toBe(2);
+    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
+    expect(analysis.status).toBe('SUCCEEDED');
+    expect(analysis.steps.update.attempts).toBe(3);
+  });
+
+  it('records a permanent failure through the Catch path without retrying', async () => {
+    const r = row('trailer.mp4');
+    stack.functions.ProbeFunction.failNext(1, 'NotMediaError', 'injected: not media');
+    const before = stack.functions.ProbeFunction.invocations;
+    await analyse([r]);
+    expect(stack.functions.ProbeFunction.invocations - before).toBe(1);
+    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
+    expect(analysis.status).toBe('FAILED');
+    expect(analysis.error).toEqual({ step: 'ffprobe', type: 'NotMediaError', message: 'injected: not media' });
+  });
+
+  it('parks the stream record in the dead-letter store when no outcome can be recorded', async () => {
+    const r = row('ambience.wav');
+    const fault = stack.faults.dynamodb.inject({ operation: 'UpdateItem', error: 'InternalServerError', times: Infinity });
+    try {
+      await insertRows(stack, [r]);
+      const result = await waitForOutcomes(stack, [r], 120_000);
+      expect(result.complete).toBe(true);
+      expect(result.outcomes.get(String(r.movie_id))).toBe('DEAD_LETTERED');
+    } finally {
+      fault.clear();
+    }
+    const parked = stack.deadLetters.entries().flatMap((e) => e.records);
+    expect(parked.map((rec) => rec.dynamodb.Keys.movie_id.N)).toContain(String(r.movie_id));
+    const it = await item(r.movie_id);
+    expect(it.analysis).toBeUndefined();
+    expect(it.movie_title).toBe(r.movie_title);
+  });
+});
+
+describe('stale results are not applied', () => {
+  it('leaves a row alone that was re-pointed at another object while it was analysed', async () => {
+    const r = row('trailer.mp4');
+    stack.functions.UpdateFunction.beforeNext(async () => {
+      await stack.dynamodb.send(new UpdateItemCommand({
+        TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } },
+        UpdateExpression: 'SET S3_object = :k', ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
+      }));
+    });
+    await insertRows(stack, [r]);
+    await stack.waitUntilIdle();
+    const it = await item(r.movie_id);
+    expect(it.S3_object).toBe('theme.mp3');
+    expect(it.analysis).toBeUndefined();
+    expect(it.media).toBeUndefined();
+  });
+
+  it('leaves a deleted row deleted', async () => {
+    const r = row('trailer.mp4');
+    stack.functions.UpdateFunction.beforeNext(async () => {
+      await stack.dynamodb.send(new DeleteItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } } }));
+    });
+    await insertRows(stack, [r]);
+    await stack.waitUntilIdle();
+    const found = await stack.dynamodb.send(new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } }, ConsistentRead: true }));
+    expect(found.Item).toBeUndefined();
+  });
+});
+
+describe('load', () => {
+  it('accounts for every one of 300 inserts', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => row(i % 3 === 0 ? 'bad/never-uploaded.mp4' : 'ambience.wav'));
+    const result = await analyse(rows, 170_000);
+    const outcomes = [...result.outcomes.values()];
+    expect(outcomes.filter((o) => o === 'SUCCEEDED')).toHaveLength(200);
+    expect(outcomes.filter((o) => o === 'FAILED')).toHaveLength(100);
+  });
+});

@@ -1,0 +1,350 @@
+/**
+ * Structural checks of template.yaml that matter to users: what the pipe forwards and how it
+ * fails, what each role may do, how the table and buckets are protected, and that the state
+ * machine definition and the template agree. The intrinsic functions are evaluated for concrete
+ * parameter values rather than compared as text.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { attOf, Evaluator, loadTemplate, refOf, repoRoot, type Deployment, type Json } from './support';
+
+const template = loadTemplate();
+const resources = template.Resources as Record<string, Json>;
+
+const deploy = (deployment: Deployment = {}) => new Evaluator(template, deployment);
+const props = (logicalId: string, deployment: Deployment = {}): Json => deploy(deployment).evaluate(resources[logicalId].Properties);
+
+/** All policy statements a SAM function or state machine gets from its `Policies`, flattened. */
+function statementsOf(logicalId: string, deployment: Deployment = {}): Json[] {
+  const policies = (props(logicalId, deployment).Policies ?? []) as Json[];
+  return policies.flatMap((p) => (p.Statement ? p.Statement : [p]));
+}
+
+const actionsOf = (statement: Json): string[] => [statement.Action].flat();
+const resourcesOf = (statement: Json): string[] => [statement.Resource].flat();
+
+describe('parameters', () => {
+  const parameters = template.Parameters as Record<string, Json>;
+
+  it('defaults to arm64 and offers only the two Lambda architectures', () => {
+    expect(parameters.Architecture.Default).toBe('arm64');
+    expect([...parameters.Architecture.AllowedValues].sort()).toEqual(['arm64', 'x86_64']);
+  });
+
+  it('keeps the presigned URL short-lived by default and bounded', () => {
+    expect(parameters.PresignExpirySeconds.Default).toBeLessThanOrEqual(300);
+    expect(parameters.PresignExpirySeconds.MaxValue).toBeLessThanOrEqual(3600);
+  });
+
+  it('does not log execution data (the presigned URL) unless asked to', () => {
+    expect(parameters.LogExecutionData.Default).toBe('false');
+    const machine = (d: Deployment) => props('MediaProbeStateMachine', d).Logging.IncludeExecutionData;
+    expect(machine({})).toBe(false);
+    expect(machine({ parameters: { LogExecutionData: 'true' } })).toBe(true);
+  });
+
+  it('documents every parameter', () => {
+    for (const [name, p] of Object.entries(parameters)) {
+      expect({ name, description: typeof p.Description === 'string' && p.Description.length > 20 }).toEqual({ name, description: true });
+    }
+  });
+});
+
+describe('functions', () => {
+  const globals = template.Globals.Function as Json;
+
+  it('run on Node 22 with the chosen architecture, active tracing and the shared log settings', () => {
+    expect(globals.Runtime).toBe('nodejs22.x');
+    expect(globals.Architectures).toEqual([{ Ref: 'Architecture' }]);
+    expect(globals.Tracing).toBe('Active');
+    expect(Object.keys(globals.Environment.Variables)).toEqual(expect.arrayContaining(['LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']));
+    expect(deploy({ parameters: { LogLevel: 'DEBUG' } }).evaluate(globals.Environment.Variables.LOG_LEVEL)).toBe('DEBUG');
+  });
+
+  it.each([
+    ['PresignFunction', 'presign/index.ts'],
+    ['ProbeFunction', 'ffprobe/index.ts'],
+    ['UpdateFunction', 'update/index.ts'],
+  ])('%s is bundled with esbuild from functions/%s and gets its own role', (logicalId, entry) => {
+    const resource = resources[logicalId];
+    expect(resource.Metadata.BuildMethod).toBe('esbuild');
+    expect(resource.Metadata.BuildProperties.EntryPoints).toEqual([entry]);
+    expect(resource.Metadata.BuildProperties.Target).toBe('es2023');
+    const codeUri = resource.Properties.CodeUri ?? globals.CodeUri;
+    expect(readFileSync(path.join(repoRoot, codeUri, entry), 'utf8')).toMatch(/export\s+(const|async function|function)\s+handler\b/);
+    // A Role property would replace the per-function role SAM generates from Policies.
+    expect(resource.Properties.Role).toBeUndefined();
+  });
+
+  it('presign may only read objects in the configured media buckets', () => {
+    const statements = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['media-a', 'library.b'] } });
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::media-a/*', 'arn:aws:s3:::library.b/*'] }),
+    ]);
+  });
+
+  it.each(['aws-cn', 'aws-us-gov'])('presign builds the media bucket ARNs for the %s partition', (partition) => {
+    const statements = statementsOf('PresignFunction', { partition, parameters: { MediaBucketNames: ['m1', 'm2'] } });
+    expect(resourcesOf(statements[0])).toEqual([`arn:${partition}:s3:::m1/*`, `arn:${partition}:s3:::m2/*`]);
+  });
+
+  it('presign gets no media access at all when no bucket is configured', () => {
+    expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: '' } })).toEqual([]);
+  });
+
+  it('presign may decrypt with the media KMS key only through S3, and only when a key is given', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const statements = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'], MediaKmsKeyArn: key } });
+    expect(statements).toHaveLength(2);
+    expect(statements[1]).toEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } } }),
+    );
+    expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'] } }).map(actionsOf).flat()).not.toContain('kms:Decrypt');
+  });
+
+  it('probe may only put objects into the results bucket', () => {
+    const statements = statementsOf('ProbeFunction');
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements[0])).toEqual(['s3:PutObject']);
+    expect(resourcesOf(statements[0])).toEqual([`${attOf('ResultsBucket', 'Arn')}/*`]);
+  });
+
+  it('probe uses the layer binary and outlives its own ffprobe timeout, twice within the 5-minute Express limit', () => {
+    const allowed = template.Parameters.FfprobeTimeoutSeconds.AllowedValues as number[];
+    for (const ffprobeTimeout of allowed) {
+      const p = props('ProbeFunction', { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
+      expect(p.Layers).toEqual([refOf('FfprobeLayer')]);
+      expect(p.MemorySize).toBe(1024);
+      expect(p.Environment.Variables).toEqual({ FFPROBE_PATH: '/opt/bin/ffprobe', FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout, RESULTS_BUCKET: refOf('ResultsBucket') });
+      expect(p.Timeout).toBeGreaterThanOrEqual(ffprobeTimeout + 15);
+      expect(2 * p.Timeout).toBeLessThan(300);
+    }
+  });
+
+  it('update may only UpdateItem on the movie table, created or attached', () => {
+    const created = statementsOf('UpdateFunction');
+    expect(created).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: attOf('MoviesTable', 'Arn') })]);
+    const attached = statementsOf('UpdateFunction', {
+      parameters: { ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2024-01-01T00:00:00.000' },
+    });
+    expect(attached).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies' }),
+    ]);
+    expect(props('UpdateFunction', { parameters: { ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' } }).Environment.Variables.TABLE_NAME).toBe('movies');
+  });
+
+  it('each function logs to its own group with the configured retention', () => {
+    for (const [fn, group] of [['PresignFunction', 'PresignLogGroup'], ['ProbeFunction', 'ProbeLogGroup'], ['UpdateFunction', 'UpdateLogGroup']]) {
+      expect(props(fn).LoggingConfig.LogGroup).toBe(refOf(group));
+      expect(props(group, { parameters: { LogRetentionDays: 90 } }).RetentionInDays).toBe(90);
+    }
+  });
+});
+
+describe('ffprobe layer', () => {
+  it('is built by the layer Makefile for the chosen architecture', () => {
+    const layer = resources.FfprobeLayer;
+    expect(layer.Type).toBe('AWS::Serverless::LayerVersion');
+    expect(layer.Metadata.BuildMethod).toBe('makefile');
+    expect(layer.Properties.ContentUri).toBe('layers/ffprobe');
+    const x86 = deploy({ parameters: { Architecture: 'x86_64' } });
+    expect(x86.evaluate(layer.Metadata.BuildArchitecture)).toBe('x86_64');
+    expect(x86.evaluate(layer.Properties.CompatibleArchitectures)).toEqual(['x86_64']);
+    expect(layer.Properties.RetentionPolicy).toBeDefined();
+  });
+
+  it('is built by default for the architecture the functions are deployed on', () => {
+    // make never learns the template's architecture (it reads FFPROBE_ARCH), so a plain
+    // `sam build && sam deploy` is only consistent if all three defaults agree.
+    const makefile = readFileSync(path.join(repoRoot, 'layers', 'ffprobe', 'Makefile'), 'utf8');
+    const samconfig = readFileSync(path.join(repoRoot, 'samconfig.toml'), 'utf8');
+    const makeDefault = /^FFPROBE_ARCH\s*\?=\s*(\S+)\s*$/m.exec(makefile)?.[1];
+    const samconfigValue = /"Architecture=([A-Za-z0-9_]+)"/.exec(samconfig)?.[1];
+    expect({ makeDefault, samconfigValue }).toEqual({ makeDefault: template.Parameters.Architecture.Default, samconfigValue: template.Parameters.Architecture.Default });
+  });
+});
+
+describe('movie table', () => {
+  const table = resources.MoviesTable;
+
+  it('is keyed by the numeric movie_id and streams new and old images', () => {
+    expect(table.Properties.KeySchema).toEqual([{ AttributeName: 'movie_id', KeyType: 'HASH' }]);
+    expect(table.Properties.AttributeDefinitions).toEqual([{ AttributeName: 'movie_id', AttributeType: 'N' }]);
+    expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+  });
+
+  it('is protected: point-in-time recovery, encryption, on-demand, and kept when the stack goes', () => {
+    expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.SSESpecification.SSEEnabled).toBe(true);
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('is created only when no existing table is attached, and the pipe follows the choice', () => {
+    expect(deploy().exists('MoviesTable')).toBe(true);
+    const streamArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2024-01-01T00:00:00.000';
+    const attached = { parameters: { ExistingTableName: 'movies', ExistingTableStreamArn: streamArn } };
+    expect(deploy(attached).exists('MoviesTable')).toBe(false);
+    expect(props('MediaProbePipe', attached).Source).toBe(streamArn);
+    expect(props('MediaProbePipe').Source).toBe(attOf('MoviesTable', 'StreamArn'));
+  });
+
+  it('rejects attaching a table without its stream (or the reverse)', () => {
+    const assertion = template.Rules.ExistingTableNeedsBothValues.Assertions[0].Assert;
+    const holds = (parameters: Record<string, string>) => deploy({ parameters }).evaluate(assertion);
+    expect(holds({})).toBe(true);
+    expect(holds({ ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' })).toBe(true);
+    expect(holds({ ExistingTableName: 'movies' })).toBe(false);
+    expect(holds({ ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' })).toBe(false);
+  });
+});
+
+describe('pipe', () => {
+  const pipe = () => props('MediaProbePipe');
+
+  it('forwards INSERT events only, with one literal filter pattern', () => {
+    const filters = resources.MediaProbePipe.Properties.SourceParameters.FilterCriteria.Filters as Json[];
+    expect(filters).toHaveLength(1);
+    expect(typeof filters[0].Pattern).toBe('string');
+    expect(JSON.parse(filters[0].Pattern)).toEqual({ eventName: ['INSERT'] });
+  });
+
+  it('starts the Express state machine synchronously so a failed execution is retried', () => {
+    expect(pipe().Target).toBe(refOf('MediaProbeStateMachine'));
+    expect(pipe().TargetParameters).toEqual({ StepFunctionStateMachineParameters: { InvocationType: 'REQUEST_RESPONSE' } });
+  });
+
+  it('reads new records in parameterised batches, bisects failures and dead-letters what still fails', () => {
+    const stream = pipe().SourceParameters.DynamoDBStreamParameters;
+    expect(stream.StartingPosition).toBe('LATEST');
+    expect(stream.BatchSize).toBe(template.Parameters.PipeBatchSize.Default);
+    expect(resources.MediaProbePipe.Properties.SourceParameters.DynamoDBStreamParameters.BatchSize).toEqual({ Ref: 'PipeBatchSize' });
+    expect(stream.OnPartialBatchItemFailure).toBe('AUTOMATIC_BISECT');
+    expect(stream.MaximumRetryAttempts).toBeGreaterThanOrEqual(0);
+    // Records are dead-lettered while the stream (24 h retention) still holds them.
+    expect(stream.MaximumRecordAgeInSeconds).toBeGreaterThan(0);
+    expect(stream.MaximumRecordAgeInSeconds).toBeLessThan(24 * 3600);
+    expect(stream.DeadLetterConfig).toEqual({ Arn: attOf('DeadLetterQueue', 'Arn') });
+    expect(stream.MaximumBatchingWindowInSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('has a role that can read the stream, run the state machine and dead-letter, nothing else', () => {
+    const role = props('PipeRole');
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Principal: { Service: 'pipes.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } }),
+    ]);
+    const statements = role.Policies.flatMap((p: Json) => p.PolicyDocument.Statement) as Json[];
+    const grants = Object.fromEntries(statements.map((s) => [actionsOf(s).sort().join(' '), resourcesOf(s)]));
+    expect(grants).toEqual({
+      'dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator': [attOf('MoviesTable', 'StreamArn')],
+      'dynamodb:ListStreams': ['*'],
+      'states:StartSyncExecution': [refOf('MediaProbeStateMachine')],
+      'sqs:SendMessage': [attOf('DeadLetterQueue', 'Arn')],
+      'logs:CreateLogStream logs:PutLogEvents': [attOf('PipeLogGroup', 'Arn')],
+    });
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is encrypted and keeps messages for the maximum 14 days', () => {
+    expect(props('DeadLetterQueue')).toEqual(expect.objectContaining({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 }));
+  });
+
+  it('raises an alarm as soon as a message is visible, notifying the topic only if one is given', () => {
+    const alarm = props('DeadLetterQueueAlarm');
+    expect(alarm).toEqual(expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }));
+    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: attOf('DeadLetterQueue', 'QueueName') }]);
+    expect(alarm.AlarmActions).toBeUndefined();
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:media-alerts';
+    expect(props('DeadLetterQueueAlarm', { parameters: { AlarmTopicArn: topic } }).AlarmActions).toEqual([topic]);
+  });
+});
+
+describe('results bucket', () => {
+  it('is private and encrypted', () => {
+    const bucket = props('ResultsBucket');
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBeDefined();
+    expect(bucket.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+  });
+
+  it('denies every request made without TLS, on the bucket and its objects', () => {
+    const policy = props('ResultsBucketPolicy');
+    expect(policy.Bucket).toBe(refOf('ResultsBucket'));
+    expect(policy.PolicyDocument.Statement).toContainEqual({
+      Sid: expect.any(String),
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [attOf('ResultsBucket', 'Arn'), `${attOf('ResultsBucket', 'Arn')}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+  });
+});
+
+describe('state machine', () => {
+  const machine = resources.MediaProbeStateMachine;
+  const definitionPath = path.join(repoRoot, machine.Properties.DefinitionUri);
+
+  it('is an Express workflow, traced, logging every execution to a group with retention', () => {
+    const p = props('MediaProbeStateMachine');
+    expect(p.Type).toBe('EXPRESS');
+    expect(p.Tracing).toEqual({ Enabled: true });
+    expect(p.Logging.Level).toBe('ALL');
+    expect(p.Logging.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: attOf('StateMachineLogGroup', 'Arn') } }]);
+    expect(props('StateMachineLogGroup').RetentionInDays).toBe(template.Parameters.LogRetentionDays.Default);
+  });
+
+  it('may invoke the three functions and set up its log delivery, nothing else', () => {
+    const [invokePresign, invokeProbe, invokeUpdate, ...rest] = props('MediaProbeStateMachine').Policies as Json[];
+    expect([invokePresign, invokeProbe, invokeUpdate]).toEqual([
+      { LambdaInvokePolicy: { FunctionName: refOf('PresignFunction') } },
+      { LambdaInvokePolicy: { FunctionName: refOf('ProbeFunction') } },
+      { LambdaInvokePolicy: { FunctionName: refOf('UpdateFunction') } },
+    ]);
+    const statements = rest.flatMap((p) => p.Statement) as Json[];
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Effect).toBe('Allow');
+    // Only CloudWatch Logs delivery management: none of these reads or writes log data.
+    expect(actionsOf(statements[0]).every((a) => /^logs:(Create|Get|Update|Delete|List)LogDelivery|^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/.test(a))).toBe(true);
+  });
+
+  it('has a definition that parses, and a substitution for every placeholder in it (and no other)', () => {
+    const text = readFileSync(definitionPath, 'utf8');
+    const definition = JSON.parse(text);
+    expect(definition.StartAt).toBeDefined();
+    const placeholders = new Set([...text.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]));
+    expect([...placeholders].sort()).toEqual(Object.keys(machine.Properties.DefinitionSubstitutions).sort());
+    expect(props('MediaProbeStateMachine').DefinitionSubstitutions).toEqual({
+      PresignFunctionArn: attOf('PresignFunction', 'Arn'),
+      ProbeFunctionArn: attOf('ProbeFunction', 'Arn'),
+      UpdateFunctionArn: attOf('UpdateFunction', 'Arn'),
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('give the table, stream, state machine (with its console page), DLQ and results bucket', () => {
+    const outputs = deploy({ region: 'eu-central-1' }).evaluate(template.Outputs) as Record<string, { Value: string }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['DeadLetterQueueArn', 'DeadLetterQueueUrl', 'ResultsBucketName', 'StateMachineArn', 'StateMachineConsoleUrl', 'TableName', 'TableStreamArn'].sort(),
+    );
+    expect(outputs.StateMachineConsoleUrl.Value).toBe(
+      `https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/statemachines/view/${refOf('MediaProbeStateMachine')}`,
+    );
+    expect(outputs.TableName.Value).toBe(refOf('MoviesTable'));
+    expect(outputs.DeadLetterQueueUrl.Value).toBe(refOf('DeadLetterQueue'));
+  });
+});
+
+describe('checkov skips', () => {
+  it('every skipped check gives its reason next to the resource', () => {
+    for (const [logicalId, resource] of Object.entries(resources)) {
+      for (const skip of (resource.Metadata?.checkov?.skip ?? []) as Json[]) {
+        expect({ logicalId, id: skip.id, hasReason: typeof skip.comment === 'string' && skip.comment.length > 30 }).toEqual({ logicalId, id: skip.id, hasReason: true });
+      }
+    }
+  });
+});

@@ -1,0 +1,183 @@
+/** The three handlers end to end with mocked SDK clients and a fake ffprobe: outputs, error names, and logs without credentials. */
+import { writeFileSync } from 'node:fs';
+import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { FakeFfprobeDir } from './helpers/fake-ffprobe';
+import { PRESIGN_EXPIRY_SECONDS, TABLE_NAME, loadHandlers, type Handlers } from './helpers/handlers';
+import { captureOutput, lambdaContext } from './helpers/lambda';
+import { insertRecord, rowImage } from './helpers/records';
+import mp4 from './fixtures/mp4-h264-aac.json';
+
+jest.mock('@middy/core', () => jest.requireActual('./helpers/middy').middyCoreAsCommonJs(), { virtual: true });
+
+const s3Mock = mockClient(S3Client);
+const dynamoMock = mockClient(DynamoDBClient);
+const fake = new FakeFfprobeDir();
+const context = lambdaContext('media-probe-function');
+const SIGNATURE = '5f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
+const URL_UNDER_TEST = `https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=UNITTESTKEYID%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=120&X-Amz-Signature=${SIGNATURE}&X-Amz-SignedHeaders=host&x-id=GetObject`;
+const asset = { movieId: '42', bucket: 'example-media-bucket', key: 'movies/42/feature.mp4' };
+
+/** What the fake ffprobe does on the next run: a shell fragment sourced with ffprobe's arguments. */
+const nextProbe = (body: string) => writeFileSync(fake.path('behaviour.sh'), `${body}\n`);
+const reportUrl = fake.reportingUrl('reporting-ffprobe', mp4);
+
+let handlers: Handlers;
+beforeAll(() => {
+  handlers = loadHandlers(fake.script('ffprobe', `. '${fake.path('behaviour.sh')}'`));
+});
+afterAll(() => fake.remove());
+beforeEach(() => {
+  s3Mock.reset();
+  dynamoMock.reset();
+  nextProbe(`. '${reportUrl}'`);
+});
+
+describe('presign handler', () => {
+  it('returns the asset, a URL expiring after PRESIGN_EXPIRY_SECONDS, and its step report', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
+    const { result } = await captureOutput(() => handlers.presign({ record: insertRecord(), attempt: 1, entered_at: new Date(Date.now() - 50).toISOString() }, context));
+    if (!result) throw new Error('the presign handler failed');
+    expect(result.asset).toEqual(asset);
+    expect(new URL(result.url).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_EXPIRY_SECONDS));
+    expect(Date.parse(result.expires_at) - Date.now()).toBeGreaterThan((PRESIGN_EXPIRY_SECONDS - 5) * 1000);
+    expect(result.size_bytes).toBe(1234);
+    expect(result.step).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    expect(result.step.duration_ms).toBeGreaterThanOrEqual(50);
+    expect(Date.parse(result.step.finished_at)).not.toBeNaN();
+  });
+
+  it('never logs the presigned URL', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
+    const { result, output } = await captureOutput(() => handlers.presign({ record: insertRecord() }, context));
+    expect(output).toContain('presigned media URL');
+    const signature = new URL(result!.url).searchParams.get('X-Amz-Signature')!;
+    expect(output).not.toContain(signature);
+    expect(output).not.toContain('X-Amz-Signature');
+    expect(output).not.toContain(result!.url);
+  });
+
+  it('fails with InvalidRowError for a row without S3_object, before calling S3', async () => {
+    await expect(handlers.presign({ record: insertRecord(rowImage({}, ['S3_object'])) }, context)).rejects.toMatchObject({
+      name: 'InvalidRowError',
+      message: 'the row has no S3_object attribute',
+    });
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('fails with ObjectNotFoundError when HeadObject finds nothing', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(new NotFound({ $metadata: { httpStatusCode: 404 }, message: 'UnknownError' }));
+    await expect(handlers.presign({ record: insertRecord() }, context)).rejects.toMatchObject({ name: 'ObjectNotFoundError' });
+  });
+});
+
+describe('ffprobe handler', () => {
+  it('returns the summary, the stored output and its step report', async () => {
+    const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, attempt: 0 }, context));
+    if (!result) throw new Error('the ffprobe handler failed');
+    expect(result.result.media).toMatchObject({ format_name: 'mov,mp4,m4a,3gp,3g2,mj2', duration_s: 12.5125 });
+    expect(Object.keys(result.result.stored)).toEqual(['ffprobe_output']);
+    expect(result.step).toMatchObject({ status: 'SUCCEEDED', attempts: 1, duration_ms: 0 });
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('never logs the presigned URL', async () => {
+    const { output, error } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    expect(error).toBeUndefined();
+    expect(output).toContain('probed media');
+    expect(output).not.toContain(SIGNATURE);
+    expect(output).not.toContain('X-Amz-');
+  });
+
+  it('never logs or throws the presigned URL when ffprobe fails', async () => {
+    nextProbe(`eval "url=\\\${$#}"\necho "$url: Invalid data found when processing input" >&2\nexit 1`);
+    const { output, error } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    expect(error).toMatchObject({ name: 'NotMediaError' });
+    expect(`${output}\n${(error as Error).message}\n${(error as Error).stack}`).not.toContain('X-Amz-');
+  });
+
+  it.each([
+    ['a 404', 'Server returned 404 Not Found', 'ObjectNotFoundError'],
+    ['a 403', 'Server returned 403 Forbidden (access denied)', 'AccessDeniedError'],
+    ['a reset connection', 'Connection reset by peer', 'TransientError'],
+  ])('names %s while probing', async (_label, reason, name) => {
+    nextProbe(`echo "https://example-media-bucket.s3.amazonaws.com/x: ${reason}" >&2\nexit 1`);
+    await expect(handlers.probe({ asset, url: URL_UNDER_TEST }, context)).rejects.toMatchObject({ name });
+  });
+
+  it('writes output over the inline limit to the results bucket (through the handler, with the configured bucket)', async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    const streams = Array.from({ length: 600 }, (_, index) => ({ ...mp4.streams[1], index, tags: { language: 'eng', title: `Track ${index}` } }));
+    nextProbe(`/bin/cat '${fake.path('many-streams.json')}'`);
+    writeFileSync(fake.path('many-streams.json'), JSON.stringify({ streams, format: mp4.format }));
+    const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    if (!result) throw new Error('the ffprobe handler failed');
+    expect(result.result.stored).toEqual({ ffprobe_output_location: expect.stringMatching(/^s3:\/\/media-probe-results\/ffprobe-output\/42\/[0-9a-f]{64}\.json$/) });
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(result.result.media.audio).toHaveLength(600);
+  });
+});
+
+describe('ffprobe handler with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
+  it('still never logs the presigned URL in its event', async () => {
+    let isolated: Handlers | undefined;
+    jest.isolateModules(() => {
+      isolated = loadHandlers(fake.path('ffprobe'), { POWERTOOLS_LOGGER_LOG_EVENT: 'true' });
+    });
+    delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+    const { output, error } = await captureOutput(() => isolated!.probe({ asset, url: URL_UNDER_TEST }, context));
+    expect(error).toBeUndefined();
+    expect(output).not.toContain(SIGNATURE);
+  });
+});
+
+describe('update handler', () => {
+  const execution = { id: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-1:item-0', started_at: '2025-01-15T10:00:00.000Z' };
+  const failure = {
+    action: 'record_failure' as const,
+    record: insertRecord(),
+    execution,
+    steps: {},
+    failure: { step: 'presign' as const, error: { Error: 'AccessDeniedError', Cause: '{"errorType":"AccessDeniedError","errorMessage":"the pipeline may not read the object"}' } },
+    attempt: 2,
+  };
+
+  it('records the outcome on the configured table', async () => {
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const { result, output } = await captureOutput(() => handlers.update(failure, context));
+    expect(result).toStrictEqual({
+      movie_id: '42',
+      status: 'FAILED',
+      applied: true,
+      error: { step: 'presign', type: 'AccessDeniedError', message: 'the pipeline may not read the object' },
+    });
+    expect(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.TableName).toBe(TABLE_NAME);
+    expect(output).toContain('recorded analysis');
+  });
+
+  it('reports a refused write as applied: false and warns with the reason', async () => {
+    dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' }));
+    const { result, output } = await captureOutput(() => handlers.update(failure, context));
+    expect(result).toMatchObject({ applied: false, reason: 'the row was deleted before the result could be recorded' });
+    expect(output).toMatch(/"level":"WARN".*left the row alone|left the row alone.*"level":"WARN"/);
+  });
+
+  it('records the update step with the attempts Step Functions counted', async () => {
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const success = {
+      action: 'record_success' as const,
+      record: insertRecord(),
+      execution,
+      steps: {},
+      result: { stored: { ffprobe_output: '{}' }, media: { video: [], audio: [], subtitles: [] } },
+      attempt: 2,
+      entered_at: new Date(Date.now() - 30).toISOString(),
+    };
+    await captureOutput(() => handlers.update(success, context));
+    const analysis = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.ExpressionAttributeValues![':analysis'].M!;
+    expect(analysis.steps.M!.update.M!.status).toEqual({ S: 'SUCCEEDED' });
+    expect(analysis.steps.M!.update.M!.attempts).toEqual({ N: '3' });
+    expect(Number(analysis.steps.M!.update.M!.duration_ms.N)).toBeGreaterThanOrEqual(30);
+  });
+});

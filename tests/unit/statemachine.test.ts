@@ -1,0 +1,108 @@
+/**
+ * Holds the state machine definition and the Lambda code together: retry counts the analysis
+ * reports, Catches on every step that has a fallback, and no JSONPath that can raise States.Runtime.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ATTEMPTS_BEFORE_CATCH, TRANSIENT_ERROR_NAMES } from '../../functions/lib/errors';
+
+interface Retrier {
+  ErrorEquals: string[];
+  MaxAttempts?: number;
+}
+interface State {
+  Type: string;
+  Resource?: string;
+  Parameters?: unknown;
+  ItemSelector?: unknown;
+  ResultSelector?: unknown;
+  Retry?: Retrier[];
+  Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
+  Next?: string;
+  ItemProcessor?: { States: Record<string, State> };
+}
+
+const asl = JSON.parse(readFileSync(join(__dirname, '../../statemachine/media-probe.asl.json'), 'utf8')) as { States: Record<string, State> };
+
+/** Every state, nested Map processors included, by name. */
+function allStates(states: Record<string, State>): Array<[string, State]> {
+  return Object.entries(states).flatMap(([name, state]) => [[name, state] as [string, State], ...(state.ItemProcessor ? allStates(state.ItemProcessor.States) : [])]);
+}
+
+/** Every `"key.$": "path"` inside a template, at any depth. */
+function jsonPaths(template: unknown): Array<{ key: string; path: string }> {
+  if (Array.isArray(template)) return template.flatMap(jsonPaths);
+  if (!template || typeof template !== 'object') return [];
+  return Object.entries(template).flatMap(([key, value]) =>
+    key.endsWith('.$') && typeof value === 'string' ? [{ key, path: value }] : jsonPaths(value),
+  );
+}
+
+const states = allStates(asl.States);
+const tasks = states.filter(([, state]) => state.Type === 'Task');
+
+describe('the state machine definition', () => {
+  it('has the four Lambda tasks', () => {
+    expect(tasks.map(([name]) => name).sort()).toEqual(['Presign media URL', 'Probe media', 'Record analysis', 'Record failure']);
+  });
+
+  it.each(tasks)('%s: each Retry allows ATTEMPTS_BEFORE_CATCH attempts for each of its error names', (_name, task) => {
+    expect(task.Retry?.length).toBeGreaterThan(0);
+    for (const retrier of task.Retry ?? []) {
+      for (const errorName of retrier.ErrorEquals) {
+        expect({ errorName, attempts: (retrier.MaxAttempts ?? 3) + 1 }).toEqual({ errorName, attempts: ATTEMPTS_BEFORE_CATCH[errorName] });
+      }
+    }
+  });
+
+  it.each(tasks)('%s: retries every transient error name', (_name, task) => {
+    const retried = (task.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
+    expect(retried).toEqual(expect.arrayContaining([...TRANSIENT_ERROR_NAMES]));
+  });
+
+  it('retries nothing that ATTEMPTS_BEFORE_CATCH does not know, and knows nothing that is never retried', () => {
+    const retried = new Set(tasks.flatMap(([, task]) => (task.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals)));
+    expect([...retried].sort()).toEqual(Object.keys(ATTEMPTS_BEFORE_CATCH).sort());
+  });
+
+  it.each(tasks.filter(([name]) => name !== 'Record failure'))('%s: catches States.ALL into a state that exists', (_name, task) => {
+    const catchAll = task.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
+    expect(catchAll).toBeDefined();
+    expect(states.map(([name]) => name)).toContain(catchAll!.Next);
+  });
+
+  it('lets Record failure fail the execution, so the pipe retries and dead-letters the batch', () => {
+    const [, recordFailure] = tasks.find(([name]) => name === 'Record failure')!;
+    expect(recordFailure.Catch).toBeUndefined();
+  });
+
+  it('never reads a row attribute with JSONPath (a missing path raises States.Runtime, which no Catch handles)', () => {
+    const offending = states.flatMap(([name, state]) =>
+      [state.Parameters, state.ItemSelector, state.ResultSelector]
+        .flatMap(jsonPaths)
+        .filter(({ path }) => /S3_bucket|S3_object|NewImage|OldImage|dynamodb/.test(path))
+        .map(({ key, path }) => `${name}: ${key} = ${path}`),
+    );
+    expect(offending).toEqual([]);
+    // The walk does find paths: the record is passed whole.
+    expect(jsonPaths(states.find(([name]) => name === 'Presign media URL')![1].Parameters)).toContainEqual({ key: 'record.$', path: '$.record' });
+  });
+
+  it('passes each function the fields its handler reads', () => {
+    const payload = (name: string) => {
+      const params = states.find(([n]) => n === name)![1].Parameters as { Payload: Record<string, unknown> };
+      return Object.keys(params.Payload).map((key) => key.replace(/\.\$$/, '')).sort();
+    };
+    expect(payload('Presign media URL')).toEqual(['attempt', 'entered_at', 'record']);
+    expect(payload('Probe media')).toEqual(['asset', 'attempt', 'entered_at', 'url']);
+    expect(payload('Record analysis')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'record', 'result', 'steps']);
+    expect(payload('Record failure')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'failure', 'record', 'steps']);
+  });
+
+  it('keeps the presigned URL out of the update step and the failure records', () => {
+    const leaks = states
+      .filter(([name]) => name !== 'Probe media')
+      .flatMap(([name, state]) => [state.Parameters].flatMap(jsonPaths).filter(({ path }) => /url/i.test(path)).map(({ path }) => `${name}: ${path}`));
+    expect(leaks).toEqual([]);
+  });
+});
