@@ -33,7 +33,6 @@ describe('configuration from the environment', () => {
     process.env.PRESIGN_EXPIRY_SECONDS = '5';
     let failure: unknown;
     jest.isolateModules(() => {
-      jest.doMock('@middy/core', () => jest.requireActual('./helpers/middy').middyCoreAsCommonJs(), { virtual: true });
       try {
         require('../../functions/presign/index');
       } catch (error) {

@@ -17,7 +17,6 @@ import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 import { PRESIGN_EXPIRY_SECONDS, TABLE_NAME, loadHandlers, type Handlers } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
 
-jest.mock('@middy/core', () => jest.requireActual('./helpers/middy').middyCoreAsCommonJs(), { virtual: true });
 
 const EVENTS = join(__dirname, '../../events');
 // The samples are plain JSON; each test reads only the fields it checks.

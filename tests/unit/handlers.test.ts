@@ -9,7 +9,6 @@ import { captureOutput, lambdaContext } from './helpers/lambda';
 import { insertRecord, rowImage } from './helpers/records';
 import mp4 from './fixtures/mp4-h264-aac.json';
 
-jest.mock('@middy/core', () => jest.requireActual('./helpers/middy').middyCoreAsCommonJs(), { virtual: true });
 
 const s3Mock = mockClient(S3Client);
 const dynamoMock = mockClient(DynamoDBClient);
