@@ -23,6 +23,7 @@ const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.
 export interface ProbeEvent {
   asset: Asset;
   url: string;
+  size_bytes?: number | null;
   attempt?: number;
   entered_at?: string;
 }
@@ -35,7 +36,7 @@ export interface ProbeStepResult {
 const probe = async (event: ProbeEvent): Promise<ProbeStepResult> => {
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
-  const result = await probeAsset(s3, event.asset.movieId, event.url, settings);
+  const result = await probeAsset(s3, event.asset.movieId, event.url, settings, event.size_bytes);
   logger.info('probed media', {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,

@@ -79,8 +79,8 @@ export function classifyProbeFailure(exitCode: number | null, stderr: string): E
   const reason = reasonFrom(stderr);
   if (/Server returned 404/i.test(stderr)) return new ObjectNotFoundError('the object no longer exists (HTTP 404 while probing)');
   if (/Server returned 403/i.test(stderr)) return new AccessDeniedError('access to the object was denied while probing (HTTP 403): the presigned URL expired or was refused');
-  // FFmpeg prints "Server returned 5XX Server Error reply" for every 5xx, and 429 as a 4XX client error.
-  if (/Server returned (5(\d\d|XX)|429|4XX Client Error)|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|Input\/output error/i.test(stderr)) {
+  // FFmpeg prints "Server returned 5XX Server Error reply" for every 5xx (S3's 503 Slow Down included).
+  if (/Server returned (5(\d\d|XX)|429)|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|Input\/output error/i.test(stderr)) {
     return new TransientError(`reading the object failed: ${reason}`);
   }
   return new NotMediaError(`ffprobe could not read the object as media: ${reason}${exitCode === null ? '' : ` (exit code ${exitCode})`}`);

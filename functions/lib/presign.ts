@@ -7,7 +7,8 @@ import type { Asset } from './row';
 export interface PresignedAsset {
   url: string;
   expires_at: string;
-  size_bytes?: number;
+  /** Always present (null when S3 did not say), so the state machine can pass it on without a missing path. */
+  size_bytes: number | null;
 }
 
 function s3Uri(asset: Asset): string {
@@ -38,5 +39,5 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
     throw asTransientIfRetryable(error, `checking ${s3Uri(asset)}`);
   }
   const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: asset.bucket, Key: asset.key }), { expiresIn: expiresInSeconds });
-  return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), ...(size === undefined ? {} : { size_bytes: size }) };
+  return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), size_bytes: size ?? null };
 }

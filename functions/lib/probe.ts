@@ -1,7 +1,7 @@
 /** Step 2: probe the presigned URL and decide where its JSON is kept (inline on the item, or the results bucket). */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { asTransientIfRetryable } from './errors';
+import { NotMediaError, asTransientIfRetryable } from './errors';
 import { runFfprobe, type ProbeLimits } from './ffprobe';
 import type { ProbeOutcome, StoredOutput } from './item-update';
 import { summariseMedia } from './media-summary';
@@ -37,8 +37,12 @@ export async function storeOutput(s3: S3Client, movieId: string, json: string, s
   return { ffprobe_output_location: `s3://${settings.resultsBucket}/${key}` };
 }
 
-/** Probes one URL and returns the stored output and the typed summary. */
-export async function probeAsset(s3: S3Client, movieId: string, url: string, settings: ProbeSettings): Promise<ProbeOutcome> {
+/**
+ * Probes one URL and returns the stored output and the typed summary. An empty object is refused
+ * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
+ */
+export async function probeAsset(s3: S3Client, movieId: string, url: string, settings: ProbeSettings, sizeBytes?: number | null): Promise<ProbeOutcome> {
+  if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   return { stored: await storeOutput(s3, movieId, json, settings), media: summariseMedia(output) };
 }

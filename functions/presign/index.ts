@@ -22,7 +22,7 @@ export interface PresignResult {
   asset: Asset;
   url: string;
   expires_at: string;
-  size_bytes?: number;
+  size_bytes: number | null;
   step: StepReport;
 }
 

@@ -3,8 +3,8 @@
  * DynamoDB fault proxy, the SigV4-verifying S3 endpoint, and that nothing outlives its owner.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -31,6 +31,8 @@ import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import {
+  dynamoDbLocalVersion,
+  ensureDynamoDbLocal,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   startDynamoDbFaultProxy,
@@ -65,9 +67,10 @@ describe('DynamoDB Local', () => {
   let ddb: DynamoDbLocal;
   const client = () => new DynamoDBClient({ endpoint: ddb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 
+  // The first run on a machine also downloads DynamoDB Local from Maven Central.
   beforeAll(async () => {
     ddb = await startDynamoDbLocal({ dataDir });
-  });
+  }, 600_000);
   afterAll(async () => {
     const port = portOf(ddb.endpoint);
     await ddb.stop();
@@ -223,12 +226,26 @@ describe('local S3 endpoint', () => {
   });
 
   test('stream uploads (aws-chunked with a CRC32 trailer) store the decoded bytes', async () => {
+    // Several MiB so the body spans many aws-chunked frames and socket reads.
+    const big = randomBytes(3 * 1024 * 1024 + 17);
     const file = path.join(scratch, 'upload.bin');
-    writeFileSync(file, media);
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: createReadStream(file), ContentLength: media.length }));
+    writeFileSync(file, big);
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: createReadStream(file), ContentLength: big.length }));
+    const upload = s3.requests.filter((r) => r.key === 'streamed.bin' && r.operation === 'PutObject').map((r) => r.upload);
+    expect(upload).toEqual([{ bytes: big.length, encoding: 'aws-chunked' }]);
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'streamed.bin' }));
-    expect(got.ContentLength).toBe(media.length);
-    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(media);
+    expect(got.ContentLength).toBe(big.length);
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(big)).toBe(true);
+  });
+
+  test('ListObjectsV2 pages with continuation tokens', async () => {
+    for (const k of ['page/1', 'page/2', 'page/3']) await client.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+    const first = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'page/', MaxKeys: 2 }));
+    expect(first.Contents?.map((o) => o.Key)).toEqual(['page/1', 'page/2']);
+    expect(first.IsTruncated).toBe(true);
+    const rest = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'page/', MaxKeys: 2, ContinuationToken: first.NextContinuationToken }));
+    expect(rest.Contents?.map((o) => o.Key)).toEqual(['page/3']);
+    expect(rest.IsTruncated).toBe(false);
   });
 
   test('a presigned GET works; a wrong signature, key, secret or access key gets 403', async () => {
@@ -255,6 +272,11 @@ describe('local S3 endpoint', () => {
     const stranger = await fetch(await presign(oddKey, {}, strangerClient));
     expect(stranger.status).toBe(403);
     expect(await errorCode(stranger)).toBe('InvalidAccessKeyId');
+
+    // Query-string SigV2 is refused outright, as S3 does for buckets that require SigV4.
+    const sigV2 = await fetch(`${s3.endpoint}/${bucket}/streamed.bin?AWSAccessKeyId=${LOCAL_CREDENTIALS.accessKeyId}&Expires=9999999999&Signature=abc`);
+    expect(sigV2.status).toBe(400);
+    expect(await errorCode(sigV2)).toBe('InvalidRequest');
   });
 
   test('an expired presigned URL gets 403 "Request has expired"', async () => {
@@ -398,6 +420,30 @@ describe('local S3 endpoint', () => {
   });
 });
 
+describe('installation', () => {
+  test('ensureDynamoDbLocal installs the pinned version from Maven into the cache once, then finds it there', async () => {
+    const cacheDir = path.join(scratch, 'cache');
+    const lines: string[] = [];
+    const dir = await ensureDynamoDbLocal((l) => lines.push(l), { cacheDir });
+    const version = await dynamoDbLocalVersion();
+    expect(dir).toBe(path.join(cacheDir, version));
+    expect(lines.join('\n')).toMatch(new RegExp(`Installing DynamoDB Local ${version.replace(/\./g, '\\.')}`));
+    const jars = readdirSync(path.join(dir, 'lib'));
+    expect(jars).toContain(`DynamoDBLocal-${version}.jar`);
+    // Its own jar carries the sqlite4java natives, so the per-platform ones are not downloaded.
+    expect(jars.filter((j) => /\.(so|dll|dylib)$/.test(j))).toEqual([]);
+    expect(readdirSync(cacheDir)).toEqual([version]);
+
+    // A fresh module instance (as in a new process) finds the install on disk and says nothing.
+    const again: string[] = [];
+    await jest.isolateModulesAsync(async () => {
+      const fresh = await import('../../cli/local/components/dynamodb-local');
+      expect(await fresh.ensureDynamoDbLocal((l) => again.push(l), { cacheDir })).toBe(dir);
+    });
+    expect(again).toEqual([]);
+  });
+});
+
 describe('lifecycle', () => {
   /** A separate Node process that starts both components and reports their endpoints. */
   function startOwner() {
@@ -406,7 +452,7 @@ describe('lifecycle', () => {
       const c = require(${JSON.stringify(path.join(REPO, 'cli/local/components'))});
       (async () => {
         const ddb = await c.startDynamoDbLocal();
-        const s3 = await c.startS3Endpoint({});
+        const s3 = await c.startS3Endpoint({ dataDir: ${JSON.stringify(path.join(scratch, 'owner-s3'))} });
         process.stdout.write(JSON.stringify({ ddb: ddb.endpoint, s3: s3.endpoint }) + '\\n');
         setInterval(() => undefined, 1000);
       })().catch((e) => { console.error(e); process.exit(1); });`;

@@ -15,7 +15,7 @@ import { itemToRow, type PlainRow } from '../../cli/rows';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SAMPLES = path.join(ROOT, 'cli/samples');
-const MANY_STREAMS = 150;
+const MANY_STREAMS = 250;
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 jest.setTimeout(180_000);
@@ -61,7 +61,7 @@ function manyStreamsFile(): Buffer {
   const inputs = Array.from({ length: MANY_STREAMS }, () => ['-i', srt]).flat();
   const maps = ['-map', '0', ...Array.from({ length: MANY_STREAMS }, (_, i) => ['-map', String(i + 1)]).flat()];
   const out = path.join(dir, 'many.mkv');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5:duration=1', ...inputs, ...maps, '-c:v', 'mpeg4', '-c:s', 'srt', out]);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5:duration=1', ...inputs, ...maps, '-c:v', 'mpeg4', '-c:s', 'srt', '-metadata:s:s', `title=${'a long subtitle track title '.repeat(12)}`, out]);
   return readFileSync(out);
 }
 

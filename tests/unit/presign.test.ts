@@ -34,9 +34,9 @@ describe('presignAsset', () => {
     expect(presigned.size_bytes).toBe(7996651);
   });
 
-  it('leaves size_bytes out when S3 does not report it', async () => {
+  it('reports size_bytes as null when S3 does not report it, so the state machine never meets a missing path', async () => {
     s3Mock.on(HeadObjectCommand).resolves({});
-    expect(await presignAsset(s3, asset, 300)).not.toHaveProperty('size_bytes');
+    expect((await presignAsset(s3, asset, 300)).size_bytes).toBeNull();
   });
 
   it('presigns keys with reserved and non-ASCII characters so that they decode back to the key', async () => {

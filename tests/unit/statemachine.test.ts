@@ -94,7 +94,7 @@ describe('the state machine definition', () => {
       return Object.keys(params.Payload).map((key) => key.replace(/\.\$$/, '')).sort();
     };
     expect(payload('Presign media URL')).toEqual(['attempt', 'entered_at', 'record']);
-    expect(payload('Probe media')).toEqual(['asset', 'attempt', 'entered_at', 'url']);
+    expect(payload('Probe media')).toEqual(['asset', 'attempt', 'entered_at', 'size_bytes', 'url']);
     expect(payload('Record analysis')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'record', 'result', 'steps']);
     expect(payload('Record failure')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'failure', 'record', 'steps']);
   });

@@ -43,6 +43,8 @@ export interface S3RequestRecord {
   auth: AuthMode | 'none';
   status: number;
   range?: string;
+  /** For uploads: decoded body size and whether it came aws-chunked (the SDK's framing for stream bodies). */
+  upload?: { bytes: number; encoding: 'aws-chunked' | 'plain' };
 }
 
 export interface S3EndpointOptions {
@@ -133,6 +135,7 @@ interface Context {
   route: Route;
   query: QueryBag;
   payloadHash: string;
+  record: S3RequestRecord;
 }
 
 /** Start the endpoint on 127.0.0.1 and resolve once it accepts connections. */
@@ -224,7 +227,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     sendXml(res, 200, s3Document('ListBucketResult', body));
   }
 
-  async function putObject({ req, res, route, payloadHash }: Context): Promise<void> {
+  async function putObject({ req, res, route, payloadHash, record }: Context): Promise<void> {
     const bucket = route.bucket!;
     const key = route.key!;
     if (req.headers['x-amz-copy-source'] !== undefined) throw NOT_IMPLEMENTED();
@@ -235,6 +238,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     const temp = store.tempFile();
     try {
       const body = await receiveBody(req, payloadHash, temp);
+      record.upload = { bytes: body.size, encoding: payloadHash.startsWith('STREAMING-') ? 'aws-chunked' : 'plain' };
       const headers: Record<string, string> = {};
       for (const name of STORED_HEADERS) {
         const value = singleHeader(req, name);
@@ -342,7 +346,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       if (route.operation === 'Unsupported') throw NOT_IMPLEMENTED();
       const fault = faults.take({ method, ...route });
       if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
-      await handlers[route.operation]({ req, res, route, query, payloadHash: verified.payloadHash });
+      await handlers[route.operation]({ req, res, route, query, payloadHash: verified.payloadHash, record });
     } catch (err) {
       sendError(req, res, err, requestId, log);
     }

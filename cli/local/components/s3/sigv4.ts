@@ -92,6 +92,9 @@ const SIGNATURE_MISMATCH = () =>
     'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   );
 
+const UNSUPPORTED_MECHANISM = () =>
+  new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+
 export class SigV4Verifier {
   private readonly signer: SignatureV4;
 
@@ -126,6 +129,8 @@ export class SigV4Verifier {
     }
     if (authorization !== undefined) return this.verifyHeader(request, authorization, now);
     if (presigned) return this.verifyPresigned(request, now);
+    // Query-string SigV2 (e.g. boto3's default presigning without signature_version='s3v4').
+    if (request.query.Signature !== undefined && request.query.AWSAccessKeyId !== undefined) throw UNSUPPORTED_MECHANISM();
     throw new S3Error(403, 'AccessDenied', 'Access Denied');
   }
 
@@ -166,9 +171,7 @@ export class SigV4Verifier {
     const malformed = (why: string) => new S3Error(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`);
     const space = authorization.indexOf(' ');
     const algorithm = space < 0 ? authorization : authorization.slice(0, space);
-    if (algorithm !== ALGORITHM) {
-      throw new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
-    }
+    if (algorithm !== ALGORITHM) throw UNSUPPORTED_MECHANISM();
     const parts = new Map<string, string>();
     for (const component of authorization.slice(space + 1).split(',')) {
       const eq = component.indexOf('=');
