@@ -53,7 +53,7 @@ describe('sam build', () => {
       env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', ...environmentOf(logicalId) },
     });
     expect({ stderr: probe.stderr, handler: probe.stdout }).toEqual({ stderr: '', handler: 'function' });
-  });
+  }, 60_000);
 
   it(`puts an executable ffprobe for ${architecture} at bin/ffprobe of the layer (/opt/bin/ffprobe)`, () => {
     const binary = path.join(buildDir, 'FfprobeLayer', 'bin', 'ffprobe');

@@ -15,7 +15,7 @@ describe('cfn-lint', () => {
     // .cfnlintrc.yaml names the template; no rule is ignored there.
     const result = run(venvTool('cfn-lint'), [], { timeoutMs: 120_000 });
     expect({ status: result.status, output: (result.stdout + result.stderr).trim() }).toEqual({ status: 0, output: '' });
-  });
+  }, 120_000);
 });
 
 describe('sam validate', () => {
@@ -23,7 +23,7 @@ describe('sam validate', () => {
     const result = run(venvTool('sam'), ['validate', '--template-file', 'template.yaml', '--region', 'us-east-1'], { timeoutMs: 120_000 });
     expect({ status: result.status, stderr: result.stderr.trim() }).toEqual({ status: 0, stderr: '' });
     expect(result.stdout).toMatch(/is a valid SAM Template/);
-  });
+  }, 120_000);
 });
 
 describe('checkov', () => {
@@ -60,7 +60,7 @@ describe('checkov', () => {
         reason: true,
       });
     }
-  });
+  }, 300_000);
 });
 
 describe('checkov on the transformed template', () => {
@@ -86,5 +86,5 @@ describe('checkov on the transformed template', () => {
     } finally {
       rmSync(workDir, { recursive: true, force: true });
     }
-  });
+  }, 420_000);
 });
