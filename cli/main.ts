@@ -1,7 +1,9 @@
 /** The media-probe command line: run the pipeline locally (demo, local, up) and operate a library. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOCAL_REGION } from './local/components/constants';
+import { LOCAL_CONNECTION_FILE, type LocalConnection } from './local/connection';
 import { ensureBucket, LOCAL_MEDIA_BUCKET, startLocalStack, type LocalStack } from './local/stack';
 import { insertRows, listFiles, progressLine, resultsTable, rowsForFiles, uploadFiles, waitForOutcomes, type WaitResult } from './local-run';
 import type { Outcome, PlainRow } from './rows';
@@ -132,16 +134,29 @@ async function local(args: string[]): Promise<number> {
 async function up(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { data: { type: 'string', default: '.media-probe' }, 'no-pipe': { type: 'boolean', default: false } } });
   const stack = await startLocalStack({ repositoryRoot: REPOSITORY_ROOT, dataDir: values.data, withPipe: !values['no-pipe'], log });
+  const dataDir = path.resolve(values.data as string);
+  const connection: LocalConnection = {
+    pid: process.pid,
+    region: LOCAL_REGION,
+    endpoints: stack.endpoints,
+    tableName: stack.tableName,
+    streamArn: stack.streamArn,
+    stateMachineArn: stack.stateMachine.arn,
+    mediaBucket: stack.mediaBucket,
+    resultsBucket: stack.resultsBucket,
+  };
+  writeFileSync(path.join(dataDir, LOCAL_CONNECTION_FILE), `${JSON.stringify(connection, null, 2)}\n`);
   process.stdout.write(
     [
-      'media-probe local stack is up (Ctrl-C to stop)',
+      'media-probe local stack is up (Ctrl-C to stop); other commands reach it with --local',
       `  DynamoDB endpoint  ${stack.endpoints.dynamodb}`,
       `  S3 endpoint        ${stack.endpoints.s3}`,
+      `  Step Functions     ${stack.endpoints.stepfunctions}  (${stack.stateMachine.arn})`,
       `  table              ${stack.tableName}`,
       `  media bucket       ${stack.mediaBucket}`,
       `  results bucket     ${stack.resultsBucket}`,
       `  pipe               ${stack.pipe ? 'running' : 'paused (--no-pipe)'}`,
-      `  data               ${path.resolve(values.data as string)}`,
+      `  data               ${dataDir}`,
       '',
     ].join('\n'),
   );
@@ -151,6 +166,7 @@ async function up(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   log('stopping…');
+  rmSync(path.join(dataDir, LOCAL_CONNECTION_FILE), { force: true });
   await stack.stop();
   return 0;
 }

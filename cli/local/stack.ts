@@ -17,6 +17,7 @@ import { LocalFunction } from './lambda';
 import { DeadLetterStore } from './pipe/dead-letter';
 import { LocalPipe } from './pipe/local-pipe';
 import { LocalStateMachine } from './state-machine';
+import { startStepFunctionsApi } from './stepfunctions-api';
 import { localTemplate, readTemplate } from './template';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -36,7 +37,7 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  endpoints: { dynamodb: string; s3: string };
+  endpoints: { dynamodb: string; s3: string; stepfunctions: string };
   tableName: string;
   mediaBucket: string;
   resultsBucket: string;
@@ -147,6 +148,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       account: LOCAL_ACCOUNT,
       retryIntervalScale: options.retryIntervalScale,
     });
+    const stepFunctionsApi = await startStepFunctionsApi(stateMachine);
+    stops.push(() => stepFunctionsApi.stop());
     const deadLetters = new DeadLetterStore(dataDir && path.join(dataDir, 'dead-letter.jsonl'));
     const checkpointFile = dataDir && path.join(dataDir, 'pipe-checkpoints.json');
     let pipe: LocalPipe | undefined;
@@ -166,7 +169,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     return {
-      endpoints: { dynamodb: proxy.endpoint, s3: s3Endpoint.endpoint },
+      endpoints: { dynamodb: proxy.endpoint, s3: s3Endpoint.endpoint, stepfunctions: stepFunctionsApi.endpoint },
       tableName: LOCAL_TABLE,
       mediaBucket: LOCAL_MEDIA_BUCKET,
       resultsBucket: LOCAL_RESULTS_BUCKET,

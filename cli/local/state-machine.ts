@@ -53,6 +53,8 @@ export interface LocalStateMachineOptions {
 
 export class LocalStateMachine {
   readonly arn: string;
+  /** The ARN of the execution most recently started. */
+  lastExecutionArn = '';
   private readonly definition: Json;
   private readonly machine: StateMachine;
   private readonly byArn = new Map<string, LocalFunction>();
@@ -92,6 +94,7 @@ export class LocalStateMachine {
   /** StartSyncExecution: runs to the end and reports the status, output or error, as the Express API does. */
   async startSyncExecution(input: unknown, name: string = randomUUID()): Promise<ExecutionResult> {
     const executionArn = `${this.arn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}`;
+    this.lastExecutionArn = executionArn;
     const startDate = new Date().toISOString();
     const execution = this.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: this.localHandlers() as never, retryIntervalOverrides: this.retryOverrides() },
