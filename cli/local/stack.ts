@@ -18,7 +18,7 @@ import { DeadLetterStore } from './pipe/dead-letter';
 import { LocalPipe } from './pipe/local-pipe';
 import { LocalStateMachine } from './state-machine';
 import { startStepFunctionsApi } from './stepfunctions-api';
-import { localTemplate, readTemplate } from './template';
+import { localTemplate } from './template';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_TABLE = 'media-probe-local';
@@ -54,10 +54,6 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-function parameterDefault(template: Record<string, any>, name: string, fallback: string): string {
-  return String(template.Parameters?.[name]?.Default ?? fallback);
-}
-
 /** Creates the bucket unless it exists. */
 export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
   try {
@@ -72,7 +68,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const root = options.repositoryRoot;
   const templatePath = path.join(root, 'template.yaml');
   const settings = localTemplate(templatePath);
-  const rawTemplate = readTemplate(templatePath);
   const ffprobePath = hostFfprobe(root, log);
   const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
@@ -90,7 +85,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3Endpoint = await startS3Endpoint({ dataDir: dataDir ? path.join(dataDir, 's3') : undefined, credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION });
     stops.push(() => s3Endpoint.stop());
 
-    Object.assign(process.env, {
+    // The functions' environment as the template deploys it, with local resources in place of the stack's.
+    const templateEnvironment = Object.assign({}, ...Object.values(settings.substitutions).map((fn) => fn.environment)) as Record<string, string>;
+    delete templateEnvironment.NODE_OPTIONS;
+    Object.assign(process.env, templateEnvironment, {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -100,10 +98,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TABLE_NAME: LOCAL_TABLE,
       RESULTS_BUCKET: LOCAL_RESULTS_BUCKET,
       FFPROBE_PATH: ffprobePath,
-      PRESIGN_EXPIRY_SECONDS: parameterDefault(rawTemplate, 'PresignExpirySeconds', '300'),
-      FFPROBE_TIMEOUT_SECONDS: parameterDefault(rawTemplate, 'FfprobeTimeoutSeconds', '60'),
       POWERTOOLS_TRACE_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT',
+      LOG_LEVEL: process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT',
     });
     delete process.env.AWS_PROFILE;
     delete process.env.AWS_SESSION_TOKEN;

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { listFiles, rowsForFiles, uploadFiles, waitForOutcomes, insertRows } from '../../cli/local-run';
+import { matchesAnyFilter, parsePipeFilters } from '../../cli/local/pipe/event-pattern';
 import { startLocalStack, type LocalStack } from '../../cli/local/stack';
+import { localTemplate } from '../../cli/local/template';
 import { itemToRow, type PlainRow } from '../../cli/rows';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -273,5 +275,29 @@ describe('load', () => {
     const outcomes = [...result.outcomes.values()];
     expect(outcomes.filter((o) => o === 'SUCCEEDED')).toHaveLength(200);
     expect(outcomes.filter((o) => o === 'FAILED')).toHaveLength(100);
+  });
+});
+
+describe('the events/ samples', () => {
+  const readEvent = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'events', name), 'utf8'));
+
+  it("the template's filter keeps events/stream-insert.json and drops events/stream-modify.json", () => {
+    const patterns = parsePipeFilters(localTemplate(path.join(ROOT, 'template.yaml')).pipe.filterPatterns);
+    expect(matchesAnyFilter(patterns, readEvent('stream-insert.json'))).toBe(true);
+    expect(matchesAnyFilter(patterns, readEvent('stream-modify.json'))).toBe(false);
+  });
+
+  it('the state machine runs events/pipe-batch.json as the pipe delivers it, and leaves rows it cannot find alone', async () => {
+    const batch = readEvent('pipe-batch.json') as Array<{ dynamodb: { Keys: { movie_id: { N: string } } } }>;
+    const result = await stack.stateMachine.startSyncExecution(batch);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual(
+      batch.map((record) => ({
+        movie_id: record.dynamodb.Keys.movie_id.N,
+        status: 'FAILED',
+        applied: false,
+        reason: 'the row was deleted before the result could be recorded',
+      })),
+    );
   });
 });

@@ -91,7 +91,7 @@ describe('sam build contract (make build-FfprobeLayer)', () => {
     const pins = readFileSync(path.join(LAYER_DIR, 'pins.env'), 'utf8');
     expect(buildinfo).toContain(`ffmpeg ${/^FFMPEG_VERSION=(.+)$/m.exec(pins)?.[1]}`);
     expect(buildinfo).toContain(`(${arch})`);
-    for (const licence of ['COPYING.LGPLv3', 'COPYING.LGPLv2.1', 'libssl-dev-copyright', 'zlib1g-dev-copyright']) {
+    for (const licence of ['COPYING.LGPLv3', 'COPYING.LGPLv2.1', 'libssl-dev-copyright', 'Apache-2.0', 'zlib1g-dev-copyright']) {
       expect(existsSync(path.join(artifacts, 'share', 'doc', 'ffprobe', licence))).toBe(true);
     }
   });

@@ -13,7 +13,7 @@ export interface DeadLetterEntry {
   error?: string;
   cause?: string;
   DDBStreamBatchInfo: {
-    shardId?: string;
+    shardId: string;
     startSequenceNumber?: string;
     endSequenceNumber?: string;
     batchSize: number;
@@ -29,14 +29,14 @@ export class DeadLetterStore {
   /** With a file, entries survive a restart of the local stack; without, they live in memory. */
   constructor(private readonly file?: string) {}
 
-  async park(records: Json[], streamArn: string, last: ExecutionResult): Promise<void> {
+  async park(records: Json[], streamArn: string, shardId: string, last: ExecutionResult): Promise<void> {
     const entry: DeadLetterEntry = {
       condition: 'RetryAttemptsExhausted',
       timestamp: new Date().toISOString(),
       error: last?.error,
       cause: last?.cause,
       DDBStreamBatchInfo: {
-        shardId: undefined,
+        shardId,
         startSequenceNumber: records[0]?.dynamodb?.SequenceNumber,
         endSequenceNumber: records.at(-1)?.dynamodb?.SequenceNumber,
         batchSize: records.length,

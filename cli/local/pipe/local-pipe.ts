@@ -191,7 +191,7 @@ export class LocalPipe {
       this.busy = true;
       try {
         this.stats.records_delivered += batch.length;
-        await this.deliver(batch);
+        await this.deliver(batch, shardId);
       } finally {
         this.busy = false;
       }
@@ -216,7 +216,7 @@ export class LocalPipe {
   }
 
   /** Invokes the target; on failure retries with backoff, then bisects, then dead-letters. */
-  private async deliver(records: Json[]): Promise<void> {
+  private async deliver(records: Json[], shardId: string): Promise<void> {
     const configured = this.options.settings.maximumRetryAttempts;
     const maxRetries = configured < 0 ? LOCAL_RETRY_CAP : Math.min(configured, LOCAL_RETRY_CAP);
     const scale = this.options.retryIntervalScale ?? 1;
@@ -234,11 +234,11 @@ export class LocalPipe {
     }
     if (this.options.settings.bisectOnFailure && records.length > 1) {
       const middle = Math.ceil(records.length / 2);
-      await this.deliver(records.slice(0, middle));
-      await this.deliver(records.slice(middle));
+      await this.deliver(records.slice(0, middle), shardId);
+      await this.deliver(records.slice(middle), shardId);
       return;
     }
-    await this.options.deadLetter.park(records, this.options.streamArn, last as ExecutionResult);
+    await this.options.deadLetter.park(records, this.options.streamArn, shardId, last as ExecutionResult);
     this.stats.dead_lettered += records.length;
   }
 }

@@ -1,0 +1,156 @@
+/**
+ * template.yaml as data: CloudFormation's short-form tags read into their long form, and an
+ * evaluator of the intrinsic functions for a given deployment (the parameters' Defaults unless
+ * overridden). The local run and the template tests read the template through this one module.
+ */
+import { readFileSync } from 'node:fs';
+import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+
+export type Json = any;
+
+const INTRINSICS = ['Ref', 'Condition', 'Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'Transform', 'And', 'Equals', 'If', 'Not', 'Or', 'ToJsonString', 'Length'];
+
+const CFN_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  const wrap = (value: unknown) => ({ [key]: name === 'GetAtt' && typeof value === 'string' ? value.split('.') : value });
+  return [
+    { tag: `!${name}`, resolve: (value: string) => wrap(value) } as ScalarTag,
+    { tag: `!${name}`, collection: 'seq', resolve: (value: { toJSON(): unknown }) => wrap(value.toJSON()) } as unknown as CollectionTag,
+    { tag: `!${name}`, collection: 'map', resolve: (value: { toJSON(): unknown }) => wrap(value.toJSON()) } as unknown as CollectionTag,
+  ];
+});
+
+/** A template as plain data, short-form tags turned into their long form (`!Ref X` → `{Ref: X}`). */
+export function readTemplate(templatePath: string): Json {
+  return parse(readFileSync(templatePath, 'utf8'), { customTags: CFN_TAGS });
+}
+
+/** Marker that stands for a `Ref` to a resource, whose value only exists once deployed. */
+export const refOf = (logicalId: string): string => `<Ref ${logicalId}>`;
+/** Marker that stands for a `Fn::GetAtt` of a resource. */
+export const attOf = (logicalId: string, attribute: string): string => `<GetAtt ${logicalId}.${attribute}>`;
+
+/** The sentinel Fn::If yields for `AWS::NoValue`; `evaluate` drops it from lists and maps. */
+const NO_VALUE = Symbol('AWS::NoValue');
+
+export interface Deployment {
+  /** Parameter values overriding the template's Defaults (lists for CommaDelimitedList). */
+  parameters?: Record<string, string | number | string[]>;
+  partition?: string;
+  region?: string;
+  accountId?: string;
+}
+
+/**
+ * Evaluates CloudFormation intrinsic functions the way a deployment with the given parameters
+ * would, leaving resource attributes as readable markers. Covers what template.yaml uses.
+ */
+export class Evaluator {
+  private readonly parameters: Record<string, unknown>;
+  private readonly pseudo: Record<string, string>;
+
+  constructor(private readonly template: Json, deployment: Deployment = {}) {
+    this.parameters = {};
+    for (const [name, definition] of Object.entries<Json>(template.Parameters ?? {})) {
+      const raw = deployment.parameters?.[name] ?? definition.Default;
+      this.parameters[name] = definition.Type === 'CommaDelimitedList' && typeof raw === 'string' ? raw.split(',') : raw;
+    }
+    const partition = deployment.partition ?? 'aws';
+    this.pseudo = {
+      'AWS::Partition': partition,
+      'AWS::Region': deployment.region ?? 'eu-west-1',
+      'AWS::AccountId': deployment.accountId ?? '123456789012',
+      'AWS::StackName': 'media-probe',
+      'AWS::URLSuffix': partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com',
+    };
+  }
+
+  condition(name: string): boolean {
+    const definition = this.template.Conditions?.[name];
+    if (definition === undefined) throw new Error(`unknown condition ${name}`);
+    return Boolean(this.evaluate(definition));
+  }
+
+  /** Whether a resource would be created (its Condition, if any, holds). */
+  exists(logicalId: string): boolean {
+    const resource = this.template.Resources?.[logicalId];
+    if (!resource) throw new Error(`unknown resource ${logicalId}`);
+    return resource.Condition === undefined || this.condition(resource.Condition);
+  }
+
+  evaluate(value: Json): Json {
+    const result = this.eval(value);
+    return result === NO_VALUE ? undefined : result;
+  }
+
+  private eval(value: Json): Json {
+    if (Array.isArray(value)) return value.map((v) => this.eval(v)).filter((v) => v !== NO_VALUE);
+    if (value === null || typeof value !== 'object') return value;
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0] === 'Condition' || keys[0].startsWith('Fn::'))) {
+      return this.intrinsic(keys[0], value[keys[0]]);
+    }
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const evaluated = this.eval(v);
+      if (evaluated !== NO_VALUE) out[k] = evaluated;
+    }
+    return out;
+  }
+
+  private ref(name: string): Json {
+    if (name === 'AWS::NoValue') return NO_VALUE;
+    if (name in this.pseudo) return this.pseudo[name];
+    if (name in this.parameters) return this.parameters[name];
+    if (name in (this.template.Resources ?? {})) return refOf(name);
+    throw new Error(`Ref to unknown name ${name}`);
+  }
+
+  private sub(text: string, variables: Record<string, Json>): string {
+    return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+      if (name in variables) return String(variables[name]);
+      const dot = name.indexOf('.');
+      if (dot > 0 && !name.startsWith('AWS::')) return attOf(name.slice(0, dot), name.slice(dot + 1));
+      return String(this.ref(name));
+    });
+  }
+
+  private intrinsic(fn: string, arg: Json): Json {
+    switch (fn) {
+      case 'Ref':
+        return this.ref(arg);
+      case 'Condition':
+        return this.condition(arg);
+      case 'Fn::GetAtt':
+        return attOf(arg[0], arg[1]);
+      case 'Fn::If':
+        return this.condition(arg[0]) ? this.eval(arg[1]) : this.eval(arg[2]);
+      case 'Fn::Equals':
+        return JSON.stringify(this.eval(arg[0])) === JSON.stringify(this.eval(arg[1]));
+      case 'Fn::Not':
+        return !this.eval(arg[0]);
+      case 'Fn::And':
+        return arg.every((c: Json) => this.eval(c));
+      case 'Fn::Or':
+        return arg.some((c: Json) => this.eval(c));
+      case 'Fn::Join':
+        return (this.eval(arg[1]) as Json[]).map(String).join(arg[0]);
+      case 'Fn::Split':
+        return String(this.eval(arg[1])).split(arg[0]);
+      case 'Fn::Select':
+        return (this.eval(arg[1]) as Json[])[Number(this.eval(arg[0]))];
+      case 'Fn::FindInMap': {
+        const [map, top, second] = (arg as Json[]).map((a) => this.eval(a));
+        const found = this.template.Mappings?.[map]?.[String(top)]?.[String(second)];
+        if (found === undefined) throw new Error(`FindInMap ${map}/${top}/${second} has no value`);
+        return found;
+      }
+      case 'Fn::Sub':
+        if (typeof arg === 'string') return this.sub(arg, {});
+        return this.sub(arg[0], this.eval(arg[1]));
+      default:
+        throw new Error(`intrinsic ${fn} is not supported by the template evaluator`);
+    }
+  }
+}
+
