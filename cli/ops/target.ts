@@ -90,7 +90,7 @@ function localTarget(dataDir: string): Target {
   const common = { region: connection.region, credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: connection.endpoints.dynamodb, maxAttempts: DYNAMODB_MAX_ATTEMPTS });
   const sfn = new SFNClient({ ...common, endpoint: connection.endpoints.stepfunctions, maxAttempts: 1 });
-  const dataFlag = path.normalize(dataDir) === DEFAULT_DATA_DIR ? '' : ` --data ${dataDir}`;
+  const dataFlag = path.resolve(dataDir) === path.resolve(DEFAULT_DATA_DIR) ? '' : ` --data ${dataDir}`;
   return {
     label: `the local stack (${dataDir})`,
     flags: `--local${dataFlag}`,

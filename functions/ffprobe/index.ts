@@ -1,4 +1,5 @@
 /** Lambda: runs the layer's ffprobe on the presigned URL and returns the summary and where the JSON is kept. */
+import { existsSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -6,6 +7,7 @@ import middy from '@middy/core';
 import { succeeded, type StepReport } from '../lib/analysis';
 import { logger, tracer } from '../lib/commons';
 import { getIntegerFromEnv, getStringFromEnv } from '../lib/config';
+import { CA_BUNDLE_CANDIDATES } from '../lib/ffprobe';
 import type { ProbeOutcome } from '../lib/item-update';
 import { probeAsset, type ProbeSettings } from '../lib/probe';
 import type { Asset } from '../lib/row';
@@ -16,6 +18,7 @@ const settings: ProbeSettings = {
   maxOutputBytes: getIntegerFromEnv('FFPROBE_MAX_OUTPUT_BYTES', { default: 16 * 1024 * 1024, min: 65536, max: 256 * 1024 * 1024 }),
   inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
   resultsBucket: process.env.RESULTS_BUCKET || undefined,
+  caFile: getStringFromEnv('FFPROBE_CA_FILE', CA_BUNDLE_CANDIDATES.find((file) => existsSync(file)) ?? ''),
 };
 const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
 

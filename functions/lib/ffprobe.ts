@@ -10,7 +10,7 @@ import {
   TransientError,
 } from './errors';
 
-export interface ProbeLimits {
+export interface ProbeLimits extends FfprobeArgOptions {
   /** Wall-clock budget for the whole run. */
   timeoutMs: number;
   /** Cap on ffprobe's JSON output; a file claiming thousands of streams can't exhaust memory. */
@@ -38,12 +38,31 @@ export function protocolWhitelist(url: string): string {
   throw new Error(`refusing to probe a ${scheme} URL: only http(s) presigned URLs are probed`);
 }
 
+/**
+ * Where the system keeps its CA bundle: Amazon Linux (Lambda) first, then Debian/Ubuntu.
+ * FFmpeg does not verify TLS peers unless told to, and then needs the bundle named.
+ */
+export const CA_BUNDLE_CANDIDATES = ['/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/certs/ca-certificates.crt'];
+
+export interface FfprobeArgOptions {
+  /** CA bundle for verifying the S3 endpoint's certificate; required for https URLs. */
+  caFile?: string;
+}
+
+/** TLS options for an https URL: verify the peer against the CA bundle (the layer's build also checks the host name). */
+function tlsArgs(url: string, options: FfprobeArgOptions): string[] {
+  if (new URL(url).protocol !== 'https:') return [];
+  if (!options.caFile) throw new Error('refusing to probe an https URL without a CA bundle to verify the server (set FFPROBE_CA_FILE)');
+  return ['-tls_verify', '1', '-ca_file', options.caFile];
+}
+
 /** The argument array for probing one URL: streams and container, JSON, errors only. */
-export function buildFfprobeArgs(url: string): string[] {
+export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): string[] {
   return [
     '-hide_banner',
     '-loglevel', 'error',
     '-protocol_whitelist', protocolWhitelist(url),
+    ...tlsArgs(url, options),
     '-rw_timeout', String(NETWORK_TIMEOUT_US),
     '-show_streams',
     '-show_format',
@@ -120,7 +139,7 @@ export interface ProbeResult {
  * timeout and an output cap, and returns its parsed JSON or throws a named error.
  */
 export function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits): Promise<ProbeResult> {
-  const args = buildFfprobeArgs(url);
+  const args = buildFfprobeArgs(url, limits);
   return new Promise((resolve, reject) => {
     const child = spawn(ffprobePath, args, { env: ffprobeEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];

@@ -14,12 +14,16 @@ const PRESIGNED = `https://example-media-bucket.s3.us-east-1.amazonaws.com/movie
 /** ffprobe's stderr at `-loglevel error`: component lines, then `<url>: <reason>` (format as printed by FFmpeg 5.1). */
 const stderrOf = (...lines: string[]) => `${lines.join('\n')}\n`;
 
+const CA = '/etc/pki/tls/certs/ca-bundle.crt';
+
 describe('buildFfprobeArgs', () => {
-  it('builds the whole argument array for an https URL', () => {
-    expect(buildFfprobeArgs(PRESIGNED)).toEqual([
+  it('builds the whole argument array for an https URL, verifying the server against the CA bundle', () => {
+    expect(buildFfprobeArgs(PRESIGNED, { caFile: CA })).toEqual([
       '-hide_banner',
       '-loglevel', 'error',
       '-protocol_whitelist', 'https,tls,tcp',
+      '-tls_verify', '1',
+      '-ca_file', CA,
       '-rw_timeout', '15000000',
       '-show_streams',
       '-show_format',
@@ -28,14 +32,19 @@ describe('buildFfprobeArgs', () => {
     ]);
   });
 
-  it('allows only http and tcp for an http URL (the local S3 stand-in)', () => {
+  it('allows only http and tcp for an http URL (the local S3 stand-in), with no TLS options', () => {
     const args = buildFfprobeArgs('http://127.0.0.1:4569/media/a.mp4');
     expect(args[args.indexOf('-protocol_whitelist') + 1]).toBe('http,tcp');
+    expect(args).not.toContain('-tls_verify');
+  });
+
+  it('refuses an https URL when there is no CA bundle to verify the server with', () => {
+    expect(() => buildFfprobeArgs(PRESIGNED)).toThrow(/without a CA bundle/);
   });
 
   it('passes a URL full of shell metacharacters as one untouched element', () => {
     const url = "https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20x)`id`|c&d>e<f'g\"h*?X-Amz-Signature=1 2";
-    const args = buildFfprobeArgs(url);
+    const args = buildFfprobeArgs(url, { caFile: CA });
     expect(args.at(-1)).toBe(url);
     expect(args.at(-2)).toBe('-i');
     expect(args.filter((arg) => arg.includes('touch'))).toEqual([url]);

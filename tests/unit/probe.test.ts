@@ -19,7 +19,7 @@ let settings: ProbeSettings;
 beforeAll(() => {
   fake = new FakeFfprobeDir();
   const script = fake.reportingUrl('ffprobe', mp4);
-  settings = { ffprobePath: script, timeoutMs: 5000, maxOutputBytes: 1024 * 1024, inlineLimitBytes: 100 * 1024, resultsBucket: RESULTS };
+  settings = { ffprobePath: script, timeoutMs: 5000, maxOutputBytes: 1024 * 1024, inlineLimitBytes: 100 * 1024, resultsBucket: RESULTS, caFile: '/etc/ssl/certs/ca-certificates.crt' };
 });
 afterAll(() => fake.remove());
 beforeEach(() => s3Mock.reset());

@@ -8,7 +8,7 @@ const MEDIA_JSON = JSON.stringify({
   streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3', sample_rate: '44100', channels: 1 }],
   format: { filename: 'x', format_name: 'mp3', duration: '2.037551', size: '17317' },
 });
-const limits = { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024 };
+const limits = { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024, caFile: '/etc/ssl/certs/ca-certificates.crt' };
 
 /** True while a process with this id exists (and is not a zombie reaped by Node). */
 function isRunning(pid: number): boolean {

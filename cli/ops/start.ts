@@ -1,0 +1,47 @@
+/** Starts one state machine execution for a batch of stream records, retrying throttled and failed-over starts with backoff. */
+import { randomBytes } from 'node:crypto';
+import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { explainAwsError, isRetryableStart } from './errors';
+import { START_RETRIES, withRetries, type RetryOptions } from './pacing';
+import type { PipeRecord, StartOrigin } from './stream-records';
+
+export interface StartedExecution {
+  executionArn: string;
+  startDate?: Date;
+  movieIds: string[];
+}
+
+/** "reanalyze-20261125T100000Z-3f2a": findable in the state machine's log, unique enough for a run. */
+export function runName(origin: StartOrigin, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${origin}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+function movieIdsOf(records: readonly PipeRecord[]): string[] {
+  return records.map((r) => String((r.dynamodb as { Keys?: { movie_id?: { N?: string } } } | undefined)?.Keys?.movie_id?.N ?? '?'));
+}
+
+/**
+ * StartExecution with the records as input. A throttled start (ThrottlingException,
+ * ExecutionLimitExceeded, 5xx) is tried again after a jittered exponential pause; when the tries
+ * run out, or on any other error, the error says what happened in words.
+ */
+export async function startExecution(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  records: readonly PipeRecord[],
+  name: string,
+  retry: RetryOptions = START_RETRIES,
+): Promise<StartedExecution> {
+  const movieIds = movieIdsOf(records);
+  try {
+    const started = await withRetries(
+      () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(records) })),
+      isRetryableStart,
+      retry,
+    );
+    return { executionArn: started.executionArn ?? '', startDate: started.startDate, movieIds };
+  } catch (error) {
+    throw explainAwsError(error, `starting an execution of ${stateMachineArn} for rows ${movieIds.join(', ')}`);
+  }
+}
