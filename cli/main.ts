@@ -6,6 +6,7 @@ import { LOCAL_REGION } from './local/components/constants';
 import { LOCAL_CONNECTION_FILE, type LocalConnection } from './local/connection';
 import { ensureBucket, LOCAL_MEDIA_BUCKET, startLocalStack, type LocalStack } from './local/stack';
 import { insertRows, listFiles, progressLine, resultsTable, rowsForFiles, uploadFiles, waitForOutcomes, type WaitResult } from './local-run';
+import { backfill, put, reanalyze, status } from './ops';
 import type { Outcome, PlainRow } from './rows';
 
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
@@ -19,6 +20,16 @@ Run the pipeline locally (no AWS account, no Docker):
   media-probe local [DIR] [--bucket NAME] [--rows FILE] [--report FILE] [--timeout SECONDS]
                                            analyse every file under DIR (and/or the rows in FILE)
   media-probe up [--data DIR] [--no-pipe]  run the local stack until Ctrl-C
+
+Operate a library (TARGET: --stack NAME for a deployed stack, or --local [--data DIR]; docs/operate.md):
+  media-probe put TARGET --id N --title T --bucket B --key K [--replace]
+                                           insert an asset row (never overwrites without --replace)
+  media-probe status TARGET [--id N] [--failed] [--limit N] [--json]
+                                           one row's analysis, or counts by outcome and the failed rows
+  media-probe reanalyze TARGET --id N [--id M …] [--wait [--timeout SECONDS]]
+                                           run the analysis again now for those rows
+  media-probe backfill TARGET [--only-missing | --failed | --all] [--concurrency N] [--rate R] [--dry-run]
+                                           start analyses for the rows that need one, paced
 
 Options:
   --verbose                                show the functions' logs (Powertools JSON)
@@ -171,7 +182,7 @@ async function up(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { demo, local, up };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { demo, local, up, put, status, reanalyze, backfill };
 
 /** Runs a command line and exits with its status. */
 export function run(argv: string[]): void {

@@ -3,11 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { explainAwsError, isRetryableStart } from './errors';
 import { START_RETRIES, withRetries, type RetryOptions } from './pacing';
-import type { PipeRecord, StartOrigin } from './stream-records';
+import { movieIdOfRecord, type PipeRecord, type StartOrigin } from './stream-records';
 
 export interface StartedExecution {
   executionArn: string;
-  startDate?: Date;
   movieIds: string[];
 }
 
@@ -15,10 +14,6 @@ export interface StartedExecution {
 export function runName(origin: StartOrigin, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${origin}-${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-function movieIdsOf(records: readonly PipeRecord[]): string[] {
-  return records.map((r) => String((r.dynamodb as { Keys?: { movie_id?: { N?: string } } } | undefined)?.Keys?.movie_id?.N ?? '?'));
 }
 
 /**
@@ -33,15 +28,15 @@ export async function startExecution(
   name: string,
   retry: RetryOptions = START_RETRIES,
 ): Promise<StartedExecution> {
-  const movieIds = movieIdsOf(records);
+  const movieIds = records.map(movieIdOfRecord);
   try {
     const started = await withRetries(
       () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(records) })),
       isRetryableStart,
       retry,
     );
-    return { executionArn: started.executionArn ?? '', startDate: started.startDate, movieIds };
+    return { executionArn: started.executionArn ?? '', movieIds };
   } catch (error) {
-    throw explainAwsError(error, `starting an execution of ${stateMachineArn} for rows ${movieIds.join(', ')}`);
+    throw explainAwsError(error, `StartExecution on ${stateMachineArn}`);
   }
 }

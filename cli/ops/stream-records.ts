@@ -52,3 +52,8 @@ export function recordsForRows(items: readonly Item[], context: RecordContext): 
     return toPipeRecord(record, context.streamArn);
   });
 }
+
+/** The movie_id a record is about. */
+export function movieIdOfRecord(record: PipeRecord): string {
+  return String((record.dynamodb as { Keys?: Record<string, { N?: string }> } | undefined)?.Keys?.[KEY]?.N ?? '?');
+}

@@ -1,5 +1,5 @@
 /** Reading the movie table for the operator commands: movie ids, projections, parallel scans and consistent batch reads. */
-import { BatchGetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, ScanCommand, type BatchGetItemCommandOutput, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { OperatorError, OperatorUsageError } from './errors';
 import { backoffDelay, sleep } from './pacing';
 
@@ -103,7 +103,7 @@ export async function getRows(
         throw new OperatorError(`DynamoDB kept throttling the reads of table ${tableName} (${keys.length} keys still unprocessed after ${round} requests): try again later`);
       }
       if (round > 0) await sleep(backoffDelay(round, { attempts: UNPROCESSED_ROUNDS, baseDelayMs: 50, maxDelayMs: 2_000 }));
-      const page = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true, ...projected } } }));
+      const page: BatchGetItemCommandOutput = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true, ...projected } } }));
       for (const item of page.Responses?.[tableName] ?? []) {
         const id = idOf(item);
         if (id !== undefined) found.set(id, item);

@@ -50,7 +50,7 @@ const REQUIRED_OUTPUTS = ['TableName', 'TableStreamArn', 'StateMachineArn'] as c
 const DYNAMODB_MAX_ATTEMPTS = 6;
 
 /** Checks that exactly one target was chosen; a usage error otherwise. */
-export function checkTargetValues(values: TargetValues): void {
+function checkTargetValues(values: TargetValues): void {
   if (values.stack !== undefined && values.local) throw new OperatorUsageError('choose one target: --stack NAME or --local, not both');
   if (values.stack === undefined && !values.local) throw new OperatorUsageError('choose a target: --stack NAME (a deployed stack) or --local (the stack `media-probe up` runs)');
   if (values.stack !== undefined && !values.stack.trim()) throw new OperatorUsageError('--stack needs the stack name');
@@ -68,7 +68,7 @@ function processAlive(pid: number): boolean {
 }
 
 /** The connection `media-probe up` published under `dataDir`, if its process is still alive. */
-export function readLocalConnection(dataDir: string): LocalConnection {
+function readLocalConnection(dataDir: string): LocalConnection {
   const file = path.resolve(dataDir, LOCAL_CONNECTION_FILE);
   const notRunning = () => new OperatorError(`no local stack is running: start \`npx media-probe up\` first (looked for ${file})`);
   let connection: LocalConnection;
@@ -159,7 +159,7 @@ async function stackTarget(stackName: string): Promise<Target> {
   }
 }
 
-/** Resolves the target the options name; call checkTargetValues first for usage errors. */
+/** Resolves the target the options name: a usage error unless exactly one was chosen. */
 export async function resolveTarget(values: TargetValues): Promise<Target> {
   checkTargetValues(values);
   return values.local ? localTarget(values.data ?? DEFAULT_DATA_DIR) : stackTarget(values.stack as string);

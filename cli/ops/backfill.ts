@@ -1,0 +1,207 @@
+/**
+ * `media-probe backfill`: finds the rows that need an analysis with a parallel scan and starts the
+ * state machine for them in batches, paced by a token bucket and a bound on StartExecution calls in
+ * flight. Each batch is re-read just before its start, so an interrupted run, re-run, skips what was
+ * analysed in the meantime.
+ */
+import { parseArgs } from 'node:util';
+import type { ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { chunk, batchRecords, RECORDS_PER_EXECUTION } from './batching';
+import { explainAwsError, explained, OperatorUsageError } from './errors';
+import { runPool, TokenBucket } from './pacing';
+import { progressReporter, scanProgress, type ProgressCounts } from './progress';
+import { runName, startExecution } from './start';
+import { movieIdOfRecord, recordsForRows } from './stream-records';
+import { compareIds, getRows, idOf, KEY, parallelScan, projection, type Item } from './table';
+import { TARGET_OPTIONS, withTarget, type Target } from './target';
+
+export type BackfillMode = 'only-missing' | 'failed' | 'all';
+
+/** StartExecution calls in flight at once. */
+export const DEFAULT_CONCURRENCY = 4;
+/** Executions started per second on average (10 rows each): see docs/operate.md for why. */
+export const DEFAULT_RATE = 2;
+const MAX_CONCURRENCY = 64;
+
+const MODES: Record<BackfillMode, { description: string; filter?: Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>; selects: (item: Item) => boolean }> = {
+  'only-missing': {
+    description: 'without an analysis',
+    filter: { FilterExpression: 'attribute_not_exists(#fa)', ExpressionAttributeNames: { '#fa': 'analysis' } },
+    selects: (item) => item.analysis === undefined,
+  },
+  failed: {
+    description: 'whose analysis FAILED',
+    filter: { FilterExpression: '#fa.#fs = :failed', ExpressionAttributeNames: { '#fa': 'analysis', '#fs': 'status' }, ExpressionAttributeValues: { ':failed': { S: 'FAILED' } } },
+    selects: (item) => item.analysis?.M?.status?.S === 'FAILED',
+  },
+  all: { description: '(all of them)', selects: () => true },
+};
+
+const write = (text: string) => process.stdout.write(`${text}\n`);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function positiveInteger(name: string, text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new OperatorUsageError(`--${name} must be an integer from 1 to ${max}, not "${text}"`);
+  return Number(text);
+}
+
+function positiveNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new OperatorUsageError(`--${name} must be a positive number, not "${text}"`);
+  return value;
+}
+
+async function findRows(target: Target, mode: BackfillMode): Promise<string[]> {
+  const { filter } = MODES[mode];
+  const projected = projection([KEY]);
+  const progress = scanProgress();
+  const items = await explained(
+    `scanning table ${target.tableName}`,
+    parallelScan(
+      target.dynamodb,
+      { TableName: target.tableName, ...projected, ...filter, ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, ...filter?.ExpressionAttributeNames } },
+      { onPage: progress.update },
+    ),
+  ).finally(progress.finish);
+  return items
+    .map(idOf)
+    .filter((id): id is string => id !== undefined)
+    .sort(compareIds);
+}
+
+interface RunOptions {
+  mode: BackfillMode;
+  concurrency: number;
+  rate: number;
+}
+
+interface RunResult {
+  counts: ProgressCounts;
+  /** Reason → the rows that could not be started for it. */
+  failures: Map<string, string[]>;
+  interrupted: boolean;
+}
+
+async function startAll(target: Target, ids: string[], options: RunOptions): Promise<RunResult> {
+  const counts: ProgressCounts = { total: ids.length, started: 0, skipped: 0, failed: 0, executions: 0 };
+  const failures = new Map<string, string[]>();
+  const fail = (rows: string[], reason: string) => {
+    counts.failed += rows.length;
+    failures.set(reason, [...(failures.get(reason) ?? []), ...rows]);
+  };
+  const bucket = new TokenBucket(options.rate);
+  const progress = progressReporter();
+  const name = runName('backfill');
+  let executionNumber = 0;
+  let interrupted = false;
+  // The first Ctrl-C lets the starts in flight finish and prints the summary; a second one quits at once.
+  const onInterrupt = () => {
+    interrupted = true;
+    process.stderr.write('\ninterrupted: finishing the starts in flight (Ctrl-C again to quit now)\n');
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    await runPool(
+      chunk(ids, RECORDS_PER_EXECUTION),
+      options.concurrency,
+      async (group) => {
+        let rows: Map<string, Item>;
+        try {
+          rows = await getRows(target.dynamodb, target.tableName, group);
+        } catch (error) {
+          fail(group, explainAwsError(error, `reading rows from table ${target.tableName}`).message);
+          return;
+        }
+        // The scan is minutes old by now for a large table; what the pipe or a user changed since counts.
+        const current = group.filter((id) => rows.has(id) && MODES[options.mode].selects(rows.get(id) as Item));
+        counts.skipped += group.length - current.length;
+        const records = recordsForRows(
+          current.map((id) => rows.get(id) as Item),
+          { origin: 'backfill', streamArn: target.streamArn, region: target.region },
+        );
+        const { batches, tooLarge } = batchRecords(records);
+        if (tooLarge.length) fail(tooLarge.map(movieIdOfRecord), 'the row is too large for a Step Functions input (256 KiB) even alone');
+        for (const batch of batches) {
+          await bucket.take();
+          // A Ctrl-C while this worker waited for its turn: the batch is left for the next run.
+          if (interrupted) break;
+          try {
+            await startExecution(target.sfn, target.stateMachineArn, batch, `${name}-${++executionNumber}`);
+            counts.started += batch.length;
+            counts.executions++;
+          } catch (error) {
+            fail(batch.map(movieIdOfRecord), (error as Error).message);
+          }
+          progress.update(counts);
+        }
+        progress.update(counts);
+      },
+      () => interrupted,
+    );
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+  progress.finish(counts);
+  return { counts, failures, interrupted };
+}
+
+function listIds(ids: string[]): string {
+  const shown = ids.slice(0, 20).join(', ');
+  return ids.length > 20 ? `${shown}, … (${ids.length} rows)` : shown;
+}
+
+export async function backfill(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...TARGET_OPTIONS,
+      'only-missing': { type: 'boolean', default: false },
+      failed: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  const chosen = (['only-missing', 'failed', 'all'] as const).filter((m) => values[m]);
+  if (chosen.length > 1) throw new OperatorUsageError(`choose one of --only-missing, --failed, --all (got ${chosen.map((m) => `--${m}`).join(' ')})`);
+  const mode: BackfillMode = chosen[0] ?? 'only-missing';
+  const concurrency = positiveInteger('concurrency', values.concurrency, DEFAULT_CONCURRENCY, MAX_CONCURRENCY);
+  const rate = positiveNumber('rate', values.rate, DEFAULT_RATE);
+
+  return withTarget(values, async (target) => {
+    const ids = await findRows(target, mode);
+    const found = `${plural(ids.length, 'row')} ${MODES[mode].description} in table ${target.tableName} on ${target.label}`;
+    if (!ids.length) {
+      write(`nothing to do: found no rows ${MODES[mode].description} in table ${target.tableName} on ${target.label}`);
+      return 0;
+    }
+    const groups = chunk(ids, RECORDS_PER_EXECUTION);
+    if (values['dry-run']) {
+      write(`found ${found}; would start ${plural(groups.length, 'execution')} of up to ${RECORDS_PER_EXECUTION} rows (dry run: nothing started):`);
+      for (const group of groups) write(`  ${group.join(', ')}`);
+      return 0;
+    }
+    process.stderr.write(`found ${found}; starting ${plural(groups.length, 'execution')} at up to ${rate}/s, ${concurrency} in flight\n`);
+    const { counts, failures, interrupted } = await startAll(target, ids, { mode, concurrency, rate });
+    const notReached = counts.total - counts.started - counts.skipped - counts.failed;
+    write(
+      [
+        `found ${ids.length}`,
+        `started ${counts.started} in ${plural(counts.executions, 'execution')}`,
+        `skipped ${counts.skipped} (changed since the scan)`,
+        `failed to start ${counts.failed}`,
+        ...(notReached ? [`not reached ${notReached}`] : []),
+      ].join(', '),
+    );
+    for (const [reason, rows] of failures) write(`failed to start rows ${listIds(rows)}: ${reason}`);
+    if (counts.started) write(`the executions run on their own; follow them with: npx media-probe status ${target.flags}`);
+    if (interrupted) {
+      write(`interrupted: run the same command again to resume${mode === 'all' ? ' (with --all it starts over; --only-missing picks up the rows still without an analysis)' : ''}`);
+      return 130;
+    }
+    return counts.failed ? 1 : 0;
+  });
+}

@@ -1,0 +1,101 @@
+/** `media-probe reanalyze`: runs the state machine now for given rows, with the input the pipe would deliver; --wait reports the outcome. */
+import { parseArgs } from 'node:util';
+import { itemToRow, type PlainRow } from '../rows';
+import { formatTable } from '../table-format';
+import { batchRecords } from './batching';
+import { explained, OperatorError, OperatorUsageError } from './errors';
+import { sleep } from './pacing';
+import { runName, startExecution, type StartedExecution } from './start';
+import { movieIdOfRecord, recordsForRows } from './stream-records';
+import { getRows, parseMovieId, type Item } from './table';
+import { TARGET_OPTIONS, withTarget, type Target } from './target';
+import { outcomeLine, STATUS_LABELS, statusOf } from './view';
+
+const DEFAULT_WAIT_SECONDS = 300;
+const POLL_MS = 500;
+
+const write = (text: string) => process.stdout.write(`${text}\n`);
+
+function analysisOf(row: PlainRow | undefined): { started_at?: string; execution?: string } | undefined {
+  return row?.analysis && typeof row.analysis === 'object' ? (row.analysis as { started_at?: string; execution?: string }) : undefined;
+}
+
+/** True once the row carries an analysis newer than the one it had before the start (or one of the executions started). */
+export function hasNewOutcome(before: PlainRow | undefined, now: PlainRow | undefined, executions: ReadonlySet<string>): boolean {
+  const current = analysisOf(now);
+  if (!current?.started_at) return false;
+  if (current.execution && executions.has(current.execution)) return true;
+  const previous = analysisOf(before)?.started_at;
+  return previous === undefined || Date.parse(current.started_at) > Date.parse(previous);
+}
+
+async function waitForOutcomes(target: Target, ids: string[], before: Map<string, PlainRow>, started: StartedExecution[], timeoutSeconds: number): Promise<number> {
+  const executions = new Set(started.map((s) => s.executionArn));
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  process.stderr.write(`waiting for ${ids.length} row${ids.length === 1 ? '' : 's'} to record the new analysis…\n`);
+  let latest = new Map<string, PlainRow>();
+  for (;;) {
+    const fresh = await explained('reading the rows', getRows(target.dynamodb, target.tableName, ids, ['analysis', 'media']));
+    latest = new Map([...fresh].map(([id, item]) => [id, itemToRow(item)]));
+    const pending = ids.filter((id) => !hasNewOutcome(before.get(id), latest.get(id), executions));
+    if (!pending.length || Date.now() >= deadline) {
+      const table = ids.map((id) => {
+        const row = latest.get(id);
+        const title = String(before.get(id)?.movie_title ?? '');
+        if (pending.includes(id)) return [id, title, row ? 'PENDING' : 'DELETED', row ? 'no new analysis recorded yet' : 'the row was deleted'];
+        return [id, title, STATUS_LABELS[statusOf(row)], row ? outcomeLine(row) : ''];
+      });
+      write(formatTable(['ID', 'TITLE', 'STATUS', 'MEDIA / ERROR'], table));
+      if (pending.length) {
+        process.stderr.write(`timed out after ${timeoutSeconds} s; the state machine's log shows what the executions did\n`);
+        return 1;
+      }
+      return ids.every((id) => statusOf(latest.get(id)) === 'SUCCEEDED') ? 0 : 1;
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+export async function reanalyze(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...TARGET_OPTIONS, id: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, timeout: { type: 'string' } },
+  });
+  if (!values.id?.length) throw new OperatorUsageError('reanalyze needs at least one --id N');
+  if (values.timeout !== undefined && !values.wait) throw new OperatorUsageError('--timeout applies to --wait');
+  const timeout = values.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new OperatorUsageError('--timeout must be a positive number of seconds');
+  const ids = [...new Set(values.id.map(parseMovieId))];
+
+  return withTarget(values, async (target) => {
+    const found = await explained(`reading rows from table ${target.tableName}`, getRows(target.dynamodb, target.tableName, ids));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length) {
+      throw new OperatorError(`no row with movie_id ${missing.join(', ')} in table ${target.tableName} on ${target.label}; nothing was started`);
+    }
+    const items = ids.map((id) => found.get(id) as Item);
+    const records = recordsForRows(items, { origin: 'reanalyze', streamArn: target.streamArn, region: target.region });
+    const { batches, tooLarge } = batchRecords(records);
+    if (tooLarge.length) {
+      const tooLargeIds = tooLarge.map(movieIdOfRecord);
+      throw new OperatorError(`rows ${tooLargeIds.join(', ')} are too large for a Step Functions input (256 KiB) even alone; nothing was started`);
+    }
+    const name = runName('reanalyze');
+    const started: StartedExecution[] = [];
+    for (const [index, batch] of batches.entries()) {
+      try {
+        started.push(await startExecution(target.sfn, target.stateMachineArn, batch, `${name}-${index + 1}`));
+      } catch (error) {
+        const notStarted = batches.slice(index).flatMap((b) => b.map(movieIdOfRecord));
+        throw new OperatorError(`${(error as Error).message}${started.length ? `; started before that: rows ${started.flatMap((s) => s.movieIds).join(', ')}` : ''}; not started: rows ${notStarted.join(', ')}`, {
+          cause: error,
+        });
+      }
+      const last = started[started.length - 1];
+      write(`started ${last.executionArn} for row${last.movieIds.length === 1 ? '' : 's'} ${last.movieIds.join(', ')}`);
+    }
+    if (!values.wait) return 0;
+    const before = new Map(items.map((item, i) => [ids[i], itemToRow(item)]));
+    return waitForOutcomes(target, ids, before, started, timeout);
+  });
+}

@@ -1,0 +1,98 @@
+/** How the operator commands show a row's analysis: its status, one line of media or error, and the per-step table. */
+import type { Analysis, StepName } from '../../functions/lib/analysis';
+import { STEP_NAMES } from '../../functions/lib/analysis';
+import { describeMedia, type MediaSummary } from '../../functions/lib/media-summary';
+import { itemToRow, recordedOutcome, type PlainRow } from '../rows';
+import { formatTable } from '../table-format';
+import type { Item } from './table';
+
+export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'NOT_ANALYSED';
+
+export const STATUS_LABELS: Record<RowStatus, string> = { SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED', NOT_ANALYSED: 'not analysed' };
+
+export function statusOf(row: PlainRow | undefined): RowStatus {
+  const outcome = recordedOutcome(row);
+  return outcome === 'SUCCEEDED' || outcome === 'FAILED' ? outcome : 'NOT_ANALYSED';
+}
+
+function analysisOf(row: PlainRow): Partial<Analysis> | undefined {
+  return row.analysis && typeof row.analysis === 'object' ? (row.analysis as Partial<Analysis>) : undefined;
+}
+
+/** "NotMediaError in ffprobe: …", the media summary, or '' when there is neither. */
+export function outcomeLine(row: PlainRow): string {
+  const error = analysisOf(row)?.error;
+  if (error) return `${error.type} in ${error.step}: ${error.message}`;
+  const media = row.media as MediaSummary | undefined;
+  if (media && typeof media === 'object') return describeMedia({ ...media, video: media.video ?? [], audio: media.audio ?? [], subtitles: media.subtitles ?? [] });
+  return '';
+}
+
+/** A failed row as the status listing shows it, in text and in JSON. */
+export interface FailedRow {
+  /** A number, as on the row. */
+  movie_id: unknown;
+  movie_title?: string;
+  object?: string;
+  error?: Analysis['error'];
+  finished_at?: string;
+}
+
+export function failedRowOf(item: Item): FailedRow {
+  const row = itemToRow(item);
+  const analysis = analysisOf(row);
+  const object = typeof row.S3_bucket === 'string' && typeof row.S3_object === 'string' ? `s3://${row.S3_bucket}/${row.S3_object}` : undefined;
+  return {
+    movie_id: row.movie_id,
+    ...(typeof row.movie_title === 'string' ? { movie_title: row.movie_title } : {}),
+    ...(object ? { object } : {}),
+    ...(analysis?.error ? { error: analysis.error } : {}),
+    ...(analysis?.finished_at ? { finished_at: analysis.finished_at } : {}),
+  };
+}
+
+export function failedTable(rows: readonly FailedRow[]): string {
+  return formatTable(
+    ['ID', 'TITLE', 'ERROR'],
+    rows.map((r) => [String(r.movie_id), r.movie_title ?? '', r.error ? `${r.error.type} in ${r.error.step}: ${r.error.message}` : '(no error recorded)']),
+  );
+}
+
+function durationText(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The readable account of one row: where its media is, the outcome, and each step. */
+export function rowReport(row: PlainRow, inlineOutputBytes: number | undefined): string {
+  const status = statusOf(row);
+  const analysis = analysisOf(row);
+  const fields: Array<[string, string]> = [
+    ['movie_id', String(row.movie_id)],
+    ['title', String(row.movie_title ?? '')],
+    ['object', `s3://${String(row.S3_bucket ?? '?')}/${String(row.S3_object ?? '?')}`],
+    ['status', STATUS_LABELS[status]],
+  ];
+  if (analysis) {
+    const started = analysis.started_at ? Date.parse(analysis.started_at) : NaN;
+    const finished = analysis.finished_at ? Date.parse(analysis.finished_at) : NaN;
+    const took = Number.isFinite(started) && Number.isFinite(finished) ? ` (took ${durationText(finished - started)})` : '';
+    fields.push(['started', `${analysis.started_at ?? '?'}${took}`]);
+    if (analysis.execution) fields.push(['execution', analysis.execution]);
+  }
+  const line = outcomeLine(row);
+  if (line) fields.push([analysis?.error ? 'error' : 'media', line]);
+  if (typeof row.ffprobe_output_location === 'string') fields.push(['ffprobe JSON', row.ffprobe_output_location]);
+  else if (inlineOutputBytes !== undefined) fields.push(['ffprobe JSON', `on the row (ffprobe_output, ${inlineOutputBytes} bytes)`]);
+  const width = Math.max(...fields.map(([k]) => k.length));
+  const text = fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  const steps = analysis?.steps;
+  if (steps) {
+    const rows = STEP_NAMES.map((name: StepName) => {
+      const step = steps[name];
+      return [name, step?.status ?? '-', step ? String(step.attempts) : '-', step?.status === 'SKIPPED' ? '-' : durationText(step?.duration_ms), step?.error ?? ''];
+    });
+    text.push('', formatTable(['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'ERROR'], rows));
+  }
+  return text.join('\n');
+}
