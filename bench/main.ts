@@ -1,0 +1,209 @@
+/**
+ * `npm run bench [-- --quick]`: generates the corpus, serves it from the local S3 endpoint,
+ * measures our ffprobe invocation against the seed's command, times the local pipeline end to
+ * end, bundles the functions, and writes BENCHMARKS.md, bench/chart.svg and bench/out/results.json.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import * as esbuild from 'esbuild';
+import { presignAsset } from '../functions/lib/presign';
+import { dynamoDbLocalVersion } from '../cli/local/components/dynamodb-local';
+import { hostFfprobe } from '../cli/local/ffprobe-binary';
+import { startLocalStack } from '../cli/local/stack';
+import { localTemplate } from '../cli/local/template';
+import { benchmarkBundles } from './bundles';
+import { renderChart } from './chart';
+import { ffmpegVersion, generateCorpus, type GeneratedFile } from './corpus';
+import { benchmarkPipeline } from './pipeline';
+import { GNU_TIME, measureFile, STRACE } from './probe';
+import { renderReport, renderTargets, type BenchResults, type CorpusEntry } from './report';
+import { formatBytes, median } from './stats';
+
+const run = promisify(execFile);
+const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+const CHART_PATH = path.join('bench', 'chart.svg');
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** Input options tried on our invocation; each result is only usable if the metadata stays identical. */
+const TUNING = [
+  { option: '-probesize', value: '65536' },
+  { option: '-probesize', value: '262144' },
+  { option: '-probesize', value: '1000000' },
+  { option: '-probesize', value: '2000000' },
+  { option: '-analyzeduration', value: '500000' },
+  { option: '-analyzeduration', value: '1000000' },
+  { option: '-analyzeduration', value: '2000000' },
+];
+
+interface Settings {
+  quick: boolean;
+  tracedRuns: number;
+  timedRuns: number;
+  initRuns: number;
+  burst: number;
+  batchRounds: number;
+  singles: number;
+}
+
+function settingsFrom(argv: string[]): Settings {
+  const unknown = argv.filter((a) => a !== '--quick');
+  if (unknown.length) throw new Error(`unknown argument ${unknown[0]}; usage: npm run bench [-- --quick]`);
+  const quick = argv.includes('--quick');
+  return quick
+    ? { quick, tracedRuns: 3, timedRuns: 5, initRuns: 5, burst: 50, batchRounds: 2, singles: 2 }
+    : { quick, tracedRuns: 7, timedRuns: 9, initRuns: 15, burst: 300, batchRounds: 5, singles: 4 };
+}
+
+async function firstLine(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(command, args);
+    return (stdout || stderr).split('\n')[0].trim();
+  } catch {
+    return 'unavailable';
+  }
+}
+
+function requireTools(): void {
+  for (const tool of [STRACE, GNU_TIME]) {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing; on Debian: apt-get install ${path.basename(tool) === 'time' ? 'time' : 'strace'}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const settings = settingsFrom(argv);
+  requireTools();
+  const began = Date.now();
+  const loadBefore = os.loadavg();
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'media-probe-bench-'));
+  const ffprobe = hostFfprobe(REPOSITORY_ROOT, log);
+  const pipeSettings = localTemplate(path.join(REPOSITORY_ROOT, 'template.yaml')).pipe;
+  let results: BenchResults;
+  try {
+    log(`bundling the functions and timing their initialisation (${settings.initRuns} fresh processes each)…`);
+    const bundles = await benchmarkBundles(REPOSITORY_ROOT, path.join(scratch, 'bundles'), settings.initRuns);
+
+    log('starting the local stack…');
+    const stack = await startLocalStack({ repositoryRoot: REPOSITORY_ROOT, log });
+    try {
+      const corpus: CorpusEntry[] = [];
+      const corpusDir = path.join(scratch, 'corpus');
+      await mkdir(corpusDir);
+      log(`generating the ${settings.quick ? 'quick' : 'full'} corpus and uploading it through the S3 API…`);
+      await generateCorpus(corpusDir, settings.quick, async (file: GeneratedFile) => {
+        const started = Date.now();
+        const put = await stack.s3.send(
+          new PutObjectCommand({ Bucket: stack.mediaBucket, Key: file.key, Body: createReadStream(file.path), ContentLength: file.size }),
+        );
+        const uploadMs = Date.now() - started;
+        // The endpoint keeps its own copy; the big files must not pile up in the scratch directory.
+        await rm(file.path, { force: true });
+        const { path: _local, ...entry } = file;
+        corpus.push({ ...entry, etag: String(put.ETag ?? '').replace(/"/g, ''), uploadMs });
+        log(`  ${file.key}: ${formatBytes(file.size)}, uploaded in ${(uploadMs / 1000).toFixed(1)} s`);
+      });
+
+      const probeScratch = path.join(scratch, 'probe');
+      await mkdir(probeScratch);
+      for (const file of corpus) {
+        log(`measuring ffprobe on ${file.key} (ours vs seed, ${settings.tracedRuns} traced + ${settings.timedRuns} timed runs each)…`);
+        const presign = async () => (await presignAsset(stack.s3, { movieId: '0', bucket: stack.mediaBucket, key: file.key }, 600)).url;
+        file.probe = await measureFile(presign, { ffprobe, scratchDir: probeScratch, tracedRuns: settings.tracedRuns, timedRuns: settings.timedRuns, tuning: TUNING });
+      }
+
+      const pipeline = await benchmarkPipeline(
+        stack,
+        REPOSITORY_ROOT,
+        {
+          keys: corpus.map((f) => f.key),
+          burst: settings.burst,
+          batchRounds: settings.batchRounds,
+          singles: settings.singles,
+          batchSize: pipeSettings.batchSize,
+          batchingWindowSeconds: pipeSettings.batchingWindowSeconds,
+        },
+        log,
+      );
+
+      const layerBinaries = Object.fromEntries(
+        ['x86_64', 'arm64'].flatMap((arch) => {
+          const binary = path.join(REPOSITORY_ROOT, 'layers', 'ffprobe', 'build', arch, 'bin', 'ffprobe');
+          return existsSync(binary) ? [[arch, statSync(binary).size]] : [];
+        }),
+      );
+      results = {
+        mode: settings.quick ? 'quick' : 'full',
+        date: new Date().toISOString(),
+        durationS: 0,
+        machine: {
+          cpu: os.cpus()[0]?.model ?? 'unknown',
+          cores: os.cpus().length,
+          memoryBytes: os.totalmem(),
+          kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+          loadBefore,
+          loadAfter: os.loadavg(),
+        },
+        versions: {
+          node: process.version,
+          ffprobe: await firstLine(ffprobe, ['-hide_banner', '-version']),
+          ffmpeg: await ffmpegVersion(),
+          dynamodbLocal: await dynamoDbLocalVersion(),
+          strace: await firstLine(STRACE, ['-V']),
+          esbuild: esbuild.version,
+        },
+        settings: { tracedRuns: settings.tracedRuns, timedRuns: settings.timedRuns, initRuns: settings.initRuns, tuning: TUNING, pipe: pipeSettings },
+        corpus,
+        pipeline,
+        bundles,
+        layerBinaries,
+        chartPath: CHART_PATH,
+      };
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  results.durationS = Math.round((Date.now() - began) / 1000);
+
+  const outDir = path.join(REPOSITORY_ROOT, 'bench', 'out');
+  await mkdir(outDir, { recursive: true });
+  const forJson = { ...results, corpus: results.corpus.map((f) => ({ ...f, probe: f.probe && withoutOutputs(f.probe) })) };
+  await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(forJson, null, 2)}\n`);
+  await writeFile(
+    path.join(REPOSITORY_ROOT, CHART_PATH),
+    renderChart(
+      results.corpus.filter((f) => f.probe).map((f) => ({
+        label: f.key,
+        family: f.family,
+        sizeBytes: f.size,
+        ours: { bytes: Math.min(...f.probe!.ours.bytes), wallMs: median(f.probe!.ours.wallMs) },
+        seed: { bytes: Math.min(...f.probe!.seed.bytes), wallMs: median(f.probe!.seed.wallMs) },
+      })),
+      `media-probe ${results.mode} benchmark, ${results.date.slice(0, 10)}, ${results.machine.cores} × ${results.machine.cpu}; filled: ours, ring: seed's command`,
+    ),
+  );
+  await writeFile(path.join(REPOSITORY_ROOT, 'BENCHMARKS.md'), renderReport(results));
+  log(`done in ${results.durationS} s: BENCHMARKS.md, ${CHART_PATH}, bench/out/results.json`);
+  process.stdout.write(`${renderTargets(results)}\n`);
+}
+
+/** ffprobe's JSON stays out of results.json: it is large and the report only needs the comparisons. */
+function withoutOutputs(probe: NonNullable<CorpusEntry['probe']>) {
+  const { output: _o, ...ours } = probe.ours;
+  const { output: _s, ...seed } = probe.seed;
+  const { output: _u, ...untuned } = probe.untuned;
+  return { ...probe, ours, seed, untuned };
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: Error) => {
+    log(`failed: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,198 @@
+/**
+ * End-to-end timing of the local pipeline (DynamoDB Local stream → local pipe → ASL → handlers →
+ * UpdateItem): per asset from the insert to the recorded result, split into the ffprobe step and
+ * everything else, for a burst of inserts (throughput, queueing included), full batches one at a
+ * time (no queueing, no batching wait) and single inserts (the pipe's batching window).
+ */
+import path from 'node:path';
+import { insertRows, waitForOutcomes } from '../cli/local-run';
+import type { LocalStack } from '../cli/local/stack';
+import { localTemplate } from '../cli/local/template';
+import type { PlainRow } from '../cli/rows';
+import { median, percentile, sum } from './stats';
+
+export interface AssetTiming {
+  movieId: string;
+  key: string;
+  status: string;
+  /** PutItem returned: the row exists and its INSERT is on the stream. */
+  insertedAt: number;
+  /** The Express execution's start ($$.Execution.StartTime, recorded as analysis.started_at). */
+  startedAt: number;
+  /** The update handler returned: its conditional UpdateItem has been applied. */
+  recordedAt: number;
+  ffprobeMs: number;
+  presignMs: number;
+  updateMs: number;
+}
+
+export interface ScenarioSummary {
+  name: string;
+  description: string;
+  assets: number;
+  failed: number;
+  e2eMs: { p50: number; p95: number; max: number };
+  ffprobeMs: { p50: number; p95: number };
+  /** End-to-end minus the ffprobe step, per asset. */
+  restMs: { p50: number; p95: number };
+  /** Insert → execution start: stream polling, the batching window, waiting behind earlier batches. */
+  pipeWaitMs: { p50: number; p95: number };
+  /** Everything but the ffprobe step, as a share of end-to-end time: per asset (p50, p95) and over all assets. */
+  restShare: { p50: number; p95: number; overall: number };
+  /** The same share inside the execution only (start → recorded), i.e. without the pipe's wait. */
+  executionRestShare: { p50: number; overall: number };
+  /** Start → recorded minus the ffprobe step: presign, state transitions, update, per asset. */
+  executionRestMs: { p50: number; p95: number };
+  /** Assets recorded per second from the first insert to the last recorded result. */
+  throughputPerSecond: number;
+  wallMs: number;
+}
+
+type RecordedTimes = Map<string, number>;
+
+/**
+ * Notes when each row's result is applied by wrapping the update function's local invocation:
+ * `analysis.finished_at` is stamped before the UpdateItem call, so it would leave the write out.
+ */
+export function watchRecordedResults(stack: LocalStack, repositoryRoot: string): RecordedTimes {
+  const recorded: RecordedTimes = new Map();
+  const update = localTemplate(path.join(repositoryRoot, 'template.yaml')).substitutions.UpdateFunctionArn;
+  if (!update) throw new Error('template.yaml no longer substitutes UpdateFunctionArn; the benchmark cannot find the update function');
+  const fn = stack.functions[update.logicalId];
+  const invoke = fn.invoke.bind(fn);
+  fn.invoke = async (event: unknown) => {
+    const result = await invoke(event);
+    const id = (result as { movie_id?: unknown } | null)?.movie_id;
+    if (id !== undefined) recorded.set(String(id), Date.now());
+    return result;
+  };
+  return recorded;
+}
+
+async function untilRecorded(recorded: RecordedTimes, ids: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (ids.some((id) => !recorded.has(id))) {
+    if (Date.now() > deadline) throw new Error(`${ids.filter((id) => !recorded.has(id)).length} of ${ids.length} rows had no recorded result after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+type StepTimes = { duration_ms?: number };
+type Analysis = { status?: string; started_at?: string; steps?: Record<string, StepTimes> };
+
+/** Inserts the groups one after another, each group as fast as PutItem allows, waiting for a group's results before the next. */
+async function runGroups(stack: LocalStack, recorded: RecordedTimes, groups: PlainRow[][], timeoutMs: number): Promise<{ timings: AssetTiming[]; wallMs: number }> {
+  const started = Date.now();
+  const timings: AssetTiming[] = [];
+  for (const rows of groups) {
+    const insertedAt = new Map<string, number>();
+    for (const row of rows) {
+      await insertRows(stack, [row]);
+      insertedAt.set(String(row.movie_id), Date.now());
+    }
+    const ids = [...insertedAt.keys()];
+    await untilRecorded(recorded, ids, timeoutMs);
+    const { items } = await waitForOutcomes(stack, rows, 0);
+    for (const item of items) {
+      const id = String(item.movie_id);
+      const analysis = (item.analysis ?? {}) as Analysis;
+      timings.push({
+        movieId: id,
+        key: String(item.S3_object),
+        status: analysis.status ?? 'PENDING',
+        insertedAt: insertedAt.get(id)!,
+        startedAt: Date.parse(analysis.started_at ?? ''),
+        recordedAt: recorded.get(id)!,
+        ffprobeMs: analysis.steps?.ffprobe?.duration_ms ?? 0,
+        presignMs: analysis.steps?.presign?.duration_ms ?? 0,
+        updateMs: analysis.steps?.update?.duration_ms ?? 0,
+      });
+    }
+  }
+  return { timings, wallMs: Date.now() - started };
+}
+
+export function summarise(name: string, description: string, timings: AssetTiming[], wallMs: number): ScenarioSummary {
+  const e2e = timings.map((t) => t.recordedAt - t.insertedAt);
+  const rest = timings.map((t) => t.recordedAt - t.insertedAt - t.ffprobeMs);
+  const execution = timings.map((t) => t.recordedAt - t.startedAt);
+  const first = Math.min(...timings.map((t) => t.insertedAt));
+  const last = Math.max(...timings.map((t) => t.recordedAt));
+  return {
+    name,
+    description,
+    assets: timings.length,
+    failed: timings.filter((t) => t.status !== 'SUCCEEDED').length,
+    e2eMs: { p50: median(e2e), p95: percentile(e2e, 95), max: Math.max(...e2e) },
+    ffprobeMs: { p50: median(timings.map((t) => t.ffprobeMs)), p95: percentile(timings.map((t) => t.ffprobeMs), 95) },
+    restMs: { p50: median(rest), p95: percentile(rest, 95) },
+    pipeWaitMs: { p50: median(timings.map((t) => t.startedAt - t.insertedAt)), p95: percentile(timings.map((t) => t.startedAt - t.insertedAt), 95) },
+    restShare: {
+      p50: median(rest.map((r, i) => r / e2e[i])),
+      p95: percentile(rest.map((r, i) => r / e2e[i]), 95),
+      overall: sum(rest) / sum(e2e),
+    },
+    executionRestShare: {
+      p50: median(timings.map((t, i) => (execution[i] - t.ffprobeMs) / execution[i])),
+      overall: (sum(execution) - sum(timings.map((t) => t.ffprobeMs))) / sum(execution),
+    },
+    executionRestMs: { p50: median(timings.map((t, i) => execution[i] - t.ffprobeMs)), p95: percentile(timings.map((t, i) => execution[i] - t.ffprobeMs), 95) },
+    throughputPerSecond: timings.length / ((last - first) / 1000),
+    wallMs,
+  };
+}
+
+export interface PipelineOptions {
+  keys: string[];
+  burst: number;
+  batchRounds: number;
+  singles: number;
+  batchSize: number;
+  batchingWindowSeconds: number;
+}
+
+export interface PipelineResult {
+  scenarios: ScenarioSummary[];
+  timings: Record<string, AssetTiming[]>;
+}
+
+/** Runs the scenarios on a started stack whose media bucket holds `keys`. */
+export async function benchmarkPipeline(stack: LocalStack, repositoryRoot: string, options: PipelineOptions, log: (line: string) => void): Promise<PipelineResult> {
+  const recorded = watchRecordedResults(stack, repositoryRoot);
+  let nextId = 1;
+  const rows = (count: number): PlainRow[] =>
+    Array.from({ length: count }, () => {
+      const id = nextId++;
+      const key = options.keys[id % options.keys.length];
+      return { movie_id: id, movie_title: `bench ${key}`, S3_bucket: stack.mediaBucket, S3_object: key };
+    });
+  const timeoutMs = 600_000;
+  const scenarios: ScenarioSummary[] = [];
+  const timings: Record<string, AssetTiming[]> = {};
+  const run = async (name: string, description: string, groups: PlainRow[][]) => {
+    log(`pipeline: ${name} (${groups.flat().length} inserts)…`);
+    const result = await runGroups(stack, recorded, groups, timeoutMs);
+    timings[name] = result.timings;
+    scenarios.push(summarise(name, description, result.timings, result.wallMs));
+    // The pipeline's own MODIFY records are still on the stream; let the pipe filter them out first.
+    await stack.waitUntilIdle(120_000);
+  };
+
+  // A full batch first, not reported: it loads the handlers (TypeScript transpiled on first require).
+  log('pipeline: warm-up batch…');
+  await runGroups(stack, recorded, [rows(options.batchSize)], timeoutMs);
+  await stack.waitUntilIdle(120_000);
+
+  await run('burst', `${options.burst} inserts at once (PutItem back to back); batches queue behind each other on the stream's shard`, [rows(options.burst)]);
+  await run(
+    'full batches',
+    `${options.batchRounds} rounds of ${options.batchSize} inserts (one full batch, sent without waiting for the batching window), each round after the previous one finished`,
+    Array.from({ length: options.batchRounds }, () => rows(options.batchSize)),
+  );
+  await run(
+    'single inserts',
+    `${options.singles} inserts one at a time: a lone record waits up to the pipe's ${options.batchingWindowSeconds} s batching window`,
+    Array.from({ length: options.singles }, () => rows(1)),
+  );
+  return { scenarios, timings };
+}
