@@ -10,9 +10,15 @@ export function rowToItem(row: PlainRow): Record<string, AttributeValue> {
   return marshall(row, { removeUndefinedValues: true, convertEmptyValues: false });
 }
 
-/** An item as plain JSON; large numbers stay exact as strings rather than losing digits. */
+/** A DynamoDB number as JSON: a number when that is exact, else its digits as a string. */
+function jsonNumber(digits: string): number | string {
+  const value = Number(digits);
+  return Number.isSafeInteger(value) || (!Number.isInteger(value) && String(value) === digits) ? value : digits;
+}
+
+/** An item as plain JSON; numbers JavaScript can't hold exactly stay exact as strings. */
 export function itemToRow(item: Record<string, AttributeValue>): PlainRow {
-  return unmarshall(item, { wrapNumbers: false }) as PlainRow;
+  return unmarshall(item, { wrapNumbers: jsonNumber }) as PlainRow;
 }
 
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'DEAD_LETTERED' | 'PENDING';

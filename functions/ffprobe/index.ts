@@ -5,12 +5,19 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { succeeded, type StepReport } from '../lib/analysis';
-import { logger, tracer } from '../lib/commons';
-import { getIntegerFromEnv, getStringFromEnv } from '../lib/config';
-import { CA_BUNDLE_CANDIDATES } from '../lib/ffprobe';
+import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
+import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
+import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe';
 import type { ProbeOutcome } from '../lib/item-update';
 import { probeAsset, type ProbeSettings } from '../lib/probe';
 import type { Asset } from '../lib/row';
+
+/** The CA bundle ffprobe verifies S3's certificate with: FFPROBE_CA_FILE, or the system's. */
+function caBundle(): string {
+  const file = process.env.FFPROBE_CA_FILE || CA_BUNDLE_CANDIDATES.find((candidate) => existsSync(candidate));
+  if (!file) throw new ConfigurationError(`no CA bundle found (looked for ${CA_BUNDLE_CANDIDATES.join(', ')}): set FFPROBE_CA_FILE`);
+  return file;
+}
 
 const settings: ProbeSettings = {
   ffprobePath: getStringFromEnv('FFPROBE_PATH', '/opt/bin/ffprobe'),
@@ -18,9 +25,10 @@ const settings: ProbeSettings = {
   maxOutputBytes: getIntegerFromEnv('FFPROBE_MAX_OUTPUT_BYTES', { default: 16 * 1024 * 1024, min: 65536, max: 256 * 1024 * 1024 }),
   inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
   resultsBucket: process.env.RESULTS_BUCKET || undefined,
-  caFile: getStringFromEnv('FFPROBE_CA_FILE', CA_BUNDLE_CANDIDATES.find((file) => existsSync(file)) ?? ''),
+  caFile: caBundle(),
 };
-const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+assertRunnableHere(settings.ffprobePath);
+const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }));
 
 /** The URL is a credential: this event is never logged. */
 export interface ProbeEvent {

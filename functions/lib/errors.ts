@@ -101,3 +101,8 @@ export function asTransientIfRetryable(error: unknown, what: string): unknown {
 export class ProbeCrashedError extends Error {
   override name = 'ProbeCrashedError';
 }
+
+/** The endpoint's TLS certificate did not verify: a configuration or interception problem, not worth a retry. */
+export class TlsVerificationError extends Error {
+  override name = 'TlsVerificationError';
+}

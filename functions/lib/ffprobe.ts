@@ -1,5 +1,7 @@
 /** Builds and runs the hardened ffprobe invocation, and turns its failures into named, readable errors. */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ConfigurationError } from './config';
 import {
   AccessDeniedError,
   NotMediaError,
@@ -7,6 +9,7 @@ import {
   ProbeCrashedError,
   ProbeOutputTooLargeError,
   ProbeTimeoutError,
+  TlsVerificationError,
   TransientError,
 } from './errors';
 
@@ -24,6 +27,7 @@ export interface FfprobeOutput {
 }
 
 const NETWORK_TIMEOUT_US = 15_000_000;
+const MAX_ALLOC_BYTES = 256 * 1024 * 1024;
 const MAX_STDERR_BYTES = 16 * 1024;
 
 /**
@@ -42,7 +46,33 @@ export function protocolWhitelist(url: string): string {
  * Where the system keeps its CA bundle: Amazon Linux (Lambda) first, then Debian/Ubuntu.
  * FFmpeg does not verify TLS peers unless told to, and then needs the bundle named.
  */
-export const CA_BUNDLE_CANDIDATES = ['/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/certs/ca-certificates.crt'];
+export const CA_BUNDLE_CANDIDATES = ['/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/certs/ca-certificates.crt', '/etc/ssl/cert.pem'];
+
+const ELF_MACHINES: Record<number, string> = { 0x3e: 'x64', 0xb7: 'arm64' };
+
+/**
+ * Fails the cold start when the binary is missing or built for another CPU: a layer built for
+ * arm64 under an x86_64 function would otherwise fail every row with ENOEXEC.
+ */
+export function assertRunnableHere(ffprobePath: string, arch: string = process.arch): void {
+  const header = Buffer.alloc(20);
+  let fd: number;
+  try {
+    fd = openSync(ffprobePath, 'r');
+  } catch {
+    throw new ConfigurationError(`ffprobe not found at ${ffprobePath}: is the ffprobe layer attached to the function?`);
+  }
+  try {
+    readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.subarray(0, 4).toString('latin1') !== '\x7fELF') return;
+  const machine = ELF_MACHINES[header.readUInt16LE(18)];
+  if (machine && machine !== arch) {
+    throw new ConfigurationError(`${ffprobePath} is built for ${machine}, but the function runs on ${arch}: build the layer for the function's architecture (FFPROBE_ARCH)`);
+  }
+}
 
 export interface FfprobeArgOptions {
   /** CA bundle for verifying the S3 endpoint's certificate; required for https URLs. */
@@ -64,6 +94,8 @@ export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): 
     '-protocol_whitelist', protocolWhitelist(url),
     ...tlsArgs(url, options),
     '-rw_timeout', String(NETWORK_TIMEOUT_US),
+    // No single allocation may exceed this: a crafted header can't make ffprobe ask for gigabytes.
+    '-max_alloc', String(MAX_ALLOC_BYTES),
     '-show_streams',
     '-show_format',
     '-print_format', 'json=compact=1',
@@ -97,6 +129,11 @@ function reasonFrom(stderr: string): string {
 export function classifyProbeFailure(exitCode: number | null, stderr: string): Error {
   const reason = reasonFrom(stderr);
   if (/Server returned 404/i.test(stderr)) return new ObjectNotFoundError('the object no longer exists (HTTP 404 while probing)');
+  // A certificate that fails verification is not going to pass on a retry; check before the generic I/O error it also prints.
+  if (/certificate verify failed|SSL routines|unable to get local issuer|self[- ]signed certificate|hostname mismatch/i.test(stderr)) {
+    return new TlsVerificationError(`the storage endpoint's TLS certificate could not be verified: ${reasonFrom(stderr)}`);
+  }
+  if (/Server returned 400/i.test(stderr)) return new AccessDeniedError('S3 refused the request while probing (HTTP 400): the presigned URL is malformed or its credentials expired');
   if (/Server returned 403/i.test(stderr)) return new AccessDeniedError('access to the object was denied while probing (HTTP 403): the presigned URL expired or was refused');
   // FFmpeg prints "Server returned 5XX Server Error reply" for every 5xx (S3's 503 Slow Down included).
   if (/Server returned (5(\d\d|XX)|429)|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|Input\/output error/i.test(stderr)) {

@@ -84,6 +84,14 @@ export function buildAnalysisUpdate(tableName: string, record: unknown, analysis
   }
   const conditions = sourceConditions(record, expr);
   conditions.push('(attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)');
+  if (!outcome) {
+    // The update step may fail after its write landed (a timeout on the way back): its success stands.
+    expr.names['#execution'] = 'execution';
+    expr.names['#status'] = 'status';
+    expr.values[':execution'] = { S: analysis.execution };
+    expr.values[':succeeded'] = { S: 'SUCCEEDED' };
+    conditions.push('NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)');
+  }
   return {
     TableName: tableName,
     Key: toSdkItem(keysOf(record)),
@@ -110,7 +118,10 @@ export function explainStaleRow(record: unknown, current: Record<string, Attribu
       return `the row's ${name} changed from ${describeLocation(then[name])} to ${describeLocation(now[name])} since the analysis started`;
     }
   }
-  const recorded = now.analysis as { started_at?: string; execution?: string } | undefined;
+  const recorded = now.analysis as { started_at?: string; execution?: string; status?: string } | undefined;
+  if (recorded?.status === 'SUCCEEDED' && recorded.started_at === startedAt) {
+    return 'this execution already recorded its success; the later failure report is not applied';
+  }
   if (recorded?.started_at && recorded.started_at > startedAt) {
     return `a newer analysis (started ${recorded.started_at}${recorded.execution ? ` by ${recorded.execution}` : ''}) is already recorded`;
   }

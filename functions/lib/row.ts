@@ -37,8 +37,9 @@ const TYPE_NAMES: Record<string, string> = {
   BS: 'a binary set (BS)',
 };
 
-// S3's rules for bucket names created since 2018; older names with capitals or underscores can't be presigned virtual-host style either.
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// The characters S3 has ever allowed in bucket names: today's rules, plus the legacy us-east-1 names
+// (capitals, underscores, up to 255 characters) that still exist and presign path-style.
+const BUCKET_NAME = /^[A-Za-z0-9._-]{3,255}$/;
 const MAX_KEY_BYTES = 1024;
 
 function describeType(value: StreamAttributeValue): string {
@@ -113,4 +114,23 @@ export function toSdkAttributeValue(value: StreamAttributeValue): AttributeValue
 /** Converts a whole stream image into an SDK item. */
 export function toSdkItem(image: StreamImage): Record<string, AttributeValue> {
   return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toSdkAttributeValue(value)]));
+}
+
+/**
+ * The part of a stream record the later steps need: its key and the row's S3 attributes (to
+ * condition the write on them). The rest of the row, however large, stays out of the state.
+ */
+export function sourceRecordOf(record: unknown): StreamRecord {
+  const r = record as StreamRecord;
+  const image = r.dynamodb?.NewImage ?? {};
+  const source = Object.fromEntries(['S3_bucket', 'S3_object'].filter((name) => image[name] !== undefined).map((name) => [name, image[name]]));
+  return {
+    ...(r.eventID === undefined ? {} : { eventID: r.eventID }),
+    ...(r.eventName === undefined ? {} : { eventName: r.eventName }),
+    dynamodb: {
+      Keys: keysOf(record),
+      NewImage: source,
+      ...(r.dynamodb?.SequenceNumber === undefined ? {} : { SequenceNumber: r.dynamodb.SequenceNumber }),
+    },
+  };
 }

@@ -4,21 +4,25 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { succeeded, type StepReport } from '../lib/analysis';
-import { logger, tracer } from '../lib/commons';
+import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getIntegerFromEnv } from '../lib/config';
 import { presignAsset } from '../lib/presign';
-import { assetFromRecord, type Asset } from '../lib/row';
+import { assetFromRecord, sourceRecordOf, type Asset, type StreamRecord } from '../lib/row';
 
 const expiresInSeconds = getIntegerFromEnv('PRESIGN_EXPIRY_SECONDS', { default: 300, min: 30, max: 3600 });
-const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }));
 
 export interface PresignEvent {
   record: unknown;
+  /** The execution's identity, handed back so the state machine can replace its state with the result. */
+  execution?: unknown;
   attempt?: number;
   entered_at?: string;
 }
 
 export interface PresignResult {
+  record: StreamRecord;
+  execution: unknown;
   asset: Asset;
   url: string;
   expires_at: string;
@@ -31,7 +35,7 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
   logger.appendKeys({ movie_id: asset.movieId });
   const presigned = await presignAsset(s3, asset, expiresInSeconds);
   logger.info('presigned media URL', { bucket: asset.bucket, key: asset.key, expires_at: presigned.expires_at, size_bytes: presigned.size_bytes });
-  return { asset, ...presigned, step: succeeded(event.attempt, event.entered_at) };
+  return { record: sourceRecordOf(event.record), execution: event.execution ?? null, asset, ...presigned, step: succeeded(event.attempt, event.entered_at) };
 };
 
 export const handler = middy(presign)

@@ -4,12 +4,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { stepTiming } from '../lib/analysis';
-import { logger, tracer } from '../lib/commons';
+import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getStringFromEnv } from '../lib/config';
 import { recordAnalysis, type RecordOutcome, type RecordRequest } from '../lib/record';
 
 const tableName = getStringFromEnv('TABLE_NAME');
-const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({ requestHandler: SDK_TIMEOUTS }));
 
 export interface UpdateEvent extends RecordRequest {
   attempt?: number;

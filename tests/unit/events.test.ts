@@ -10,7 +10,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ProbeEvent } from '../../functions/ffprobe/index';
 import { summariseMedia } from '../../functions/lib/media-summary';
-import { assetFromRecord } from '../../functions/lib/row';
+import { assetFromRecord, sourceRecordOf } from '../../functions/lib/row';
 import type { PresignEvent } from '../../functions/presign/index';
 import type { UpdateEvent } from '../../functions/update/index';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
@@ -22,6 +22,12 @@ const EVENTS = join(__dirname, '../../events');
 // The samples are plain JSON; each test reads only the fields it checks.
 type Json = Record<string, any>;
 const sample = <T = Json>(name: string): T => JSON.parse(readFileSync(join(EVENTS, `${name}.json`), 'utf8')) as T;
+const definition = JSON.parse(readFileSync(join(__dirname, '../../statemachine/media-probe.asl.json'), 'utf8'));
+/** The payload fields the state machine sends a task, from the ASL itself. */
+const payloadKeys = (state: string): string[] =>
+  Object.keys(definition.States['Analyse each inserted row'].ItemProcessor.States[state].Parameters.Payload)
+    .map((key) => key.replace(/\.\$$/, ''))
+    .sort();
 
 const s3Mock = mockClient(S3Client);
 const dynamoMock = mockClient(DynamoDBClient);
@@ -42,7 +48,7 @@ beforeEach(() => {
 
 describe('events/presign.json', () => {
   it('is the Presign task payload: the stream record, the retry count and the entry time', () => {
-    expect(Object.keys(sample('presign')).sort()).toEqual(['attempt', 'entered_at', 'record']);
+    expect(Object.keys(sample('presign')).sort()).toEqual(payloadKeys('Presign media URL'));
     expect(sample('presign').record).toEqual(sample('stream-insert'));
   });
 
@@ -50,6 +56,8 @@ describe('events/presign.json', () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8913221 });
     const { result, output } = await captureOutput(() => handlers.presign(sample<PresignEvent>('presign'), context));
     expect(result).toEqual({
+      record: sourceRecordOf(sample('stream-insert')),
+      execution: sample('presign').execution,
       asset: sample('ffprobe').asset,
       url: expect.stringMatching(/^https:\/\/my-movies-bucket\.s3\.us-east-1\.amazonaws\.com\/trailers\/Agent_327-Operation_Barbershop-Trailer\.webm\?/),
       expires_at: expect.any(String),
@@ -64,7 +72,7 @@ describe('events/presign.json', () => {
 describe('events/ffprobe.json', () => {
   it("is the Probe task payload: the presign step's asset and URL, the retry count and the entry time", () => {
     const event = sample('ffprobe');
-    expect(Object.keys(event).sort()).toEqual(['asset', 'attempt', 'entered_at', 'url']);
+    expect(Object.keys(event).sort()).toEqual(payloadKeys('Probe media'));
     expect(event.asset).toEqual(assetFromRecord(sample('stream-insert')));
     expect(new URL(event.url).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -82,9 +90,9 @@ describe('events/ffprobe.json', () => {
 describe('events/update-success.json', () => {
   it('is the Record analysis payload', () => {
     const event = sample('update-success');
-    expect(Object.keys(event).sort()).toEqual(['action', 'attempt', 'entered_at', 'execution', 'record', 'result', 'steps']);
+    expect(Object.keys(event).sort()).toEqual(payloadKeys('Record analysis'));
     expect(event.action).toBe('record_success');
-    expect(event.record).toEqual(sample('stream-insert'));
+    expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
     expect(Object.keys(event.steps).sort()).toEqual(['ffprobe', 'presign']);
     expect(event.result.media).toEqual(summariseMedia(JSON.parse(event.result.stored.ffprobe_output)));
   });
@@ -105,7 +113,8 @@ describe('events/update-success.json', () => {
 describe('events/update-failure.json', () => {
   it('is the Record failure payload for an ffprobe failure', () => {
     const event = sample('update-failure');
-    expect(Object.keys(event).sort()).toEqual(['action', 'attempt', 'entered_at', 'execution', 'failure', 'record', 'steps']);
+    expect(Object.keys(event).sort()).toEqual(payloadKeys('Record failure'));
+    expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
     expect(event.action).toBe('record_failure');
     expect(event.failure).toMatchObject({ step: 'ffprobe', error: { Error: 'NotMediaError' }, started_at: event.steps.presign.finished_at });
     expect(JSON.parse(event.failure.error.Cause).errorType).toBe('NotMediaError');

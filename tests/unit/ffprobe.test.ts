@@ -1,5 +1,9 @@
 /** The hardened ffprobe invocation and how its failures are named; the process handling is in run-ffprobe.test.ts. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
+  assertRunnableHere,
   buildFfprobeArgs,
   checkProbeOutput,
   classifyProbeFailure,
@@ -25,6 +29,7 @@ describe('buildFfprobeArgs', () => {
       '-tls_verify', '1',
       '-ca_file', CA,
       '-rw_timeout', '15000000',
+      '-max_alloc', String(256 * 1024 * 1024),
       '-show_streams',
       '-show_format',
       '-print_format', 'json=compact=1',
@@ -185,5 +190,55 @@ describe('checkProbeOutput', () => {
     ['no format', JSON.stringify({ streams: [{ codec_type: 'video' }] }), 'ffprobe found no audio, video or subtitle streams in the object'],
   ])('%s → NotMediaError', (_label, stdout, message) => {
     expect(() => checkProbeOutput(stdout)).toThrow(expect.objectContaining({ name: 'NotMediaError', message }));
+  });
+});
+
+describe('classifyProbeFailure for TLS and refused requests', () => {
+  it('a certificate that fails verification is permanent, although ffprobe also prints an I/O error', () => {
+    const error = classifyProbeFailure(
+      1,
+      stderrOf('[tls @ 0x55d0c0a1b2c0] error:0A000086:SSL routines::certificate verify failed', `${PRESIGNED}: Input/output error`),
+    );
+    expect(error.name).toBe('TlsVerificationError');
+    expect(error.message).not.toContain('X-Amz');
+  });
+
+  it('HTTP 400 (an expired or malformed presigned URL) is permanent', () => {
+    expect(classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Server returned 400 Bad Request`)).name).toBe('AccessDeniedError');
+  });
+
+  it('a plain I/O error is still transient', () => {
+    expect(classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Input/output error`)).name).toBe('TransientError');
+  });
+});
+
+describe('assertRunnableHere', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'media-probe-elf-'));
+  const elf = (machine: number) => {
+    const header = Buffer.alloc(64);
+    header.write('\x7fELF', 0, 'latin1');
+    header.writeUInt16LE(machine, 18);
+    const file = path.join(dir, `elf-${machine}`);
+    writeFileSync(file, header);
+    return file;
+  };
+
+  it('accepts a binary built for the running CPU', () => {
+    expect(() => assertRunnableHere(elf(0xb7), 'arm64')).not.toThrow();
+    expect(() => assertRunnableHere(elf(0x3e), 'x64')).not.toThrow();
+  });
+
+  it('refuses a binary built for another CPU at cold start, naming both', () => {
+    expect(() => assertRunnableHere(elf(0xb7), 'x64')).toThrow(/built for arm64, but the function runs on x64/);
+  });
+
+  it('refuses a missing binary with a hint about the layer', () => {
+    expect(() => assertRunnableHere(path.join(dir, 'absent'))).toThrow(/ffprobe not found at .*layer attached/);
+  });
+
+  it('leaves scripts alone (they are not ELF files)', () => {
+    const script = path.join(dir, 'script');
+    writeFileSync(script, '#!/bin/sh\n');
+    expect(() => assertRunnableHere(script, 'x64')).not.toThrow();
   });
 });

@@ -99,7 +99,7 @@ describe('buildAnalysisUpdate', () => {
   it('requires the source attributes to be still absent when the record lacked them', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(rowImage({}, ['S3_bucket', 'S3_object'])), analysis('FAILED'));
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(#key0) AND attribute_not_exists(#src0) AND attribute_not_exists(#src1) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)',
+      'attribute_exists(#key0) AND attribute_not_exists(#src0) AND attribute_not_exists(#src1) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)',
     );
     expect(input.ExpressionAttributeValues).not.toHaveProperty(':src0');
   });
@@ -112,7 +112,15 @@ describe('buildAnalysisUpdate', () => {
 
   it('still guards on the key and the start time for a record without NewImage', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(null), analysis('FAILED'));
-    expect(input.ConditionExpression).toBe('attribute_exists(#key0) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)');
+    expect(input.ConditionExpression).toBe('attribute_exists(#key0) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)');
+  });
+
+  it("never lets a failure report replace the success its own execution already recorded", () => {
+    const failure = buildAnalysisUpdate(TABLE, insertRecord(), analysis('FAILED'));
+    expect(failure.ConditionExpression).toContain('NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)');
+    expect(failure.ExpressionAttributeValues![':execution']).toEqual({ S: analysis('FAILED').execution });
+    const success = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), inline);
+    expect(success.ConditionExpression).not.toContain(':execution');
   });
 
   it('drops undefined fields instead of failing to marshall them', () => {

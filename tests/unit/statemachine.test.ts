@@ -93,7 +93,7 @@ describe('the state machine definition', () => {
       const params = states.find(([n]) => n === name)![1].Parameters as { Payload: Record<string, unknown> };
       return Object.keys(params.Payload).map((key) => key.replace(/\.\$$/, '')).sort();
     };
-    expect(payload('Presign media URL')).toEqual(['attempt', 'entered_at', 'record']);
+    expect(payload('Presign media URL')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
     expect(payload('Probe media')).toEqual(['asset', 'attempt', 'entered_at', 'size_bytes', 'url']);
     expect(payload('Record analysis')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'record', 'result', 'steps']);
     expect(payload('Record failure')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'failure', 'record', 'steps']);
