@@ -3,7 +3,7 @@
  * fault proxy), the signature-verifying S3 endpoint, the real handlers, the real ASL, and the pipe.
  * One stack per process: the handlers read their configuration from the environment once.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -110,7 +110,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = new S3Client({ ...clientConfig, endpoint: s3Endpoint.endpoint, forcePathStyle: true });
     const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: ddbLocal.endpoint });
 
-    let created = false;
     try {
       await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }));
     } catch {
@@ -124,7 +123,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
       );
       await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_TABLE });
-      created = true;
     }
     const table = await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }));
     const streamArn = table.Table?.LatestStreamArn;
@@ -158,7 +156,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         target: (records) => stateMachine.startSyncExecution(records),
         deadLetter: deadLetters,
         checkpointFile,
-        startingPosition: created || !(checkpointFile && existsSync(checkpointFile)) ? 'TRIM_HORIZON' : 'LATEST',
         retryIntervalScale: options.retryIntervalScale,
       });
       pipe.start();

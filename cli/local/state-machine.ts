@@ -10,11 +10,27 @@ import type { LocalFunction } from './lambda';
 type Json = Record<string, any>;
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/** Step Functions' limit on a state's input or output, and on an execution's input. */
+export const PAYLOAD_LIMIT_BYTES = 262_144;
+/** How long a synchronous Express execution may run. */
+const EXPRESS_SYNC_LIMIT_MS = 5 * 60_000;
+
+/** States.DataLimitExceeded: as in Step Functions, neither Retry nor Catch can handle it. */
+class DataLimitExceeded extends Error {
+  override name = 'States.DataLimitExceeded';
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+}
+
+function checkSize(what: string, value: unknown): void {
+  const size = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+  if (size > PAYLOAD_LIMIT_BYTES) throw new DataLimitExceeded(`${what} is ${size} bytes, over Step Functions' ${PAYLOAD_LIMIT_BYTES}-byte limit`);
+}
 
 export interface ExecutionResult {
   executionArn: string;
   name: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
   startDate: string;
   stopDate: string;
   output?: unknown;
@@ -74,8 +90,11 @@ export class LocalStateMachine {
       handlers[name] = async (input: Json) => {
         const fn = this.byArn.get(String(input.FunctionName));
         if (!fn) throw new Error(`task "${name}" invokes ${input.FunctionName}, which is not a function of the template`);
+        checkSize(`the input of "${name}"`, input);
         const payload = await fn.invoke(input.Payload);
-        return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+        const result = { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+        checkSize(`the result of "${name}"`, result);
+        return result;
       };
     }
     return handlers;
@@ -91,11 +110,19 @@ export class LocalStateMachine {
     return overrides;
   }
 
-  /** StartSyncExecution: runs to the end and reports the status, output or error, as the Express API does. */
+  /**
+   * StartSyncExecution: runs to the end and reports the status, output or error, as the Express API
+   * does, including its input limit and its five-minute limit.
+   */
   async startSyncExecution(input: unknown, name: string = randomUUID()): Promise<ExecutionResult> {
     const executionArn = `${this.arn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}`;
     this.lastExecutionArn = executionArn;
     const startDate = new Date().toISOString();
+    try {
+      checkSize('the execution input', input);
+    } catch (error) {
+      return { executionArn, name, status: 'FAILED', startDate, stopDate: startDate, error: (error as Error).name, cause: (error as Error).message };
+    }
     const execution = this.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: this.localHandlers() as never, retryIntervalOverrides: this.retryOverrides() },
       context: {
@@ -103,12 +130,22 @@ export class LocalStateMachine {
         StateMachine: { Id: this.arn, Name: 'media-probe-local' },
       } as never,
     });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), EXPRESS_SYNC_LIMIT_MS);
+    });
     try {
-      const output = await execution.result;
+      const output = await Promise.race([execution.result, timedOut]);
+      if (output === 'timed out') {
+        execution.abort();
+        return { executionArn, name, status: 'TIMED_OUT', startDate, stopDate: new Date().toISOString(), error: 'States.Timeout', cause: 'the execution ran past the five-minute limit of synchronous Express executions' };
+      }
       return { executionArn, name, status: 'SUCCEEDED', startDate, stopDate: new Date().toISOString(), output };
     } catch (error) {
       const cause = (error as { cause?: Error }).cause ?? (error as Error);
       return { executionArn, name, status: 'FAILED', startDate, stopDate: new Date().toISOString(), error: cause.name, cause: cause.message };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

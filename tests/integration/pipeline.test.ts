@@ -242,7 +242,10 @@ describe('faults', () => {
 describe('stale results are not applied', () => {
   it('leaves a row alone that was re-pointed at another object while it was analysed', async () => {
     const r = row('trailer.mp4');
+    const leftAlone = stack.pipe!.stats.left_alone;
+    let intercepted = false;
     stack.functions.UpdateFunction.beforeNext(async () => {
+      intercepted = true;
       await stack.dynamodb.send(new UpdateItemCommand({
         TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } },
         UpdateExpression: 'SET S3_object = :k', ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
@@ -251,6 +254,8 @@ describe('stale results are not applied', () => {
     await insertRows(stack, [r]);
     await stack.waitUntilIdle();
     const it = await item(r.movie_id);
+    expect(intercepted).toBe(true);
+    expect(stack.pipe!.stats.left_alone).toBe(leftAlone + 1);
     expect(it.S3_object).toBe('theme.mp3');
     expect(it.analysis).toBeUndefined();
     expect(it.media).toBeUndefined();
@@ -258,13 +263,41 @@ describe('stale results are not applied', () => {
 
   it('leaves a deleted row deleted', async () => {
     const r = row('trailer.mp4');
+    const leftAlone = stack.pipe!.stats.left_alone;
+    let intercepted = false;
     stack.functions.UpdateFunction.beforeNext(async () => {
+      intercepted = true;
       await stack.dynamodb.send(new DeleteItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } } }));
     });
     await insertRows(stack, [r]);
     await stack.waitUntilIdle();
     const found = await stack.dynamodb.send(new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } }, ConsistentRead: true }));
+    expect(intercepted).toBe(true);
+    expect(stack.pipe!.stats.left_alone).toBe(leftAlone + 1);
     expect(found.Item).toBeUndefined();
+  });
+
+  it('does not let an analysis that started earlier replace a newer one', async () => {
+    const r = row('theme.mp3');
+    await analyse([r]);
+    const newer = (await item(r.movie_id)).analysis as Record<string, any>;
+    // Replay the same INSERT as an execution that started before the recorded one.
+    const parkedBefore = stack.deadLetters.entries().length;
+    const insert = {
+      eventID: 'replayed',
+      eventName: 'INSERT',
+      dynamodb: { Keys: { movie_id: { N: String(r.movie_id) } }, NewImage: { movie_id: { N: String(r.movie_id) }, S3_bucket: { S: stack.mediaBucket }, S3_object: { S: 'theme.mp3' } } },
+    };
+    const update = await stack.functions.UpdateFunction.invoke({
+      action: 'record_failure',
+      record: insert,
+      execution: { id: 'arn:aws:states:us-east-1:000000000000:express:older', started_at: '2000-01-01T00:00:00.000Z' },
+      steps: {},
+      failure: { step: 'presign', error: { Error: 'TransientError', Cause: 'late' } },
+    });
+    expect(update).toMatchObject({ applied: false, reason: expect.stringMatching(/a newer analysis \(started .*\) is already recorded/) });
+    expect((await item(r.movie_id)).analysis).toEqual(newer);
+    expect(stack.deadLetters.entries()).toHaveLength(parkedBefore);
   });
 });
 

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Evaluator, ensureVenv, loadTemplate, run, venvTool, VENV_TIMEOUT_MS, type Json } from './support';
+import { hostFfprobe } from '../../cli/local/ffprobe-binary';
+import { Evaluator, ensureVenv, loadTemplate, repoRoot, run, venvTool, VENV_TIMEOUT_MS, type Json } from './support';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 const template = loadTemplate();
@@ -41,18 +42,30 @@ function environmentOf(logicalId: string): Record<string, string> {
   return Object.fromEntries(Object.entries({ ...globals, ...own }).map(([k, v]) => [k, String(v)]));
 }
 
+/** Loads a bundle in a fresh Node 22 process with a function's Lambda environment, as the runtime would. */
+function loadBundle(bundle: string, environment: Record<string, string>) {
+  return spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', ...environment },
+  });
+}
+
 describe('sam build', () => {
   it.each(['PresignFunction', 'ProbeFunction', 'UpdateFunction'])('bundles %s into a module that loads and exports its handler', (logicalId) => {
     const bundle = path.join(buildDir, logicalId, 'index.js');
     expect(existsSync(bundle)).toBe(true);
     expect(existsSync(`${bundle}.map`)).toBe(true);
-    // A fresh Node 22 process with the function's Lambda environment, as the runtime would load it.
-    const probe = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', ...environmentOf(logicalId) },
-    });
+    // The probe function checks its layer at cold start; here the layer's build for this machine stands in for /opt.
+    const layer: Record<string, string> = logicalId === 'ProbeFunction' ? { FFPROBE_PATH: hostFfprobe(repoRoot) } : {};
+    const probe = loadBundle(bundle, { ...environmentOf(logicalId), ...layer });
     expect({ stderr: probe.stderr, handler: probe.stdout }).toEqual({ stderr: '', handler: 'function' });
+  }, 60_000);
+
+  it('refuses to start the probe function without its layer, saying so', () => {
+    const probe = loadBundle(path.join(buildDir, 'ProbeFunction', 'index.js'), { ...environmentOf('ProbeFunction'), FFPROBE_PATH: path.join(buildDir, 'no-such-layer', 'ffprobe') });
+    expect(probe.stdout).toBe('');
+    expect(probe.stderr).toMatch(/ConfigurationError: ffprobe not found at .*: is the ffprobe layer attached to the function\?/);
   }, 60_000);
 
   it(`puts an executable ffprobe for ${architecture} at bin/ffprobe of the layer (/opt/bin/ffprobe)`, () => {

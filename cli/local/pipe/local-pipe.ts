@@ -39,8 +39,6 @@ export interface LocalPipeOptions {
   deadLetter: DeadLetterStore;
   /** Where the last processed sequence number of each shard is kept, so a restart resumes. */
   checkpointFile?: string;
-  /** Where to start in a shard with no checkpoint: the whole stream, or only what comes next. */
-  startingPosition: 'TRIM_HORIZON' | 'LATEST';
   /** Scale for the pause between retries of a failed batch (1 = 1 s, 2 s, 4 s …). */
   retryIntervalScale?: number;
   pollIntervalMs?: number;
@@ -137,7 +135,8 @@ export class LocalPipe {
     // A child shard is read from its start once its parent is finished, as Pipes keep per-key order.
     const parentPending = shard.ParentShardId && known.has(shard.ParentShardId) && !this.finishedShards.has(shard.ParentShardId);
     if (parentPending) return undefined;
-    const type = checkpoint ? 'AFTER_SEQUENCE_NUMBER' : shard.ParentShardId && known.has(shard.ParentShardId) ? 'TRIM_HORIZON' : this.options.startingPosition;
+    // Locally the table belongs to the stack, so a shard never read before is read from its start.
+    const type = checkpoint ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON';
     const response = await this.options.streams.send(
       new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: checkpoint }),
     );
@@ -152,22 +151,35 @@ export class LocalPipe {
     for (const shard of shards) {
       const shardId = shard.ShardId as string;
       if (this.finishedShards.has(shardId)) continue;
-      if (!this.iterators.has(shardId) || this.iterators.get(shardId) === undefined) {
-        const iterator = await this.iteratorFor(shard, known);
-        if (!iterator) continue;
-        this.iterators.set(shardId, iterator);
-      }
-      const page = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: this.iterators.get(shardId), Limit: 1000 }));
-      const records = page.Records ?? [];
-      seen += records.length;
-      if (page.NextShardIterator) this.iterators.set(shardId, page.NextShardIterator);
-      else {
+      try {
+        seen += await this.pollShard(shard, known);
+      } catch (error) {
+        // One shard's trouble must not stall the others; its iterator is fetched again next time,
+        // from its start if the checkpoint points at records the stream no longer holds.
         this.iterators.delete(shardId);
-        this.finishedShards.add(shardId);
+        if ((error as Error).name === 'TrimmedDataAccessException') delete this.checkpoints[shardId];
+        process.stderr.write(`local pipe: reading shard ${shardId} failed (${(error as Error).name}); retrying\n`);
       }
-      await this.process(shardId, records.map((r) => toPipeRecord(r, this.options.streamArn)));
     }
     return seen;
+  }
+
+  private async pollShard(shard: Shard, known: Set<string>): Promise<number> {
+    const shardId = shard.ShardId as string;
+    if (this.iterators.get(shardId) === undefined) {
+      const iterator = await this.iteratorFor(shard, known);
+      if (!iterator) return 0;
+      this.iterators.set(shardId, iterator);
+    }
+    const page = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: this.iterators.get(shardId), Limit: 1000 }));
+    const records = page.Records ?? [];
+    if (page.NextShardIterator) this.iterators.set(shardId, page.NextShardIterator);
+    else {
+      this.iterators.delete(shardId);
+      this.finishedShards.add(shardId);
+    }
+    await this.process(shardId, records.map((r) => toPipeRecord(r, this.options.streamArn)));
+    return records.length;
   }
 
   /** Filters a page of records into the shard's pending batch and delivers full (or timed-out) batches. */
