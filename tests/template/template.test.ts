@@ -34,6 +34,9 @@ describe('parameters', () => {
   it('keeps the presigned URL short-lived by default and bounded', () => {
     expect(parameters.PresignExpirySeconds.Default).toBeLessThanOrEqual(300);
     expect(parameters.PresignExpirySeconds.MaxValue).toBeLessThanOrEqual(3600);
+    // Two probe runs at the largest timeout, plus back-off, fit in the shortest URL lifetime.
+    const longestProbe = Math.max(...parameters.FfprobeTimeoutSeconds.AllowedValues.map(Number));
+    expect(parameters.PresignExpirySeconds.MinValue).toBeGreaterThan(2 * longestProbe + 30);
   });
 
   it('does not log execution data (the presigned URL) unless asked to', () => {
