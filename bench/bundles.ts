@@ -11,6 +11,7 @@ import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { readTemplate } from '../cli/local/cfn';
+import { hostFfprobe } from '../cli/local/ffprobe-binary';
 import { localTemplate } from '../cli/local/template';
 
 export interface BundleResult {
@@ -121,6 +122,8 @@ export async function benchmarkBundles(repositoryRoot: string, outDir: string, r
     const zippedBytes = deflateRawSync(js).length + (map ? deflateRawSync(readFileSync(`${outfile}.map`)).length : 0);
     results.push({ logicalId: fn.logicalId, entryPoint: fn.entryPoint, jsBytes: js.length, mapBytes, zippedBytes, requireMs: [], processMs: [], rssBytes: [], requireMsWithoutSourceMaps: [] });
     const variables = Object.fromEntries(Object.entries(fn.environment).map(([name, value]) => [name, deployedValue(name, value)]));
+    // The probe function checks its layer's binary at cold start: the layer's build for this machine stands in for /opt.
+    if (variables.FFPROBE_PATH) variables.FFPROBE_PATH = hostFfprobe(repositoryRoot);
     environments.push({ ...runtimeEnvironment(fn.logicalId, memory, path.dirname(outfile)), ...variables });
   }
 
