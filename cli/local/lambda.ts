@@ -37,6 +37,8 @@ export class LocalFunction {
     private readonly repositoryRoot: string,
     region: string,
     account: string,
+    /** The function's own variables, set while its module loads (where the handlers read their configuration). */
+    private readonly environment: Record<string, string> = {},
   ) {
     this.name = `media-probe-local-${settings.logicalId}`;
     this.arn = `arn:aws:lambda:${region}:${account}:function:${this.name}`;
@@ -52,10 +54,24 @@ export class LocalFunction {
     this.interceptors.push(action);
   }
 
+  /** Requires the handler's module with the function's environment in place, then puts the process's back. */
+  private requireWithEnvironment(): Record<string, unknown> {
+    const saved = Object.fromEntries(Object.keys(this.environment).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, this.environment);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(path.join(this.repositoryRoot, this.settings.entryPoint)) as Record<string, unknown>;
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
+
   private load(): Handler {
     if (!this.handler) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const module = require(path.join(this.repositoryRoot, this.settings.entryPoint)) as Record<string, unknown>;
+      const module = this.requireWithEnvironment();
       const handler = module[this.settings.exportName];
       if (typeof handler !== 'function') throw new Error(`${this.settings.entryPoint} exports no ${this.settings.exportName}`);
       this.handler = handler as Handler;

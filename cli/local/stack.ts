@@ -18,7 +18,7 @@ import { DeadLetterStore } from './pipe/dead-letter';
 import { LocalPipe } from './pipe/local-pipe';
 import { LocalStateMachine } from './state-machine';
 import { startStepFunctionsApi } from './stepfunctions-api';
-import { localTemplate } from './template';
+import { localTemplate, type TemplateFunction } from './template';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_TABLE = 'media-probe-local';
@@ -54,6 +54,33 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** What the stack's resources are called locally, by the reference the template makes to them. */
+const LOCAL_RESOURCES: Record<string, string> = {
+  '<Ref MoviesTable>': LOCAL_TABLE,
+  '<Ref ResultsBucket>': LOCAL_RESULTS_BUCKET,
+};
+
+/**
+ * A function's environment as the template deploys it, with local stand-ins for the stack's
+ * resources and for the layer's mount point; a variable the template does not give the function
+ * is not there locally either.
+ */
+function localEnvironment(fn: TemplateFunction, ffprobePath: string): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) {
+    if (name === 'NODE_OPTIONS') continue;
+    if (value.startsWith('<')) {
+      const local = LOCAL_RESOURCES[value];
+      if (!local) throw new Error(`${fn.logicalId}'s ${name} refers to ${value}, which the local run has no stand-in for`);
+      environment[name] = local;
+    } else {
+      environment[name] = value === '/opt/bin/ffprobe' ? ffprobePath : value;
+    }
+  }
+  environment.LOG_LEVEL = process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT';
+  return environment;
+}
+
 /** Creates the bucket unless it exists. */
 export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
   try {
@@ -85,22 +112,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3Endpoint = await startS3Endpoint({ dataDir: dataDir ? path.join(dataDir, 's3') : undefined, credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION });
     stops.push(() => s3Endpoint.stop());
 
-    // The functions' environment as the template deploys it, with local resources in place of the stack's.
-    const templateEnvironment = Object.assign({}, ...Object.values(settings.substitutions).map((fn) => fn.environment)) as Record<string, string>;
-    delete templateEnvironment.NODE_OPTIONS;
-    Object.assign(process.env, templateEnvironment, {
+    // What every function shares: the local endpoints and credentials. Each function's own variables
+    // come from its template Environment (see localEnvironment) and are set only while it loads.
+    Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint.endpoint,
       S3_FORCE_PATH_STYLE: 'true',
-      TABLE_NAME: LOCAL_TABLE,
-      RESULTS_BUCKET: LOCAL_RESULTS_BUCKET,
-      FFPROBE_PATH: ffprobePath,
       POWERTOOLS_TRACE_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT',
-      LOG_LEVEL: process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT',
     });
     delete process.env.AWS_PROFILE;
     delete process.env.AWS_SESSION_TOKEN;
@@ -133,7 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const functions: Record<string, LocalFunction> = {};
     const byPlaceholder: Record<string, LocalFunction> = {};
     for (const [placeholder, fn] of Object.entries(settings.substitutions)) {
-      functions[fn.logicalId] ??= new LocalFunction(fn, root, LOCAL_REGION, LOCAL_ACCOUNT);
+      functions[fn.logicalId] ??= new LocalFunction(fn, root, LOCAL_REGION, LOCAL_ACCOUNT, localEnvironment(fn, ffprobePath));
       byPlaceholder[placeholder] = functions[fn.logicalId];
     }
     const stateMachine = new LocalStateMachine({
