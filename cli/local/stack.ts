@@ -65,7 +65,7 @@ const LOCAL_RESOURCES: Record<string, string> = {
  * resources and for the layer's mount point; a variable the template does not give the function
  * is not there locally either.
  */
-function localEnvironment(fn: TemplateFunction, ffprobePath: string): Record<string, string> {
+export function localEnvironment(fn: TemplateFunction, ffprobePath: string): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) {
     if (name === 'NODE_OPTIONS') continue;
