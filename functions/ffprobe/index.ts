@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { succeeded, type StepReport } from '../lib/analysis';
+import { succeeded, tagAttempt, type StepReport } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
 import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe';
@@ -58,4 +58,5 @@ const probe = async (event: ProbeEvent): Promise<ProbeStepResult> => {
 
 export const handler = middy(probe)
   .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }));
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tagAttempt());

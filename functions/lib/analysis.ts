@@ -54,11 +54,30 @@ export function succeeded(attempt: number | undefined, enteredAt: string | undef
   return { status: 'SUCCEEDED', ...stepTiming(attempt, enteredAt, now), finished_at: new Date(now).toISOString() };
 }
 
+/** The suffix a step's handler puts on its error message (see `tagAttempt`): which try raised it. */
+const ATTEMPT_SUFFIX = /\s*\[attempt (\d+)\]$/;
+
+/**
+ * A middy middleware that ends a step's error message with the attempt that raised it: Step
+ * Functions hands a Catch only the error, so this is how the failure record learns how many
+ * tries the step made.
+ */
+export function tagAttempt(): { onError: (request: { event: unknown; error: unknown }) => Promise<void> } {
+  return {
+    onError: async (request) => {
+      const attempt = (request.event as { attempt?: unknown } | null)?.attempt;
+      const error = request.error as Error | null;
+      if (error instanceof Error && Number.isInteger(attempt)) error.message = `${error.message} [attempt ${(attempt as number) + 1}]`;
+    },
+  };
+}
+
 /**
  * Turns a caught error into `{type, message}` people can read: the Lambda's own message when the
- * Cause is Lambda's JSON, never a stack trace, never a URL, bounded in length.
+ * Cause is Lambda's JSON, never a stack trace, never a URL, bounded in length; and the attempt that
+ * raised it, when the step's handler said.
  */
-export function describeCaughtError(caught: CaughtError): { type: string; message: string } {
+export function describeCaughtError(caught: CaughtError): { type: string; message: string; attempt?: number } {
   const type = caught.Error || 'UnknownError';
   let message = caught.Cause ?? '';
   try {
@@ -67,12 +86,14 @@ export function describeCaughtError(caught: CaughtError): { type: string; messag
   } catch {
     // A plain-text Cause (States.Timeout, Lambda service errors) is already the message.
   }
-  message = redactUrls(message.split('\n')[0] ?? '').trim();
+  message = message.split('\n')[0] ?? '';
+  const tagged = ATTEMPT_SUFFIX.exec(message);
+  message = redactUrls(message.replace(ATTEMPT_SUFFIX, '')).trim();
   if (message.length > MAX_MESSAGE_LENGTH) message = `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
-  return { type, message: message || `the step failed with ${type}` };
+  return { type, message: message || `the step failed with ${type}`, ...(tagged ? { attempt: Number(tagged[1]) } : {}) };
 }
 
-/** How many times the failed step ran: its Retry field allows this many for errors of that name. */
+/** How many times a failed step ran when its handler could not say (Lambda service errors, timeouts): what its Retry field allows for that error. */
 export function attemptsBeforeCatch(errorName: string): number {
   return ATTEMPTS_BEFORE_CATCH[errorName] ?? 1;
 }
@@ -88,7 +109,7 @@ export interface FailureContext {
 
 /** The per-step map for a failed analysis: steps before the failure as reported, the failed one, the rest skipped. */
 export function failedSteps(previous: Partial<Record<StepName, StepRecord>>, failure: FailureContext): { steps: Record<StepName, StepRecord>; error: AnalysisError } {
-  const { type, message } = describeCaughtError(failure.error);
+  const { type, message, attempt } = describeCaughtError(failure.error);
   const start = failure.started_at ? Date.parse(failure.started_at) : NaN;
   const end = failure.failed_at ? Date.parse(failure.failed_at) : Date.now();
   const failedIndex = STEP_NAMES.indexOf(failure.step);
@@ -99,7 +120,7 @@ export function failedSteps(previous: Partial<Record<StepName, StepRecord>>, fai
     } else if (index === failedIndex) {
       steps[name] = {
         status: 'FAILED',
-        attempts: attemptsBeforeCatch(type),
+        attempts: attempt ?? attemptsBeforeCatch(type),
         duration_ms: Number.isFinite(start) ? Math.max(0, end - start) : 0,
         error: `${type}: ${message}`,
       };

@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { succeeded, type StepReport } from '../lib/analysis';
+import { succeeded, tagAttempt, type StepReport } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getIntegerFromEnv } from '../lib/config';
 import { presignAsset } from '../lib/presign';
@@ -40,4 +40,5 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
 
 export const handler = middy(presign)
   .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }));
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tagAttempt());

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { stepTiming } from '../lib/analysis';
+import { stepTiming, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getStringFromEnv } from '../lib/config';
 import { recordAnalysis, type RecordOutcome, type RecordRequest } from '../lib/record';
@@ -29,4 +29,5 @@ const update = async (event: UpdateEvent): Promise<RecordOutcome> => {
 
 export const handler = middy(update)
   .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }));
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tagAttempt());

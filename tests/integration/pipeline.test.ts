@@ -209,6 +209,17 @@ describe('faults', () => {
     expect(analysis.steps.update.attempts).toBe(3);
   });
 
+  it('counts the tries of a step whose transient failure turned permanent on retry', async () => {
+    const r = row('shot-list.txt');
+    const fault = stack.faults.s3.inject({ code: 'SlowDown', method: 'GET', operation: 'GetObject', key: 'shot-list.txt', times: 1 });
+    await analyse([r]);
+    expect(fault.fired).toBe(1);
+    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
+    expect(analysis.error).toMatchObject({ step: 'ffprobe', type: 'NotMediaError' });
+    expect(analysis.error.message).not.toContain('[attempt');
+    expect(analysis.steps.ffprobe).toMatchObject({ status: 'FAILED', attempts: 2 });
+  });
+
   it('records a permanent failure through the Catch path without retrying', async () => {
     const r = row('trailer.mp4');
     stack.functions.ProbeFunction.failNext(1, 'NotMediaError', 'injected: not media');

@@ -5,6 +5,7 @@ import {
   failedSteps,
   stepTiming,
   succeeded,
+  tagAttempt,
   withoutFinishTime,
   type StepReport,
 } from '../../functions/lib/analysis';
@@ -184,5 +185,29 @@ describe('stepTiming', () => {
     expect(withoutFinishTime(report)).toStrictEqual({ status: 'SUCCEEDED', attempts: 2, duration_ms: 1000 });
     expect(withoutFinishTime({ ...report, status: 'FAILED', error: 'X: y' })).toStrictEqual({ status: 'FAILED', attempts: 2, duration_ms: 1000, error: 'X: y' });
     expect(withoutFinishTime(undefined)).toBeUndefined();
+  });
+});
+
+describe('the attempt a step reports with its error', () => {
+  it('tagAttempt ends the error message with the try that raised it (RetryCount + 1)', async () => {
+    const error = new Error('ffprobe could not read the object as media: moov atom not found');
+    await tagAttempt().onError({ event: { attempt: 2 }, error });
+    expect(error.message).toBe('ffprobe could not read the object as media: moov atom not found [attempt 3]');
+  });
+
+  it('tagAttempt leaves the message alone when Step Functions passed no retry count', async () => {
+    const error = new Error('boom');
+    await tagAttempt().onError({ event: {}, error });
+    expect(error.message).toBe('boom');
+  });
+
+  it('describeCaughtError takes the attempt off the message and reports it', () => {
+    expect(describeCaughtError({ Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 2]') })).toEqual({ type: 'NotMediaError', message: 'not media', attempt: 2 });
+  });
+
+  it('failedSteps records the tagged attempt, so a permanent error after transient retries counts them', () => {
+    const { steps } = failedSteps({}, { step: 'presign', error: { Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 3]') } });
+    expect(steps.presign.attempts).toBe(3);
+    expect(steps.presign.error).toBe('NotMediaError: not media');
   });
 });
