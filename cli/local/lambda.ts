@@ -30,6 +30,7 @@ export class LocalFunction {
   private handler?: Handler;
   private readonly faults: InvocationFault[] = [];
   private readonly interceptors: Array<(event: unknown) => Promise<void>> = [];
+  private readonly conditionalFaults: Array<{ matches: (event: unknown) => boolean; errorType: string; message: string }> = [];
   invocations = 0;
 
   constructor(
@@ -42,6 +43,13 @@ export class LocalFunction {
   ) {
     this.name = `media-probe-local-${settings.logicalId}`;
     this.arn = `arn:aws:lambda:${region}:${account}:function:${this.name}`;
+  }
+
+  /** Makes every invocation whose event `matches` fail with `errorType` until the returned function is called. */
+  failWhen(matches: (event: unknown) => boolean, errorType: string, message = `injected ${errorType}`): () => void {
+    const rule = { matches, errorType, message };
+    this.conditionalFaults.push(rule);
+    return () => this.conditionalFaults.splice(this.conditionalFaults.indexOf(rule), 1);
   }
 
   /** Makes the next `times` invocations fail with `errorType` before the handler runs. */
@@ -87,6 +95,8 @@ export class LocalFunction {
       fault.remaining -= 1;
       throw new LambdaInvocationError(fault.errorType, fault.message);
     }
+    const conditional = this.conditionalFaults.find((f) => f.matches(event));
+    if (conditional) throw new LambdaInvocationError(conditional.errorType, conditional.message);
     await this.interceptors.shift()?.(event);
     const handler = this.load();
     const timeoutMs = this.settings.timeoutSeconds * 1000;

@@ -250,6 +250,32 @@ describe('faults', () => {
   });
 });
 
+describe('a batch with one record whose outcome cannot be recorded', () => {
+  it('is bisected until only that record is dead-lettered; the others are recorded', async () => {
+    const rows = Array.from({ length: 4 }, () => row('ambience.wav'));
+    const poisoned = String(rows[2].movie_id);
+    const recordOf = (event: unknown) => (event as { record?: { dynamodb?: { Keys?: { movie_id?: { N?: string } } } } })?.record?.dynamodb?.Keys?.movie_id?.N;
+    const clear = stack.functions.UpdateFunction.failWhen((event) => recordOf(event) === poisoned, 'TransientError', 'injected: table unreachable');
+    const before = { ...stack.pipe!.stats };
+    try {
+      await insertRows(stack, rows);
+      const result = await waitForOutcomes(stack, rows, 120_000);
+      expect(result.complete).toBe(true);
+      for (const r of rows) expect(result.outcomes.get(String(r.movie_id))).toBe(String(r.movie_id) === poisoned ? 'DEAD_LETTERED' : 'SUCCEEDED');
+    } finally {
+      clear();
+    }
+    expect(stack.pipe!.stats.dead_lettered - before.dead_lettered).toBe(1);
+    expect(stack.pipe!.stats.records_delivered - before.records_delivered).toBe(4);
+    // One batch of 4 failed, then its half [poisoned, other], then the poisoned record with every retry.
+    const retries = localTemplate(path.join(ROOT, 'template.yaml')).pipe.maximumRetryAttempts;
+    expect(stack.pipe!.stats.failed_executions - before.failed_executions).toBe(2 + retries + 1);
+    const parked = stack.deadLetters.entries().at(-1)!;
+    expect(parked.DDBStreamBatchInfo.batchSize).toBe(1);
+    expect(parked.records.map((rec) => rec.dynamodb.Keys.movie_id.N)).toEqual([poisoned]);
+  });
+});
+
 describe('stale results are not applied', () => {
   it('leaves a row alone that was re-pointed at another object while it was analysed', async () => {
     const r = row('trailer.mp4');

@@ -227,7 +227,11 @@ export class LocalPipe {
     }
   }
 
-  /** Invokes the target; on failure retries with backoff, then bisects, then dead-letters. */
+  /**
+   * Invokes the target. A failed batch of several records is split in two at once and each half
+   * delivered on its own (bisecting does not use up retries, as for stream sources); a single
+   * record is retried with back-off up to MaximumRetryAttempts, then dead-lettered.
+   */
   private async deliver(records: Json[], shardId: string): Promise<void> {
     const configured = this.options.settings.maximumRetryAttempts;
     const maxRetries = configured < 0 ? LOCAL_RETRY_CAP : Math.min(configured, LOCAL_RETRY_CAP);
@@ -243,12 +247,12 @@ export class LocalPipe {
         return;
       }
       this.stats.failed_executions += 1;
-    }
-    if (this.options.settings.bisectOnFailure && records.length > 1) {
-      const middle = Math.ceil(records.length / 2);
-      await this.deliver(records.slice(0, middle), shardId);
-      await this.deliver(records.slice(middle), shardId);
-      return;
+      if (this.options.settings.bisectOnFailure && records.length > 1) {
+        const middle = Math.ceil(records.length / 2);
+        await this.deliver(records.slice(0, middle), shardId);
+        await this.deliver(records.slice(middle), shardId);
+        return;
+      }
     }
     await this.options.deadLetter.park(records, this.options.streamArn, shardId, last as ExecutionResult);
     this.stats.dead_lettered += records.length;
