@@ -184,9 +184,9 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
 
   test('refuses local files and URL-wrapping protocols', async () => {
     const wav = path.join(work, 'media', 'tone.wav');
-    const withFile = new EmptyRoot(arch, layerRoot, { '/media/tone.wav': wav });
+    const withFile = new EmptyRoot(arch, layerRoot, { '/untrusted/tone.wav': wav });
     try {
-      for (const url of ['file:/media/tone.wav', '/media/tone.wav', `concat:${referenced.url('segment.ts')}`, `subfile:,,start,0,end,0,,:${referenced.url('segment.ts')}`]) {
+      for (const url of ['file:/untrusted/tone.wav', '/untrusted/tone.wav', `concat:${referenced.url('segment.ts')}`, `subfile:,,start,0,end,0,,:${referenced.url('segment.ts')}`]) {
         const r = await withFile.run(probeArgs(url), PROBE_TIMEOUT_MS);
         expect({ url, code: r.code, signal: r.signal }).toEqual({ url, code: 1, signal: null });
         expect(r.stderr).toContain('Protocol not found');
