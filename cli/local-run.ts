@@ -2,10 +2,11 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BatchGetItemCommand, PutItemCommand, type AttributeValue, type BatchGetItemCommandOutput } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
 import type { LocalStack } from './local/stack';
+import { getRows } from './ops/table';
 import { itemToRow, recordedOutcome, rowToItem, type Outcome, type PlainRow } from './rows';
 import { formatTable } from './table-format';
 
@@ -69,16 +70,8 @@ export async function insertRows(stack: LocalStack, rows: PlainRow[]): Promise<v
 }
 
 async function readRows(stack: LocalStack, ids: string[]): Promise<Map<string, PlainRow>> {
-  const found = new Map<string, PlainRow>();
-  for (let i = 0; i < ids.length; i += 100) {
-    let keys: Array<Record<string, AttributeValue>> | undefined = ids.slice(i, i + 100).map((id) => ({ movie_id: { N: id } }));
-    while (keys && keys.length) {
-      const page: BatchGetItemCommandOutput = await stack.dynamodb.send(new BatchGetItemCommand({ RequestItems: { [stack.tableName]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of page.Responses?.[stack.tableName] ?? []) found.set(String(item.movie_id?.N), itemToRow(item));
-      keys = page.UnprocessedKeys?.[stack.tableName]?.Keys;
-    }
-  }
-  return found;
+  const items = await getRows(stack.dynamodb, stack.tableName, ids);
+  return new Map([...items].map(([id, item]) => [id, itemToRow(item)]));
 }
 
 function deadLetteredIds(stack: LocalStack): Set<string> {

@@ -69,8 +69,6 @@ export interface LocalStateMachineOptions {
 
 export class LocalStateMachine {
   readonly arn: string;
-  /** The ARN of the execution most recently started. */
-  lastExecutionArn = '';
   private readonly definition: Json;
   private readonly machine: StateMachine;
   private readonly byArn = new Map<string, LocalFunction>();
@@ -110,13 +108,21 @@ export class LocalStateMachine {
     return overrides;
   }
 
+  /** StartSyncExecution: runs to the end and reports the status, output or error, as the Express API does. */
+  startSyncExecution(input: unknown, name: string = randomUUID()): Promise<ExecutionResult> {
+    return this.startExecution(input, name).result;
+  }
+
   /**
-   * StartSyncExecution: runs to the end and reports the status, output or error, as the Express API
-   * does, including its input limit and its five-minute limit.
+   * Starts an execution: its ARN at once, its outcome when it ends, with the Express limits on the
+   * input and on the five minutes a synchronous execution may run.
    */
-  async startSyncExecution(input: unknown, name: string = randomUUID()): Promise<ExecutionResult> {
+  startExecution(input: unknown, name: string = randomUUID()): { executionArn: string; result: Promise<ExecutionResult> } {
     const executionArn = `${this.arn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}`;
-    this.lastExecutionArn = executionArn;
+    return { executionArn, result: this.run(input, name, executionArn) };
+  }
+
+  private async run(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
     const startDate = new Date().toISOString();
     try {
       checkSize('the execution input', input);

@@ -48,12 +48,11 @@ export async function startStepFunctionsApi(machine: LocalStateMachine): Promise
       } catch {
         return error(res, 400, 'InvalidExecutionInput', 'the execution input is not JSON');
       }
-      const execution = machine.startSyncExecution(input, body.name);
+      const { executionArn, result: execution } = machine.startExecution(input, body.name);
       if (operation === 'StartExecution') {
         inFlight.add(execution);
         void execution.finally(() => inFlight.delete(execution));
-        // The ARN is only known once the execution object exists; it is minted synchronously.
-        return send(res, 200, { executionArn: machine.lastExecutionArn, startDate: Date.now() / 1000 });
+        return send(res, 200, { executionArn, startDate: Date.now() / 1000 });
       }
       void execution.then((result) =>
         send(res, 200, {

@@ -51,7 +51,8 @@ export function analysisFor(request: RecordRequest, updateStep: StepRecord, now 
 /** Writes the analysis; a refused condition is an answer ("left alone because …"), not an error. */
 export async function recordAnalysis(dynamodb: DynamoDBClient, tableName: string, request: RecordRequest, updateStep: StepRecord): Promise<RecordOutcome> {
   const analysis = analysisFor(request, updateStep);
-  const movieId = String(Object.values(keysOf(request.record))[0]?.N ?? Object.values(keysOf(request.record))[0]?.S ?? '');
+  const [key] = Object.values(keysOf(request.record));
+  const movieId = String(key?.N ?? key?.S ?? '');
   const input = buildAnalysisUpdate(tableName, request.record, analysis, request.action === 'record_success' ? request.result : undefined);
   try {
     await dynamodb.send(new UpdateItemCommand(input));
