@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { buildFfprobeArgs, ffprobeEnvironment } from '../functions/lib/ffprobe';
+import { buildFfprobeArgs, ffprobeEnvironment } from '../functions/lib/ffprobe-command';
 import { countSocketTraffic, TRACED_SYSCALLS, type SocketTraffic } from './strace';
 
 export const STRACE = '/usr/bin/strace';

@@ -270,7 +270,7 @@ function tuningSection(r: BenchResults): string {
   };
   const usable = rows.filter((x) => x.identicalAll && x.saving > 0).sort((a, b) => b.saving - a.saving);
   const verdict = usable.length
-    ? `**Finding:** ${usable[0].cells[0]} keeps streams and format identical on every file of this corpus and reads ${formatBytes(usable[0].saving)} less in all (${usable[0].cells[3]}). It is not applied: the corpus is synthetic, and a smaller probe can change what ffprobe infers on files it does not cover; \`functions/lib/ffprobe.ts\` is unchanged.`
+    ? `**Finding:** ${usable[0].cells[0]} keeps streams and format identical on every file of this corpus and reads ${formatBytes(usable[0].saving)} less in all (${usable[0].cells[3]}). It is not applied: the corpus is synthetic, and a smaller probe can change what ffprobe infers on files it does not cover; \`functions/lib/ffprobe-command.ts\` is unchanged.`
     : closestCandidate(rows);
   const perFile = files.map((f) => {
     const safe = f.probe.tuning.filter((t) => t.identical).sort((a, b) => a.bytes - b.bytes)[0];
@@ -431,7 +431,7 @@ export function renderReport(r: BenchResults): string {
     '',
     '## ffprobe: our invocation vs the seed\'s command',
     '',
-    '- **ours:** `buildFfprobeArgs(url)` from `functions/lib/ffprobe.ts`, exactly what the ffprobe function runs.',
+    '- **ours:** `buildFfprobeArgs(url)` from `functions/lib/ffprobe-command.ts`, exactly what the ffprobe function runs.',
     "- **seed:** `ffprobe -loglevel error -show_streams URL -print_format json`, the article's command flag for flag.",
     '',
     "Both run the same binary with the same environment (`LC_ALL=C` only) on presigned GET URLs from the local S3 endpoint, one after",

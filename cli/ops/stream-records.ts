@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { _Record as StreamApiRecord } from '@aws-sdk/client-dynamodb-streams';
-import { OWNED_ATTRIBUTES } from '../../functions/lib/item-update';
+import { OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
 import { toPipeRecord } from '../local/pipe/stream-record';
 import { KEY, type Item } from './table';
 

@@ -1,4 +1,4 @@
-/** Lambda: runs the layer's ffprobe on the presigned URL and returns the summary and where the JSON is kept. */
+/** Lambda: the ffprobe step, which runs the layer's ffprobe on the presigned URL and returns the summary and where the JSON is kept. */
 import { existsSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -7,9 +7,8 @@ import middy from '@middy/core';
 import { succeeded, tagAttempt, type StepReport } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
-import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe';
-import type { ProbeOutcome } from '../lib/item-update';
-import { probeAsset, type ProbeSettings } from '../lib/probe';
+import { type FfprobeResult, type FfprobeSettings, probeAsset } from '../lib/ffprobe';
+import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe-command';
 import type { Asset } from '../lib/row';
 
 /** The CA bundle ffprobe verifies S3's certificate with: FFPROBE_CA_FILE, or the system's. */
@@ -19,7 +18,7 @@ function caBundle(): string {
   return file;
 }
 
-const settings: ProbeSettings = {
+const settings: FfprobeSettings = {
   ffprobePath: getStringFromEnv('FFPROBE_PATH', '/opt/bin/ffprobe'),
   timeoutMs: getIntegerFromEnv('FFPROBE_TIMEOUT_SECONDS', { default: 60, min: 1, max: 840 }) * 1000,
   maxOutputBytes: getIntegerFromEnv('FFPROBE_MAX_OUTPUT_BYTES', { default: 16 * 1024 * 1024, min: 65536, max: 256 * 1024 * 1024 }),
@@ -31,7 +30,7 @@ assertRunnableHere(settings.ffprobePath);
 const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }));
 
 /** The URL is a credential: this event is never logged. */
-export interface ProbeEvent {
+export interface FfprobeEvent {
   asset: Asset;
   url: string;
   size_bytes?: number | null;
@@ -39,12 +38,12 @@ export interface ProbeEvent {
   entered_at?: string;
 }
 
-export interface ProbeStepResult {
-  result: ProbeOutcome;
+export interface FfprobeStepResult {
+  result: FfprobeResult;
   step: StepReport;
 }
 
-const probe = async (event: ProbeEvent): Promise<ProbeStepResult> => {
+const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
   const result = await probeAsset(s3, event.asset.movieId, event.url, settings, event.size_bytes);
@@ -56,7 +55,7 @@ const probe = async (event: ProbeEvent): Promise<ProbeStepResult> => {
   return { result, step: succeeded(event.attempt, event.entered_at) };
 };
 
-export const handler = middy(probe)
+export const handler = middy(ffprobe)
   .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(tagAttempt());

@@ -1,6 +1,6 @@
 /** The `analysis` record the pipeline keeps on each item: overall status, per-step status, and the failure in words. */
 import { ATTEMPTS_BEFORE_CATCH } from './errors';
-import { redactUrls } from './ffprobe';
+import { redactUrls } from './ffprobe-command';
 
 export const STEP_NAMES = ['presign', 'ffprobe', 'update'] as const;
 export type StepName = (typeof STEP_NAMES)[number];

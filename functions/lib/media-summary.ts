@@ -1,5 +1,5 @@
 /** Summarises ffprobe's JSON into the typed `media` map: only what ffprobe reported, nothing invented. */
-import type { FfprobeOutput } from './ffprobe';
+import type { FfprobeOutput } from './ffprobe-command';
 
 export interface VideoSummary {
   codec?: string;

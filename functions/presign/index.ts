@@ -1,4 +1,4 @@
-/** Lambda: validates the inserted row and presigns a short-lived GET URL for its media object. */
+/** Lambda: the presign step, which validates the inserted row and presigns a short-lived GET URL for its media object. */
 import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';

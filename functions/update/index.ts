@@ -1,4 +1,4 @@
-/** Lambda: records the analysis — success or failure — on the DynamoDB row, only if the row still points at the analysed object. */
+/** Lambda: the update step, which writes the analysis — success or failure — onto the DynamoDB row, only if the row still points at the analysed object. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -6,18 +6,18 @@ import middy from '@middy/core';
 import { stepTiming, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getStringFromEnv } from '../lib/config';
-import { recordAnalysis, type RecordOutcome, type RecordRequest } from '../lib/record';
+import { updateRow, type UpdateOutcome, type UpdateRequest } from '../lib/update';
 
 const tableName = getStringFromEnv('TABLE_NAME');
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({ requestHandler: SDK_TIMEOUTS }));
 
-export interface UpdateEvent extends RecordRequest {
+export interface UpdateEvent extends UpdateRequest {
   attempt?: number;
   entered_at?: string;
 }
 
-const update = async (event: UpdateEvent): Promise<RecordOutcome> => {
-  const outcome = await recordAnalysis(dynamodb, tableName, event, { status: 'SUCCEEDED', ...stepTiming(event.attempt, event.entered_at) });
+const update = async (event: UpdateEvent): Promise<UpdateOutcome> => {
+  const outcome = await updateRow(dynamodb, tableName, event, { status: 'SUCCEEDED', ...stepTiming(event.attempt, event.entered_at) });
   logger.appendKeys({ movie_id: outcome.movie_id });
   if (outcome.applied) {
     logger.info('recorded analysis', { status: outcome.status, error: outcome.error });

@@ -222,10 +222,10 @@ describe('faults', () => {
 
   it('records a permanent failure through the Catch path without retrying', async () => {
     const r = row('trailer.mp4');
-    stack.functions.ProbeFunction.failNext(1, 'NotMediaError', 'injected: not media');
-    const before = stack.functions.ProbeFunction.invocations;
+    stack.functions.FfprobeFunction.failNext(1, 'NotMediaError', 'injected: not media');
+    const before = stack.functions.FfprobeFunction.invocations;
     await analyse([r]);
-    expect(stack.functions.ProbeFunction.invocations - before).toBe(1);
+    expect(stack.functions.FfprobeFunction.invocations - before).toBe(1);
     const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
     expect(analysis.status).toBe('FAILED');
     expect(analysis.error).toEqual({ step: 'ffprobe', type: 'NotMediaError', message: 'injected: not media' });
@@ -326,7 +326,7 @@ describe('stale results are not applied', () => {
       dynamodb: { Keys: { movie_id: { N: String(r.movie_id) } }, NewImage: { movie_id: { N: String(r.movie_id) }, S3_bucket: { S: stack.mediaBucket }, S3_object: { S: 'theme.mp3' } } },
     };
     const update = await stack.functions.UpdateFunction.invoke({
-      action: 'record_failure',
+      status: 'FAILED',
       record: insert,
       execution: { id: 'arn:aws:states:us-east-1:000000000000:express:older', started_at: '2000-01-01T00:00:00.000Z' },
       steps: {},

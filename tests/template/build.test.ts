@@ -52,18 +52,18 @@ function loadBundle(bundle: string, environment: Record<string, string>) {
 }
 
 describe('sam build', () => {
-  it.each(['PresignFunction', 'ProbeFunction', 'UpdateFunction'])('bundles %s into a module that loads and exports its handler', (logicalId) => {
+  it.each(['PresignFunction', 'FfprobeFunction', 'UpdateFunction'])('bundles %s into a module that loads and exports its handler', (logicalId) => {
     const bundle = path.join(buildDir, logicalId, 'index.js');
     expect(existsSync(bundle)).toBe(true);
     expect(existsSync(`${bundle}.map`)).toBe(true);
     // The probe function checks its layer at cold start; here the layer's build for this machine stands in for /opt.
-    const layer: Record<string, string> = logicalId === 'ProbeFunction' ? { FFPROBE_PATH: hostFfprobe(repoRoot) } : {};
+    const layer: Record<string, string> = logicalId === 'FfprobeFunction' ? { FFPROBE_PATH: hostFfprobe(repoRoot) } : {};
     const probe = loadBundle(bundle, { ...environmentOf(logicalId), ...layer });
     expect({ stderr: probe.stderr, handler: probe.stdout }).toEqual({ stderr: '', handler: 'function' });
   }, 60_000);
 
   it('refuses to start the probe function without its layer, saying so', () => {
-    const probe = loadBundle(path.join(buildDir, 'ProbeFunction', 'index.js'), { ...environmentOf('ProbeFunction'), FFPROBE_PATH: path.join(buildDir, 'no-such-layer', 'ffprobe') });
+    const probe = loadBundle(path.join(buildDir, 'FfprobeFunction', 'index.js'), { ...environmentOf('FfprobeFunction'), FFPROBE_PATH: path.join(buildDir, 'no-such-layer', 'ffprobe') });
     expect(probe.stdout).toBe('');
     expect(probe.stderr).toMatch(/ConfigurationError: ffprobe not found at .*: is the ffprobe layer attached to the function\?/);
   }, 60_000);
@@ -89,7 +89,7 @@ describe('sam build', () => {
 
   it('writes a template whose functions and layer point at the built artifacts', () => {
     const built = readFileSync(path.join(buildDir, 'template.yaml'), 'utf8');
-    for (const artifact of ['PresignFunction', 'ProbeFunction', 'UpdateFunction']) {
+    for (const artifact of ['PresignFunction', 'FfprobeFunction', 'UpdateFunction']) {
       expect(built).toMatch(new RegExp(`CodeUri: ${artifact}\\b`));
     }
     expect(built).toMatch(/ContentUri: FfprobeLayer\b/);

@@ -66,7 +66,7 @@ describe('functions', () => {
 
   it.each([
     ['PresignFunction', 'presign/index.ts'],
-    ['ProbeFunction', 'ffprobe/index.ts'],
+    ['FfprobeFunction', 'ffprobe/index.ts'],
     ['UpdateFunction', 'update/index.ts'],
   ])('%s is bundled with esbuild from functions/%s and gets its own role', (logicalId, entry) => {
     const resource = resources[logicalId];
@@ -106,7 +106,7 @@ describe('functions', () => {
   });
 
   it('probe may only put objects into the results bucket', () => {
-    const statements = statementsOf('ProbeFunction');
+    const statements = statementsOf('FfprobeFunction');
     expect(statements).toHaveLength(1);
     expect(actionsOf(statements[0])).toEqual(['s3:PutObject']);
     expect(resourcesOf(statements[0])).toEqual([`${attOf('ResultsBucket', 'Arn')}/*`]);
@@ -115,7 +115,7 @@ describe('functions', () => {
   it('probe uses the layer binary and outlives its own ffprobe timeout, twice within the 5-minute Express limit', () => {
     const allowed = template.Parameters.FfprobeTimeoutSeconds.AllowedValues as number[];
     for (const ffprobeTimeout of allowed) {
-      const p = props('ProbeFunction', { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
+      const p = props('FfprobeFunction', { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
       expect(p.Layers).toEqual([refOf('FfprobeLayer')]);
       expect(p.MemorySize).toBe(1024);
       expect(p.Environment.Variables).toEqual({ FFPROBE_PATH: '/opt/bin/ffprobe', FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout, RESULTS_BUCKET: refOf('ResultsBucket') });
@@ -137,7 +137,7 @@ describe('functions', () => {
   });
 
   it('each function logs to its own group with the configured retention', () => {
-    for (const [fn, group] of [['PresignFunction', 'PresignLogGroup'], ['ProbeFunction', 'ProbeLogGroup'], ['UpdateFunction', 'UpdateLogGroup']]) {
+    for (const [fn, group] of [['PresignFunction', 'PresignLogGroup'], ['FfprobeFunction', 'ProbeLogGroup'], ['UpdateFunction', 'UpdateLogGroup']]) {
       expect(props(fn).LoggingConfig.LogGroup).toBe(refOf(group));
       expect(props(group, { parameters: { LogRetentionDays: 90 } }).RetentionInDays).toBe(90);
     }
@@ -304,7 +304,7 @@ describe('state machine', () => {
     const [invokePresign, invokeProbe, invokeUpdate, ...rest] = props('MediaProbeStateMachine').Policies as Json[];
     expect([invokePresign, invokeProbe, invokeUpdate]).toEqual([
       { LambdaInvokePolicy: { FunctionName: refOf('PresignFunction') } },
-      { LambdaInvokePolicy: { FunctionName: refOf('ProbeFunction') } },
+      { LambdaInvokePolicy: { FunctionName: refOf('FfprobeFunction') } },
       { LambdaInvokePolicy: { FunctionName: refOf('UpdateFunction') } },
     ]);
     const statements = rest.flatMap((p) => p.Statement) as Json[];
@@ -333,7 +333,7 @@ describe('state machine', () => {
     expect([...placeholders].sort()).toEqual(Object.keys(machine.Properties.DefinitionSubstitutions).sort());
     expect(props('MediaProbeStateMachine').DefinitionSubstitutions).toEqual({
       PresignFunctionArn: attOf('PresignFunction', 'Arn'),
-      ProbeFunctionArn: attOf('ProbeFunction', 'Arn'),
+      FfprobeFunctionArn: attOf('FfprobeFunction', 'Arn'),
       UpdateFunctionArn: attOf('UpdateFunction', 'Arn'),
     });
   });

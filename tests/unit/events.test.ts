@@ -8,7 +8,7 @@ import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ProbeEvent } from '../../functions/ffprobe/index';
+import type { FfprobeEvent } from '../../functions/ffprobe/index';
 import { summariseMedia } from '../../functions/lib/media-summary';
 import { assetFromRecord, sourceRecordOf } from '../../functions/lib/row';
 import type { PresignEvent } from '../../functions/presign/index';
@@ -25,7 +25,7 @@ const sample = <T = Json>(name: string): T => JSON.parse(readFileSync(join(EVENT
 const definition = JSON.parse(readFileSync(join(__dirname, '../../statemachine/media-probe.asl.json'), 'utf8'));
 /** The payload fields the state machine sends a task, from the ASL itself. */
 const payloadKeys = (state: string): string[] =>
-  Object.keys(definition.States['Analyse each inserted row'].ItemProcessor.States[state].Parameters.Payload)
+  Object.keys(definition.States['analyse each row'].ItemProcessor.States[state].Parameters.Payload)
     .map((key) => key.replace(/\.\$$/, ''))
     .sort();
 
@@ -48,7 +48,7 @@ beforeEach(() => {
 
 describe('events/presign.json', () => {
   it('is the Presign task payload: the stream record, the retry count and the entry time', () => {
-    expect(Object.keys(sample('presign')).sort()).toEqual(payloadKeys('Presign media URL'));
+    expect(Object.keys(sample('presign')).sort()).toEqual(payloadKeys('presign'));
     expect(sample('presign').record).toEqual(sample('stream-insert'));
   });
 
@@ -72,13 +72,13 @@ describe('events/presign.json', () => {
 describe('events/ffprobe.json', () => {
   it("is the Probe task payload: the presign step's asset and URL, the retry count and the entry time", () => {
     const event = sample('ffprobe');
-    expect(Object.keys(event).sort()).toEqual(payloadKeys('Probe media'));
+    expect(Object.keys(event).sort()).toEqual(payloadKeys('ffprobe'));
     expect(event.asset).toEqual(assetFromRecord(sample('stream-insert')));
     expect(new URL(event.url).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('gives the result update-success.json records, and the step report', async () => {
-    const { result, output } = await captureOutput(() => handlers.probe(sample<ProbeEvent>('ffprobe'), context));
+    const { result, output } = await captureOutput(() => handlers.probe(sample<FfprobeEvent>('ffprobe'), context));
     expect(result).toEqual({
       result: sample('update-success').result,
       step: { status: 'SUCCEEDED', attempts: 1, duration_ms: expect.any(Number), finished_at: expect.any(String) },
@@ -88,10 +88,10 @@ describe('events/ffprobe.json', () => {
 });
 
 describe('events/update-success.json', () => {
-  it('is the Record analysis payload', () => {
+  it('is the update payload', () => {
     const event = sample('update-success');
-    expect(Object.keys(event).sort()).toEqual(payloadKeys('Record analysis'));
-    expect(event.action).toBe('record_success');
+    expect(Object.keys(event).sort()).toEqual(payloadKeys('update'));
+    expect(event.status).toBe('SUCCEEDED');
     expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
     expect(Object.keys(event.steps).sort()).toEqual(['ffprobe', 'presign']);
     expect(event.result.media).toEqual(summariseMedia(JSON.parse(event.result.stored.ffprobe_output)));
@@ -111,11 +111,11 @@ describe('events/update-success.json', () => {
 });
 
 describe('events/update-failure.json', () => {
-  it('is the Record failure payload for an ffprobe failure', () => {
+  it('is the update with failure payload for an ffprobe failure', () => {
     const event = sample('update-failure');
-    expect(Object.keys(event).sort()).toEqual(payloadKeys('Record failure'));
+    expect(Object.keys(event).sort()).toEqual(payloadKeys('update with failure'));
     expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
-    expect(event.action).toBe('record_failure');
+    expect(event.status).toBe('FAILED');
     expect(event.failure).toMatchObject({ step: 'ffprobe', error: { Error: 'NotMediaError' }, started_at: event.steps.presign.finished_at });
     expect(JSON.parse(event.failure.error.Cause).errorType).toBe('NotMediaError');
   });

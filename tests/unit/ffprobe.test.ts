@@ -1,244 +1,104 @@
-/** The hardened ffprobe invocation and how its failures are named; the process handling is in run-ffprobe.test.ts. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {
-  assertRunnableHere,
-  buildFfprobeArgs,
-  checkProbeOutput,
-  classifyProbeFailure,
-  ffprobeEnvironment,
-  protocolWhitelist,
-  redactUrls,
-} from '../../functions/lib/ffprobe';
+/** The ffprobe step with a fake ffprobe and a mocked S3: where the JSON is kept, how the results-bucket write fails. */
+import { createHash } from 'node:crypto';
+import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { TransientError } from '../../functions/lib/errors';
+import { outputKey, probeAsset, storeOutput, type FfprobeSettings } from '../../functions/lib/ffprobe';
+import { FakeFfprobeDir } from './helpers/fake-ffprobe';
+import mp4 from './fixtures/mp4-h264-aac.json';
 
-const SIGNATURE = 'a3f1c0de5b8e9f0123456789abcdef0123456789abcdef0123456789abcdef01';
-const PRESIGNED = `https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLE%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=300&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&X-Amz-Signature=${SIGNATURE}&X-Amz-SignedHeaders=host&x-id=GetObject`;
+const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'UNITTESTKEYID', secretAccessKey: 'unit-test-secret' } });
+const s3Mock = mockClient(s3);
+const RESULTS = 'media-probe-results';
+const presignedUrl = (signature: string) =>
+  `https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=UNITTESTKEYID%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=300&X-Amz-Security-Token=unit-test-session-token&X-Amz-Signature=${signature}&X-Amz-SignedHeaders=host&x-id=GetObject`;
 
-/** ffprobe's stderr at `-loglevel error`: component lines, then `<url>: <reason>` (format as printed by FFmpeg 5.1). */
-const stderrOf = (...lines: string[]) => `${lines.join('\n')}\n`;
+let fake: FakeFfprobeDir;
+let settings: FfprobeSettings;
 
-const CA = '/etc/pki/tls/certs/ca-bundle.crt';
-
-describe('buildFfprobeArgs', () => {
-  it('builds the whole argument array for an https URL, verifying the server against the CA bundle', () => {
-    expect(buildFfprobeArgs(PRESIGNED, { caFile: CA })).toEqual([
-      '-hide_banner',
-      '-loglevel', 'error',
-      '-protocol_whitelist', 'https,tls,tcp',
-      '-tls_verify', '1',
-      '-ca_file', CA,
-      '-rw_timeout', '15000000',
-      '-max_alloc', String(256 * 1024 * 1024),
-      '-show_streams',
-      '-show_format',
-      '-print_format', 'json=compact=1',
-      '-i', PRESIGNED,
-    ]);
-  });
-
-  it('allows only http and tcp for an http URL (the local S3 stand-in), with no TLS options', () => {
-    const args = buildFfprobeArgs('http://127.0.0.1:4569/media/a.mp4');
-    expect(args[args.indexOf('-protocol_whitelist') + 1]).toBe('http,tcp');
-    expect(args).not.toContain('-tls_verify');
-  });
-
-  it('refuses an https URL when there is no CA bundle to verify the server with', () => {
-    expect(() => buildFfprobeArgs(PRESIGNED)).toThrow(/without a CA bundle/);
-  });
-
-  it('passes a URL full of shell metacharacters as one untouched element', () => {
-    const url = "https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20x)`id`|c&d>e<f'g\"h*?X-Amz-Signature=1 2";
-    const args = buildFfprobeArgs(url, { caFile: CA });
-    expect(args.at(-1)).toBe(url);
-    expect(args.at(-2)).toBe('-i');
-    expect(args.filter((arg) => arg.includes('touch'))).toEqual([url]);
-  });
-
-  it.each([
-    'file:///etc/passwd',
-    'data:text/plain;base64,SGVsbG8=',
-    'concat:https://a.example/x.mp4|file:///etc/passwd',
-    'ftp://example.com/a.mp4',
-    'rtmp://example.com/live',
-    'subfile,,start,0,end,0,,:https://a.example/x',
-  ])('refuses %s', (url) => {
-    expect(() => buildFfprobeArgs(url)).toThrow();
-  });
-
-  it('says why a non-http(s) URL is refused', () => {
-    expect(() => protocolWhitelist('file:///etc/passwd')).toThrow('refusing to probe a file: URL: only http(s) presigned URLs are probed');
-    expect(() => protocolWhitelist('concat:a|b')).toThrow(/refusing to probe a concat: URL/);
-  });
+beforeAll(() => {
+  fake = new FakeFfprobeDir();
+  const script = fake.reportingUrl('ffprobe', mp4);
+  settings = { ffprobePath: script, timeoutMs: 5000, maxOutputBytes: 1024 * 1024, inlineLimitBytes: 100 * 1024, resultsBucket: RESULTS, caFile: '/etc/ssl/certs/ca-certificates.crt' };
 });
+afterAll(() => fake.remove());
+beforeEach(() => s3Mock.reset());
 
-describe('ffprobeEnvironment', () => {
-  const saved = { ...process.env };
-  afterEach(() => {
-    process.env = { ...saved };
+describe('storeOutput', () => {
+  const json = JSON.stringify({ streams: [{ codec_type: 'audio' }], format: { format_name: 'mp3' } });
+
+  it('keeps output up to the inline limit on the item, writing nothing to S3', async () => {
+    const limit = Buffer.byteLength(json);
+    expect(await storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: limit })).toEqual({ ffprobe_output: json });
+    expect(s3Mock.calls()).toHaveLength(0);
   });
 
-  it('hands ffprobe no AWS variable even when the function has credentials', () => {
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'ASIAEXAMPLEKEY',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-      AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLE',
-      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.2/creds',
-      AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001',
-    });
-    const env = ffprobeEnvironment();
-    expect(Object.keys(env).filter((name) => name.startsWith('AWS_'))).toEqual([]);
-    expect(Object.values(env).join('\n')).not.toMatch(/EXAMPLE|169\.254/);
-    expect(env).toEqual({ LC_ALL: 'C' });
-  });
-});
-
-describe('redactUrls', () => {
-  it('replaces a presigned URL, query and signature included', () => {
-    const text = redactUrls(`${PRESIGNED}: Server returned 404 Not Found`);
-    expect(text).not.toContain('X-Amz');
-    expect(text).not.toContain(SIGNATURE);
-    expect(text).not.toContain('amazonaws');
-    expect(text).toContain('<url>');
-    expect(text).toContain('Server returned 404 Not Found');
+  it('writes larger output to the results bucket under a content-addressed key and returns its s3:// location', async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    const stored = await storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: Buffer.byteLength(json) - 1 });
+    const key = `ffprobe-output/42/${createHash('sha256').update(json).digest('hex')}.json`;
+    expect(stored).toEqual({ ffprobe_output_location: `s3://${RESULTS}/${key}` });
+    const [call] = s3Mock.commandCalls(PutObjectCommand);
+    expect(call.args[0].input).toEqual({ Bucket: RESULTS, Key: key, Body: json, ContentType: 'application/json' });
   });
 
-  it('replaces every network URL ffprobe may print, and stops at quotes and whitespace', () => {
-    expect(redactUrls(`open 'https://a.example/x?X-Amz-Signature=1' then 'http://b/y' and tcp://127.0.0.1:9 failed`)).toBe(
-      `open '<url>' then '<url>' and <url> failed`,
+  it('counts the limit in UTF-8 bytes', async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    const wide = JSON.stringify({ streams: [], format: { tags: { title: 'é'.repeat(60) } } });
+    const stored = await storeOutput(s3, '42', wide, { ...settings, inlineLimitBytes: wide.length });
+    expect(stored).toHaveProperty('ffprobe_output_location');
+  });
+
+  it('says so when output is over the limit and there is no results bucket', async () => {
+    await expect(storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: 10, resultsBucket: undefined })).rejects.toThrow(
+      `ffprobe's output is ${Buffer.byteLength(json)} bytes, over the inline limit, and no RESULTS_BUCKET is configured`,
     );
   });
 
-  it('keeps s3:// URIs, which name an object but grant nothing, so errors say which object failed', () => {
-    expect(redactUrls('s3://bucket/key does not exist')).toBe('s3://bucket/key does not exist');
+  it('a PutObject 503 → TransientError', async () => {
+    s3Mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Please reduce your request rate.' }));
+    const failure = storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: 0 });
+    await expect(failure).rejects.toBeInstanceOf(TransientError);
+    await expect(failure).rejects.toThrow('storing the ffprobe output: SlowDown (Please reduce your request rate.)');
   });
 
-  it('leaves text without URLs alone', () => {
-    expect(redactUrls('moov atom not found: Invalid data found when processing input')).toBe(
-      'moov atom not found: Invalid data found when processing input',
-    );
-  });
-});
-
-describe('classifyProbeFailure', () => {
-  it('404 → ObjectNotFoundError', () => {
-    const error = classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Server returned 404 Not Found`));
-    expect(error.name).toBe('ObjectNotFoundError');
-    expect(error.message).toMatch(/HTTP 404/);
-  });
-
-  it('403 → AccessDeniedError', () => {
-    const error = classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Server returned 403 Forbidden (access denied)`));
-    expect(error.name).toBe('AccessDeniedError');
-    expect(error.message).toMatch(/HTTP 403/);
-  });
-
-  // FFmpeg maps every 5xx status to AVERROR_HTTP_SERVER_ERROR, whose text is literally "5XX"
-  // (libavutil/error.c); the status-specific "HTTP error 503" line is logged at warning level,
-  // which `-loglevel error` suppresses. S3's 503 Slow Down is the textbook transient error.
-  it.each([
-    ['5xx (as FFmpeg prints it)', `${PRESIGNED}: Server returned 5XX Server Error reply`],
-    ['connection reset', `[tls @ 0x55d0c0a1b2c0] Error in the pull function.\n${PRESIGNED}: Connection reset by peer`],
-    ['connection refused', `[tcp @ 0x5612dda3e900] Connection to tcp://127.0.0.1:8799 failed: Connection refused\n${PRESIGNED}: Connection refused`],
-    ['connection timed out', `${PRESIGNED}: Connection timed out`],
-    ['429', `${PRESIGNED}: Server returned 429 Too Many Requests`],
-  ])('%s → TransientError', (_label, stderr) => {
-    const error = classifyProbeFailure(1, stderrOf(stderr));
-    expect(error.name).toBe('TransientError');
-    expect(error.message).not.toContain('X-Amz');
-  });
-
-  it('"Invalid data found when processing input" → NotMediaError with the reason and exit code, no URL', () => {
-    const error = classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Invalid data found when processing input`));
-    expect(error.name).toBe('NotMediaError');
-    expect(error.message).toBe('ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)');
-  });
-
-  it('"moov atom not found" → NotMediaError, reporting the last line', () => {
-    const error = classifyProbeFailure(
-      1,
-      stderrOf('[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55e8b1797380] moov atom not found', `${PRESIGNED}: Invalid data found when processing input`),
-    );
-    expect(error.name).toBe('NotMediaError');
-    expect(error.message).toBe('ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)');
-    expect(error.message).not.toContain(SIGNATURE);
-  });
-
-  it('says so when ffprobe printed nothing, and leaves out a missing exit code', () => {
-    expect(classifyProbeFailure(null, '').message).toBe('ffprobe could not read the object as media: no diagnostic output');
+  it('a PutObject AccessDenied passes through unchanged', async () => {
+    const denied = new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' });
+    s3Mock.on(PutObjectCommand).rejects(denied);
+    await expect(storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: 0 })).rejects.toBe(denied);
   });
 });
 
-describe('checkProbeOutput', () => {
-  const format = { format_name: 'mp3', duration: '2.037551' };
-
-  it('returns the parsed document when it has a media stream', () => {
-    const doc = { streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3' }], format };
-    expect(checkProbeOutput(JSON.stringify(doc))).toEqual(doc);
-  });
-
-  it.each([
-    ['not JSON', '{\n\n', 'ffprobe printed output that is not JSON'],
-    ['empty', '', 'ffprobe printed output that is not JSON'],
-    ['no streams', JSON.stringify({ format }), 'ffprobe found no audio, video or subtitle streams in the object'],
-    ['an empty stream list', JSON.stringify({ streams: [], format }), 'ffprobe found no audio, video or subtitle streams in the object'],
-    [
-      'only data streams',
-      JSON.stringify({ streams: [{ codec_type: 'data', codec_tag_string: 'tmcd' }, { codec_type: 'attachment' }], format }),
-      'ffprobe found no audio, video or subtitle streams in the object',
-    ],
-    ['no format', JSON.stringify({ streams: [{ codec_type: 'video' }] }), 'ffprobe found no audio, video or subtitle streams in the object'],
-  ])('%s → NotMediaError', (_label, stdout, message) => {
-    expect(() => checkProbeOutput(stdout)).toThrow(expect.objectContaining({ name: 'NotMediaError', message }));
+describe('outputKey', () => {
+  it('is the same for the same output and differs for different output', () => {
+    expect(outputKey('42', '{"a":1}')).toBe(outputKey('42', '{"a":1}'));
+    expect(outputKey('42', '{"a":1}')).not.toBe(outputKey('42', '{"a":2}'));
+    expect(outputKey('43', '{"a":1}')).toMatch(/^ffprobe-output\/43\/[0-9a-f]{64}\.json$/);
   });
 });
 
-describe('classifyProbeFailure for TLS and refused requests', () => {
-  it('a certificate that fails verification is permanent, although ffprobe also prints an I/O error', () => {
-    const error = classifyProbeFailure(
-      1,
-      stderrOf('[tls @ 0x55d0c0a1b2c0] error:0A000086:SSL routines::certificate verify failed', `${PRESIGNED}: Input/output error`),
-    );
-    expect(error.name).toBe('TlsVerificationError');
-    expect(error.message).not.toContain('X-Amz');
+describe('probeAsset', () => {
+  it('probes the URL and returns the summary with the output kept inline', async () => {
+    const outcome = await probeAsset(s3, '42', presignedUrl('a'.repeat(64)), settings);
+    expect(outcome.media.video).toEqual([{ codec: 'h264', width: 1920, height: 1080, frame_rate: 29.97, pix_fmt: 'yuv420p', profile: 'High' }]);
+    expect('ffprobe_output' in outcome.stored && JSON.parse(outcome.stored.ffprobe_output).streams).toHaveLength(2);
+    expect(s3Mock.calls()).toHaveLength(0);
   });
 
-  it('HTTP 400 (an expired or malformed presigned URL) is permanent', () => {
-    expect(classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Server returned 400 Bad Request`)).name).toBe('AccessDeniedError');
+  it('never stores the presigned URL ffprobe reports as format.filename', async () => {
+    const signature = 'b'.repeat(64);
+    const outcome = await probeAsset(s3, '42', presignedUrl(signature), settings);
+    const stored = JSON.stringify(outcome.stored);
+    expect(stored).not.toContain(signature);
+    expect(stored).not.toMatch(/X-Amz-(Signature|Security-Token|Credential)/);
   });
 
-  it('a plain I/O error is still transient', () => {
-    expect(classifyProbeFailure(1, stderrOf(`${PRESIGNED}: Input/output error`)).name).toBe('TransientError');
-  });
-});
-
-describe('assertRunnableHere', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'media-probe-elf-'));
-  const elf = (machine: number) => {
-    const header = Buffer.alloc(64);
-    header.write('\x7fELF', 0, 'latin1');
-    header.writeUInt16LE(machine, 18);
-    const file = path.join(dir, `elf-${machine}`);
-    writeFileSync(file, header);
-    return file;
-  };
-
-  it('accepts a binary built for the running CPU', () => {
-    expect(() => assertRunnableHere(elf(0xb7), 'arm64')).not.toThrow();
-    expect(() => assertRunnableHere(elf(0x3e), 'x64')).not.toThrow();
-  });
-
-  it('refuses a binary built for another CPU at cold start, naming both', () => {
-    expect(() => assertRunnableHere(elf(0xb7), 'x64')).toThrow(/built for arm64, but the function runs on x64/);
-  });
-
-  it('refuses a missing binary with a hint about the layer', () => {
-    expect(() => assertRunnableHere(path.join(dir, 'absent'))).toThrow(/ffprobe not found at .*layer attached/);
-  });
-
-  it('leaves scripts alone (they are not ELF files)', () => {
-    const script = path.join(dir, 'script');
-    writeFileSync(script, '#!/bin/sh\n');
-    expect(() => assertRunnableHere(script, 'x64')).not.toThrow();
+  it('writes the same results-bucket object for every probe of the same media (retries get a fresh URL)', async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    const large = { ...settings, inlineLimitBytes: 0 };
+    const first = await probeAsset(s3, '42', presignedUrl('c'.repeat(64)), large);
+    const retry = await probeAsset(s3, '42', presignedUrl('d'.repeat(64)), large);
+    expect(first.stored).toHaveProperty('ffprobe_output_location');
+    expect(retry.stored).toEqual(first.stored);
   });
 });

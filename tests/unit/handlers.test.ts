@@ -134,7 +134,7 @@ describe('ffprobe handler with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
 describe('update handler', () => {
   const execution = { id: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-1:item-0', started_at: '2025-01-15T10:00:00.000Z' };
   const failure = {
-    action: 'record_failure' as const,
+    status: 'FAILED' as const,
     record: insertRecord(),
     execution,
     steps: {},
@@ -165,7 +165,7 @@ describe('update handler', () => {
   it('records the update step with the attempts Step Functions counted', async () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
     const success = {
-      action: 'record_success' as const,
+      status: 'SUCCEEDED' as const,
       record: insertRecord(),
       execution,
       steps: {},

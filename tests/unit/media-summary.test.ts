@@ -1,5 +1,5 @@
 /** The typed `media` summary of realistic ffprobe documents, and its one-line description. */
-import type { FfprobeOutput } from '../../functions/lib/ffprobe';
+import type { FfprobeOutput } from '../../functions/lib/ffprobe-command';
 import { describeMedia, parseFrameRate, summariseMedia, type MediaSummary } from '../../functions/lib/media-summary';
 import mkv from './fixtures/mkv-subtitles.json';
 import mp3 from './fixtures/mp3-cover-art.json';

@@ -1,7 +1,7 @@
 /** The stream records reanalyze and backfill start the state machine with: the pipe's shape, the row as it is now, marked as synthetic. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildAnalysisUpdate } from '../../functions/lib/item-update';
+import { buildAnalysisUpdate } from '../../functions/lib/update-expression';
 import { assetFromRecord } from '../../functions/lib/row';
 import { hasNewOutcome } from '../../cli/ops/reanalyze';
 import { movieIdOfRecord, recordsForRows } from '../../cli/ops/stream-records';

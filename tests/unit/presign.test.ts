@@ -1,4 +1,4 @@
-/** Step 1 against a mocked S3: each HeadObject failure gets its name, and success gives a URL that expires when configured. */
+/** The presign step against a mocked S3: each HeadObject failure gets its name, and success gives a URL that expires when configured. */
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AccessDeniedError, ObjectNotFoundError, TransientError } from '../../functions/lib/errors';

@@ -43,7 +43,7 @@ const tasks = states.filter(([, state]) => state.Type === 'Task');
 
 describe('the state machine definition', () => {
   it('has the four Lambda tasks', () => {
-    expect(tasks.map(([name]) => name).sort()).toEqual(['Presign media URL', 'Probe media', 'Record analysis', 'Record failure']);
+    expect(tasks.map(([name]) => name).sort()).toEqual(['ffprobe', 'presign', 'update', 'update with failure']);
   });
 
   it.each(tasks)('%s: each Retry allows ATTEMPTS_BEFORE_CATCH attempts for each of its error names', (_name, task) => {
@@ -65,15 +65,15 @@ describe('the state machine definition', () => {
     expect([...retried].sort()).toEqual(Object.keys(ATTEMPTS_BEFORE_CATCH).sort());
   });
 
-  it.each(tasks.filter(([name]) => name !== 'Record failure'))('%s: catches States.ALL into a state that exists', (_name, task) => {
+  it.each(tasks.filter(([name]) => name !== 'update with failure'))('%s: catches States.ALL into a state that exists', (_name, task) => {
     const catchAll = task.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
     expect(catchAll).toBeDefined();
     expect(states.map(([name]) => name)).toContain(catchAll!.Next);
   });
 
-  it('lets Record failure fail the execution, so the pipe retries and dead-letters the batch', () => {
-    const [, recordFailure] = tasks.find(([name]) => name === 'Record failure')!;
-    expect(recordFailure.Catch).toBeUndefined();
+  it('lets update with failure fail the execution, so the pipe retries and dead-letters the batch', () => {
+    const [, updateWithFailure] = tasks.find(([name]) => name === 'update with failure')!;
+    expect(updateWithFailure.Catch).toBeUndefined();
   });
 
   it('never reads a row attribute with JSONPath (a missing path raises States.Runtime, which no Catch handles)', () => {
@@ -85,7 +85,7 @@ describe('the state machine definition', () => {
     );
     expect(offending).toEqual([]);
     // The walk does find paths: the record is passed whole.
-    expect(jsonPaths(states.find(([name]) => name === 'Presign media URL')![1].Parameters)).toContainEqual({ key: 'record.$', path: '$.record' });
+    expect(jsonPaths(states.find(([name]) => name === 'presign')![1].Parameters)).toContainEqual({ key: 'record.$', path: '$.record' });
   });
 
   it('passes each function the fields its handler reads', () => {
@@ -93,15 +93,15 @@ describe('the state machine definition', () => {
       const params = states.find(([n]) => n === name)![1].Parameters as { Payload: Record<string, unknown> };
       return Object.keys(params.Payload).map((key) => key.replace(/\.\$$/, '')).sort();
     };
-    expect(payload('Presign media URL')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
-    expect(payload('Probe media')).toEqual(['asset', 'attempt', 'entered_at', 'size_bytes', 'url']);
-    expect(payload('Record analysis')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'record', 'result', 'steps']);
-    expect(payload('Record failure')).toEqual(['action', 'attempt', 'entered_at', 'execution', 'failure', 'record', 'steps']);
+    expect(payload('presign')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
+    expect(payload('ffprobe')).toEqual(['asset', 'attempt', 'entered_at', 'size_bytes', 'url']);
+    expect(payload('update')).toEqual(['attempt', 'entered_at', 'execution', 'record', 'result', 'status', 'steps']);
+    expect(payload('update with failure')).toEqual(['attempt', 'entered_at', 'execution', 'failure', 'record', 'status', 'steps']);
   });
 
   it('keeps the presigned URL out of the update step and the failure records', () => {
     const leaks = states
-      .filter(([name]) => name !== 'Probe media')
+      .filter(([name]) => name !== 'ffprobe')
       .flatMap(([name, state]) => [state.Parameters].flatMap(jsonPaths).filter(({ path }) => /url/i.test(path)).map(({ path }) => `${name}: ${path}`));
     expect(leaks).toEqual([]);
   });

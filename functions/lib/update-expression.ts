@@ -5,16 +5,8 @@
 import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from './analysis';
-import type { MediaSummary } from './media-summary';
+import type { FfprobeResult } from './ffprobe';
 import { keysOf, toSdkAttributeValue, toSdkItem, type StreamImage, type StreamRecord } from './row';
-
-/** Where the ffprobe JSON went: inline on the item, or to the results bucket when too large. */
-export type StoredOutput = { ffprobe_output: string } | { ffprobe_output_location: string };
-
-export interface ProbeOutcome {
-  stored: StoredOutput;
-  media: MediaSummary;
-}
 
 /** The row attributes whose values an analysis was computed for. */
 export const SOURCE_ATTRIBUTES = ['S3_bucket', 'S3_object'] as const;
@@ -53,7 +45,7 @@ function sourceConditions(record: unknown, expr: Expression): string[] {
  * location); a failure removes them, so an item's metadata always belongs to its latest analysis.
  * An analysis that started before the one already recorded is not applied.
  */
-export function buildAnalysisUpdate(tableName: string, record: unknown, analysis: Analysis, outcome?: ProbeOutcome): UpdateItemCommandInput {
+export function buildAnalysisUpdate(tableName: string, record: unknown, analysis: Analysis, outcome?: FfprobeResult): UpdateItemCommandInput {
   const expr: Expression = {
     names: { '#analysis': 'analysis', '#started_at': 'started_at' },
     values: {

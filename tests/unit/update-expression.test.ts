@@ -1,7 +1,8 @@
 /** The conditional UpdateItem: what it may touch, when it applies, and how a refusal is explained. */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from '../../functions/lib/analysis';
-import { OWNED_ATTRIBUTES, buildAnalysisUpdate, explainStaleRow, type ProbeOutcome } from '../../functions/lib/item-update';
+import type { FfprobeResult } from '../../functions/lib/ffprobe';
+import { OWNED_ATTRIBUTES, buildAnalysisUpdate, explainStaleRow } from '../../functions/lib/update-expression';
 import { BUCKET, KEY, insertRecord, rowImage } from './helpers/records';
 
 const TABLE = 'media-probe-Movies';
@@ -20,9 +21,9 @@ const analysis = (status: Analysis['status']): Analysis => ({
   ...(status === 'FAILED' ? { error: { step: 'ffprobe' as const, type: 'NotMediaError', message: 'x' } } : {}),
 });
 
-const media: ProbeOutcome['media'] = { format_name: 'mp3', duration_s: 2.04, video: [], audio: [{ codec: 'mp3', channels: 1, sample_rate: 44100 }], subtitles: [] };
-const inline: ProbeOutcome = { stored: { ffprobe_output: '{"streams":[],"format":{}}' }, media };
-const located: ProbeOutcome = { stored: { ffprobe_output_location: 's3://media-probe-results/ffprobe-output/42/abc.json' }, media };
+const media: FfprobeResult['media'] = { format_name: 'mp3', duration_s: 2.04, video: [], audio: [{ codec: 'mp3', channels: 1, sample_rate: 44100 }], subtitles: [] };
+const inline: FfprobeResult = { stored: { ffprobe_output: '{"streams":[],"format":{}}' }, media };
+const located: FfprobeResult = { stored: { ffprobe_output_location: 's3://media-probe-results/ffprobe-output/42/abc.json' }, media };
 
 /** The attribute names (resolved through ExpressionAttributeNames) that the SET and REMOVE clauses write. */
 function writtenAttributes(input: ReturnType<typeof buildAnalysisUpdate>): { set: string[]; remove: string[] } {

@@ -1,8 +1,9 @@
-/** Step 3: write the analysis (success or failure) onto the row, stale-safe. */
+/** The update step: write the analysis (success or failure) onto the row, stale-safe. */
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { failedSteps, withoutFinishTime, type Analysis, type CaughtError, type FailureContext, type StepName, type StepRecord } from './analysis';
 import { asTransientIfRetryable } from './errors';
-import { buildAnalysisUpdate, explainStaleRow, type ProbeOutcome } from './item-update';
+import type { FfprobeResult } from './ffprobe';
+import { buildAnalysisUpdate, explainStaleRow } from './update-expression';
 import { keysOf } from './row';
 
 export interface ExecutionRef {
@@ -11,17 +12,18 @@ export interface ExecutionRef {
 }
 
 /** What the state machine hands the update step, for either outcome. */
-export interface RecordRequest {
-  action: 'record_success' | 'record_failure';
+export interface UpdateRequest {
+  /** The analysis' outcome: SUCCEEDED carries `result`, FAILED carries `failure`. */
+  status: Analysis['status'];
   record: unknown;
   execution: ExecutionRef;
   steps?: Partial<Record<StepName, StepRecord>>;
-  result?: ProbeOutcome;
+  result?: FfprobeResult;
   failure?: { step: StepName; error: CaughtError; started_at?: string; failed_at?: string };
 }
 
 /** The execution's account of one row: applied, or left alone and why. */
-export interface RecordOutcome {
+export interface UpdateOutcome {
   movie_id: string;
   status: Analysis['status'];
   applied: boolean;
@@ -30,9 +32,9 @@ export interface RecordOutcome {
 }
 
 /** The analysis map for a request, given how the update step itself went. */
-export function analysisFor(request: RecordRequest, updateStep: StepRecord, now = new Date()): Analysis {
+export function analysisFor(request: UpdateRequest, updateStep: StepRecord, now = new Date()): Analysis {
   const base = { execution: request.execution.id, started_at: request.execution.started_at, finished_at: now.toISOString() };
-  if (request.action === 'record_success') {
+  if (request.status === 'SUCCEEDED') {
     return {
       status: 'SUCCEEDED',
       ...base,
@@ -43,17 +45,17 @@ export function analysisFor(request: RecordRequest, updateStep: StepRecord, now 
       },
     };
   }
-  if (!request.failure) throw new Error('record_failure needs a failure');
+  if (!request.failure) throw new Error('a FAILED update needs a failure');
   const { steps, error } = failedSteps(request.steps ?? {}, request.failure as FailureContext);
   return { status: 'FAILED', ...base, steps, error };
 }
 
 /** Writes the analysis; a refused condition is an answer ("left alone because …"), not an error. */
-export async function recordAnalysis(dynamodb: DynamoDBClient, tableName: string, request: RecordRequest, updateStep: StepRecord): Promise<RecordOutcome> {
+export async function updateRow(dynamodb: DynamoDBClient, tableName: string, request: UpdateRequest, updateStep: StepRecord): Promise<UpdateOutcome> {
   const analysis = analysisFor(request, updateStep);
   const [key] = Object.values(keysOf(request.record));
   const movieId = String(key?.N ?? key?.S ?? '');
-  const input = buildAnalysisUpdate(tableName, request.record, analysis, request.action === 'record_success' ? request.result : undefined);
+  const input = buildAnalysisUpdate(tableName, request.record, analysis, request.status === 'SUCCEEDED' ? request.result : undefined);
   try {
     await dynamodb.send(new UpdateItemCommand(input));
   } catch (error) {

@@ -1,6 +1,6 @@
 /** runFfprobe's process handling, against `#!/bin/sh` stand-ins for ffprobe: arguments, environment, timeout, cap, signals. */
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { runFfprobe } from '../../functions/lib/ffprobe';
+import { runFfprobe } from '../../functions/lib/ffprobe-command';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 
 const URL_WITH_METACHARACTERS = "https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20pwned)`id`|c&d'e\"f.mp4?X-Amz-Signature=abc";

@@ -1,10 +1,10 @@
-/** Step 3 against a mocked DynamoDB: applied, refused (and why), retryable, or permanent. */
+/** The update step against a mocked DynamoDB: applied, refused (and why), retryable, or permanent. */
 import { ConditionalCheckFailedException, DynamoDBClient, DynamoDBServiceException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StepRecord } from '../../functions/lib/analysis';
 import { TransientError } from '../../functions/lib/errors';
-import { analysisFor, recordAnalysis, type RecordRequest } from '../../functions/lib/record';
+import { analysisFor, updateRow, type UpdateRequest } from '../../functions/lib/update';
 import { BUCKET, KEY, insertRecord } from './helpers/records';
 
 const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'UNITTESTKEYID', secretAccessKey: 'unit-test-secret' } });
@@ -13,8 +13,8 @@ const TABLE = 'media-probe-movies';
 const updateStep: StepRecord = { status: 'SUCCEEDED', attempts: 1, duration_ms: 35 };
 const execution = { id: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-1:item-0', started_at: '2025-01-15T10:00:00.000Z' };
 
-const success: RecordRequest = {
-  action: 'record_success',
+const success: UpdateRequest = {
+  status: 'SUCCEEDED',
   record: insertRecord(),
   execution,
   steps: {
@@ -24,8 +24,8 @@ const success: RecordRequest = {
   result: { stored: { ffprobe_output: '{"streams":[{"codec_type":"audio"}],"format":{}}' }, media: { video: [], audio: [{ codec: 'mp3' }], subtitles: [] } },
 };
 
-const failure: RecordRequest = {
-  action: 'record_failure',
+const failure: UpdateRequest = {
+  status: 'FAILED',
   record: insertRecord(),
   execution,
   steps: {},
@@ -44,10 +44,10 @@ function dynamoError(name: string, httpStatusCode: number, message = name): Dyna
 
 beforeEach(() => dynamoMock.reset());
 
-describe('recordAnalysis', () => {
+describe('updateRow', () => {
   it('records a success and says it applied', async () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
-    expect(await recordAnalysis(dynamodb, TABLE, success, updateStep)).toStrictEqual({ movie_id: '42', status: 'SUCCEEDED', applied: true });
+    expect(await updateRow(dynamodb, TABLE, success, updateStep)).toStrictEqual({ movie_id: '42', status: 'SUCCEEDED', applied: true });
     const [call] = dynamoMock.commandCalls(UpdateItemCommand);
     const input = call.args[0].input;
     expect(input.TableName).toBe(TABLE);
@@ -58,7 +58,7 @@ describe('recordAnalysis', () => {
 
   it('records a failure and hands back its error', async () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
-    expect(await recordAnalysis(dynamodb, TABLE, failure, updateStep)).toStrictEqual({
+    expect(await updateRow(dynamodb, TABLE, failure, updateStep)).toStrictEqual({
       movie_id: '42',
       status: 'FAILED',
       applied: true,
@@ -71,7 +71,7 @@ describe('recordAnalysis', () => {
   it('a refused condition with the current row → applied: false, with the reason', async () => {
     const Item = marshall({ movie_id: 42, S3_bucket: BUCKET, S3_object: 'movies/42/recut.mp4' });
     dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed', Item }));
-    expect(await recordAnalysis(dynamodb, TABLE, success, updateStep)).toStrictEqual({
+    expect(await updateRow(dynamodb, TABLE, success, updateStep)).toStrictEqual({
       movie_id: '42',
       status: 'SUCCEEDED',
       applied: false,
@@ -81,7 +81,7 @@ describe('recordAnalysis', () => {
 
   it('a refused condition without a row → applied: false, the row was deleted', async () => {
     dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' }));
-    expect(await recordAnalysis(dynamodb, TABLE, failure, updateStep)).toStrictEqual({
+    expect(await updateRow(dynamodb, TABLE, failure, updateStep)).toStrictEqual({
       movie_id: '42',
       status: 'FAILED',
       applied: false,
@@ -95,7 +95,7 @@ describe('recordAnalysis', () => {
     ['InternalServerError', dynamoError('InternalServerError', 500)],
   ])('%s → TransientError', async (_label, error) => {
     dynamoMock.on(UpdateItemCommand).rejects(error);
-    const outcome = recordAnalysis(dynamodb, TABLE, success, updateStep);
+    const outcome = updateRow(dynamodb, TABLE, success, updateStep);
     await expect(outcome).rejects.toBeInstanceOf(TransientError);
     await expect(outcome).rejects.toThrow(/^updating the row: /);
   });
@@ -103,11 +103,11 @@ describe('recordAnalysis', () => {
   it('ValidationException passes through unchanged, so it is not retried', async () => {
     const error = dynamoError('ValidationException', 400, 'Item size has exceeded the maximum allowed size');
     dynamoMock.on(UpdateItemCommand).rejects(error);
-    await expect(recordAnalysis(dynamodb, TABLE, success, updateStep)).rejects.toBe(error);
+    await expect(updateRow(dynamodb, TABLE, success, updateStep)).rejects.toBe(error);
   });
 
   it('refuses a record that is not a stream record before calling DynamoDB', async () => {
-    await expect(recordAnalysis(dynamodb, TABLE, { ...failure, record: { hello: 'world' } }, updateStep)).rejects.toMatchObject({ name: 'InvalidRowError' });
+    await expect(updateRow(dynamodb, TABLE, { ...failure, record: { hello: 'world' } }, updateStep)).rejects.toMatchObject({ name: 'InvalidRowError' });
     expect(dynamoMock.calls()).toHaveLength(0);
   });
 });
@@ -137,6 +137,6 @@ describe('analysisFor', () => {
   });
 
   it('a failure request without a failure is a programming error', () => {
-    expect(() => analysisFor({ ...failure, failure: undefined }, updateStep, now)).toThrow('record_failure needs a failure');
+    expect(() => analysisFor({ ...failure, failure: undefined }, updateStep, now)).toThrow('a FAILED update needs a failure');
   });
 });
