@@ -10,9 +10,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { readTemplate } from '../cli/local/cfn';
-import { hostFfprobe } from '../cli/local/ffprobe-binary';
-import { localTemplate } from '../cli/local/template';
+import { readTemplate } from '../local/cfn';
+import { hostFfprobe } from '../local/ffprobe-binary';
+import { localTemplate } from '../local/template';
 
 export interface BundleResult {
   logicalId: string;

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
-import type { LocalStack } from '../cli/local/stack';
-import { localTemplate } from '../cli/local/template';
+import type { LocalStack } from '../local/stack';
+import { localTemplate } from '../local/template';
 import type { PlainRow } from '../cli/rows';
 import { median, percentile, sum } from './stats';
 

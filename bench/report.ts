@@ -3,7 +3,7 @@ import type { BundleResult } from './bundles';
 import type { CorpusFile, GeneratedFile } from './corpus';
 import type { PipelineResult, ScenarioSummary } from './pipeline';
 import type { FileMeasurement } from './probe';
-import type { PipeSettings } from '../cli/local/template';
+import type { PipeSettings } from '../local/template';
 import { formatBytes, formatMs, formatPercent, formatRatio, median, sum } from './stats';
 
 export interface CorpusEntry extends CorpusFile {

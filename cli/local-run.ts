@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
-import type { LocalStack } from './local/stack';
+import type { LocalStack } from '../local/stack';
 import { getRows } from './ops/table';
 import { itemToRow, recordedOutcome, rowToItem, type Outcome, type PlainRow } from './rows';
 import { formatTable } from './table-format';

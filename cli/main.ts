@@ -2,15 +2,15 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LOCAL_REGION } from './local/components/constants';
-import { LOCAL_CONNECTION_FILE, type LocalConnection } from './local/connection';
-import { ensureBucket, LOCAL_MEDIA_BUCKET, startLocalStack, type LocalStack } from './local/stack';
+import { LOCAL_REGION } from '../local/components/constants';
+import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../local/connection';
+import { ensureBucket, LOCAL_MEDIA_BUCKET, startLocalStack, type LocalStack } from '../local/stack';
 import { insertRows, listFiles, progressLine, resultsTable, rowsForFiles, uploadFiles, waitForOutcomes, type WaitResult } from './local-run';
 import { backfill, put, reanalyze, status } from './ops';
 import type { Outcome, PlainRow } from './rows';
 
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
-const SAMPLES_DIR = path.join(__dirname, 'samples');
+const SAMPLES_DIR = path.join(REPOSITORY_ROOT, 'samples');
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
 const USAGE = `media-probe — keeps a media library's technical metadata up to date

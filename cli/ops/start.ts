@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { explainAwsError, isRetryableStart } from './errors';
 import { START_RETRIES, withRetries, type RetryOptions } from './pacing';
-import { movieIdOfRecord, type PipeRecord, type StartOrigin } from './stream-records';
+import type { PipeRecord } from '../../functions/lib/stream-record';
+import { movieIdOfRecord, type StartOrigin } from './stream-records';
 
 export interface StartedExecution {
   executionArn: string;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { _Record as StreamApiRecord } from '@aws-sdk/client-dynamodb-streams';
 import { OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
-import { toPipeRecord } from '../local/pipe/stream-record';
+import { type PipeRecord, toPipeRecord } from '../../functions/lib/stream-record';
 import { KEY, type Item } from './table';
 
 export type StartOrigin = 'reanalyze' | 'backfill';
@@ -17,8 +17,6 @@ export interface RecordContext {
   region: string;
   now?: Date;
 }
-
-export type PipeRecord = Record<string, unknown>;
 
 /**
  * The row's image for the record. The pipeline's own outputs are left out: an INSERT never
@@ -55,5 +53,5 @@ export function recordsForRows(items: readonly Item[], context: RecordContext): 
 
 /** The movie_id a record is about. */
 export function movieIdOfRecord(record: PipeRecord): string {
-  return String((record.dynamodb as { Keys?: Record<string, { N?: string }> } | undefined)?.Keys?.[KEY]?.N ?? '?');
+  return String(record.dynamodb?.Keys?.[KEY]?.N ?? '?');
 }

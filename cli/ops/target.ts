@@ -8,8 +8,8 @@ import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { LOCAL_CREDENTIALS } from '../local/components/constants';
-import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../local/connection';
+import { LOCAL_CREDENTIALS } from '../../local/components/constants';
+import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../../local/connection';
 import { explainAwsError, OperatorError, OperatorUsageError } from './errors';
 
 export const DEFAULT_DATA_DIR = '.media-probe';

@@ -1,21 +1,6 @@
 /** Reads an asset row out of a DynamoDB stream record and says plainly what is wrong with it when it can't. */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { InvalidRowError } from './errors';
-
-/** A stream attribute value as JSON carries it (binary as base64 text). */
-export type StreamAttributeValue = { [type: string]: unknown };
-export type StreamImage = Record<string, StreamAttributeValue>;
-
-/** The part of a DynamoDB stream record (as the pipe delivers it) that the pipeline reads. */
-export interface StreamRecord {
-  eventID?: string;
-  eventName?: string;
-  dynamodb?: {
-    Keys?: StreamImage;
-    NewImage?: StreamImage;
-    SequenceNumber?: string;
-  };
-}
+import type { StreamAttributeValue, StreamImage, StreamRecord } from './stream-record';
 
 /** A row that can be analysed: where its media lives. */
 export interface Asset {
@@ -92,28 +77,6 @@ export function assetFromRecord(record: unknown): Asset {
     throw new InvalidRowError(`S3_object is longer than S3's ${MAX_KEY_BYTES}-byte key limit`);
   }
   return { movieId, bucket, key };
-}
-
-/** Converts a stream attribute value (JSON, binary as base64) into the SDK's AttributeValue. */
-export function toSdkAttributeValue(value: StreamAttributeValue): AttributeValue {
-  const [type, inner] = Object.entries(value)[0] ?? [];
-  switch (type) {
-    case 'B':
-      return { B: Buffer.from(String(inner), 'base64') };
-    case 'BS':
-      return { BS: (inner as string[]).map((item) => Buffer.from(item, 'base64')) };
-    case 'M':
-      return { M: toSdkItem(inner as StreamImage) };
-    case 'L':
-      return { L: (inner as StreamAttributeValue[]).map(toSdkAttributeValue) };
-    default:
-      return value as unknown as AttributeValue;
-  }
-}
-
-/** Converts a whole stream image into an SDK item. */
-export function toSdkItem(image: StreamImage): Record<string, AttributeValue> {
-  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toSdkAttributeValue(value)]));
 }
 
 /**

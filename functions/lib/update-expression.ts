@@ -6,7 +6,8 @@ import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dyn
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from './analysis';
 import type { FfprobeResult } from './ffprobe';
-import { keysOf, toSdkAttributeValue, toSdkItem, type StreamImage, type StreamRecord } from './row';
+import { keysOf } from './row';
+import { type StreamImage, type StreamRecord, toSdkAttributeValue, toSdkItem } from './stream-record';
 
 /** The row attributes whose values an analysis was computed for. */
 export const SOURCE_ATTRIBUTES = ['S3_bucket', 'S3_object'] as const;

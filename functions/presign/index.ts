@@ -7,7 +7,8 @@ import { succeeded, tagAttempt, type StepReport } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getIntegerFromEnv } from '../lib/config';
 import { presignAsset } from '../lib/presign';
-import { assetFromRecord, sourceRecordOf, type Asset, type StreamRecord } from '../lib/row';
+import { assetFromRecord, sourceRecordOf, type Asset } from '../lib/row';
+import type { StreamRecord } from '../lib/stream-record';
 
 const expiresInSeconds = getIntegerFromEnv('PRESIGN_EXPIRY_SECONDS', { default: 300, min: 30, max: 3600 });
 const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }));

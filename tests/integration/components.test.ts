@@ -40,7 +40,7 @@ import {
   startS3Endpoint,
   type DynamoDbLocal,
   type S3Endpoint,
-} from '../../cli/local/components';
+} from '../../local/components';
 
 jest.setTimeout(120_000);
 
@@ -437,7 +437,7 @@ describe('installation', () => {
     // A fresh module instance (as in a new process) finds the install on disk and says nothing.
     const again: string[] = [];
     await jest.isolateModulesAsync(async () => {
-      const fresh = await import('../../cli/local/components/dynamodb-local');
+      const fresh = await import('../../local/components/dynamodb-local');
       expect(await fresh.ensureDynamoDbLocal((l) => again.push(l), { cacheDir })).toBe(dir);
     });
     expect(again).toEqual([]);
@@ -449,7 +449,7 @@ describe('lifecycle', () => {
   function startOwner() {
     const script = `
       require(${JSON.stringify(path.join(REPO, 'cli/register-typescript.js'))});
-      const c = require(${JSON.stringify(path.join(REPO, 'cli/local/components'))});
+      const c = require(${JSON.stringify(path.join(REPO, 'local/components'))});
       (async () => {
         const ddb = await c.startDynamoDbLocal();
         const s3 = await c.startS3Endpoint({ dataDir: ${JSON.stringify(path.join(scratch, 'owner-s3'))} });

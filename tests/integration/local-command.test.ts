@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SAMPLES = path.join(ROOT, 'cli/samples');
+const SAMPLES = path.join(ROOT, 'samples');
 const run = promisify(execFile);
 
 jest.setTimeout(240_000);

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BatchGetItemCommand, BatchWriteItemCommand, type BatchGetItemCommandOutput, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_CREDENTIALS } from '../../cli/local/components/constants';
-import type { LocalConnection } from '../../cli/local/connection';
+import { LOCAL_CREDENTIALS } from '../../local/components/constants';
+import type { LocalConnection } from '../../local/connection';
 import { itemToRow, rowToItem, type PlainRow } from '../../cli/rows';
 
 jest.setTimeout(120_000);
@@ -17,7 +17,7 @@ jest.setTimeout(120_000);
 const ROOT = path.resolve(__dirname, '../..');
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const CLI = path.join(ROOT, 'cli/bin/media-probe.js');
-const SAMPLES = path.join(ROOT, 'cli/samples');
+const SAMPLES = path.join(ROOT, 'samples');
 const ROWS = 200;
 const THROUGH_PUT = [1, 2, 3, 4, 5];
 /** Rows whose object is never uploaded, and one that is not media: the failures expected. */

@@ -10,13 +10,13 @@ import path from 'node:path';
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { listFiles, rowsForFiles, uploadFiles, waitForOutcomes, insertRows } from '../../cli/local-run';
-import { matchesAnyFilter, parsePipeFilters } from '../../cli/local/pipe/event-pattern';
-import { startLocalStack, type LocalStack } from '../../cli/local/stack';
-import { localTemplate } from '../../cli/local/template';
+import { matchesAnyFilter, parsePipeFilters } from '../../local/pipe/event-pattern';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { localTemplate } from '../../local/template';
 import { itemToRow, type PlainRow } from '../../cli/rows';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SAMPLES = path.join(ROOT, 'cli/samples');
+const SAMPLES = path.join(ROOT, 'samples');
 const MANY_STREAMS = 250;
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hostFfprobe } from '../../cli/local/ffprobe-binary';
+import { hostFfprobe } from '../../local/ffprobe-binary';
 import { Evaluator, ensureVenv, loadTemplate, repoRoot, run, venvTool, VENV_TIMEOUT_MS, type Json } from './support';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;

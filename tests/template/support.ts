@@ -5,7 +5,7 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
-import { readTemplate, type Json } from '../../cli/local/cfn';
+import { readTemplate, type Json } from '../../local/cfn';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const templatePath = path.join(repoRoot, 'template.yaml');
@@ -17,7 +17,7 @@ export function loadTemplate(): Json {
   return readTemplate(templatePath);
 }
 
-export { attOf, Evaluator, refOf, type Deployment } from '../../cli/local/cfn';
+export { attOf, Evaluator, refOf, type Deployment } from '../../local/cfn';
 
 export interface RunResult {
   status: number | null;

@@ -11,7 +11,7 @@ import {
   matchesEventPattern,
   parseEventPattern,
   parsePipeFilters,
-} from '../../cli/local/pipe/event-pattern';
+} from '../../local/pipe/event-pattern';
 
 const readEvent = (name: string): any => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'events', name), 'utf8'));
 const match = (pattern: unknown, event: unknown) => matchesEventPattern(pattern, event);

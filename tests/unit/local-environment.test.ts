@@ -1,6 +1,6 @@
 /** The local run gives each function the environment the template deploys it with, resources swapped for local ones. */
-import { localEnvironment, LOCAL_RESULTS_BUCKET, LOCAL_TABLE } from '../../cli/local/stack';
-import type { TemplateFunction } from '../../cli/local/template';
+import { localEnvironment, LOCAL_RESULTS_BUCKET, LOCAL_TABLE } from '../../local/stack';
+import type { TemplateFunction } from '../../local/template';
 
 const fn = (environment: Record<string, string>): TemplateFunction => ({ logicalId: 'SomeFunction', entryPoint: 'x.ts', exportName: 'handler', timeoutSeconds: 3, environment });
 

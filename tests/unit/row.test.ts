@@ -1,6 +1,6 @@
 /** Reading the asset out of a stream record: what is accepted, and what each rejection says. */
 import { InvalidRowError } from '../../functions/lib/errors';
-import { assetFromRecord, keysOf, newImageOf, sourceRecordOf, toSdkAttributeValue, toSdkItem } from '../../functions/lib/row';
+import { assetFromRecord, keysOf, newImageOf, sourceRecordOf } from '../../functions/lib/row';
 import { BUCKET, KEY, MOVIE_ID, insertRecord, rowImage } from './helpers/records';
 
 /** The InvalidRowError the call throws; fails the test when it throws anything else or nothing. */
@@ -119,44 +119,6 @@ describe('newImageOf', () => {
 
   it('rejects a NewImage that is not an object', () => {
     expect(() => newImageOf({ dynamodb: { NewImage: 'row' } })).toThrow(InvalidRowError);
-  });
-});
-
-describe('toSdkAttributeValue', () => {
-  it('decodes B from base64 into bytes', () => {
-    const value = toSdkAttributeValue({ B: 'AAEC/w==' });
-    expect(value.B).toBeInstanceOf(Uint8Array);
-    expect(Array.from(value.B!)).toEqual([0, 1, 2, 255]);
-  });
-
-  it('decodes every member of BS', () => {
-    const value = toSdkAttributeValue({ BS: ['AQ==', 'AgM='] });
-    expect(value.BS!.map((b) => Array.from(b))).toEqual([[1], [2, 3]]);
-  });
-
-  it('converts nested M and L, decoding binary at any depth and leaving other types alone', () => {
-    const value = toSdkAttributeValue({
-      M: {
-        title: { S: 'x' },
-        size: { N: '10' },
-        thumbs: { L: [{ B: 'AQ==' }, { M: { raw: { B: 'Ag==' }, ok: { BOOL: true } } }, { NULL: true }] },
-        tags: { SS: ['a', 'b'] },
-      },
-    });
-    expect(value.M!.title).toEqual({ S: 'x' });
-    expect(value.M!.size).toEqual({ N: '10' });
-    expect(value.M!.tags).toEqual({ SS: ['a', 'b'] });
-    const list = value.M!.thumbs.L!;
-    expect(Array.from(list[0].B!)).toEqual([1]);
-    expect(Array.from(list[1].M!.raw.B!)).toEqual([2]);
-    expect(list[1].M!.ok).toEqual({ BOOL: true });
-    expect(list[2]).toEqual({ NULL: true });
-  });
-
-  it('converts a whole image', () => {
-    const item = toSdkItem({ movie_id: { N: '7' }, poster: { B: '/w==' } });
-    expect(item.movie_id).toEqual({ N: '7' });
-    expect(Array.from(item.poster.B!)).toEqual([255]);
   });
 });
 

@@ -1,5 +1,5 @@
 /** Builders for the DynamoDB stream records the pipe delivers, so each test spells out only what it varies. */
-import type { StreamImage, StreamRecord } from '../../../functions/lib/row';
+import type { StreamImage, StreamRecord } from '../../../functions/lib/stream-record';
 
 export const MOVIE_ID = '42';
 export const BUCKET = 'example-media-bucket';

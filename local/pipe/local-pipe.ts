@@ -15,7 +15,7 @@ import type { PipeSettings } from '../template';
 import type { ExecutionResult } from '../state-machine';
 import type { DeadLetterStore } from './dead-letter';
 import { matchesAnyFilter, parsePipeFilters } from './event-pattern';
-import { toPipeRecord } from './stream-record';
+import { toPipeRecord } from '../../functions/lib/stream-record';
 
 type Json = Record<string, any>;
 
