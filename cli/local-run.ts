@@ -1,14 +1,65 @@
-/** Drives a local stack the way a user would: upload files, insert rows, wait for every row's outcome, report. */
+/** Drives a local stack the way a user would: start it, upload files, insert rows, wait for every row's outcome, report. */
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
-import type { LocalStack } from '../local/stack';
-import { getRows } from './ops/table';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../local/stack';
+import { runPool } from '../util/pool';
+import { Progress } from '../util/progress';
 import { itemToRow, recordedOutcome, rowToItem, type Outcome, type PlainRow } from './rows';
+import { getRows } from './table';
 import { formatTable } from './table-format';
+
+export const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+/** How long the local commands wait for every row's outcome unless told otherwise. */
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+const POLL_MS = 250;
+
+/** The local commands' messages go to stderr, so stdout holds only their results. */
+export const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** Starts a local stack for the repository, runs `body`, and stops the stack whatever happens. */
+export async function withStack<T>(options: Omit<LocalStackOptions, 'repositoryRoot' | 'log'>, body: (stack: LocalStack) => Promise<T>): Promise<T> {
+  const stack = await startLocalStack({ repositoryRoot: REPOSITORY_ROOT, log, ...options });
+  try {
+    return await body(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** The pipe's counters for the report; zeros when the stack runs without its pipe. */
+export function statsOf(stack: LocalStack) {
+  const s = stack.pipe?.stats;
+  return {
+    stream_records: s?.stream_records ?? 0,
+    filtered_out: s?.filtered_out ?? 0,
+    records_delivered: s?.records_delivered ?? 0,
+    executions: s?.executions ?? 0,
+    failed_executions: s?.failed_executions ?? 0,
+    succeeded: s?.succeeded ?? 0,
+    failed: s?.failed ?? 0,
+    left_alone: s?.left_alone ?? 0,
+    dead_lettered: s?.dead_lettered ?? 0,
+  };
+}
+
+/** Inserts the rows, waits for their outcomes with a progress line, and lets the pipe settle so its counters are final. */
+export async function analyseRows(stack: LocalStack, rows: PlainRow[], timeoutSeconds: number): Promise<WaitResult> {
+  await insertRows(stack, rows);
+  log(`inserted ${rows.length} row${rows.length === 1 ? '' : 's'} into ${stack.tableName}; waiting for the pipe and the state machine…`);
+  const progress = new Progress();
+  const result = await waitForOutcomes(stack, rows, timeoutSeconds * 1000, (outcomes) => progress.update(progressLine(outcomes)));
+  progress.finish(progressLine(result.outcomes));
+  // Let the pipe see the pipeline's own MODIFY records before the stats are read.
+  await stack.waitUntilIdle(30_000).catch(() => undefined);
+  return result;
+}
 
 export interface LocalFile {
   /** Path relative to the directory, POSIX separators: the object key. */
@@ -34,14 +85,9 @@ export async function listFiles(directory: string): Promise<LocalFile[]> {
 
 /** Uploads files to the local bucket with a few in flight, streaming each (no file is read whole). */
 export async function uploadFiles(stack: LocalStack, bucket: string, files: LocalFile[], concurrency = 4): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const file = files[next++];
-      await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: createReadStream(file.absolutePath), ContentLength: file.size }));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  await runPool(files, concurrency, async (file) => {
+    await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: createReadStream(file.absolutePath), ContentLength: file.size }));
+  });
 }
 
 /** One row per file: movie_id 1…N in key order, the file name as title. */
@@ -108,7 +154,7 @@ export async function waitForOutcomes(
       const sorted = [...items.values()].sort((a, b) => Number(a.movie_id) - Number(b.movie_id));
       return { items: sorted, outcomes, complete };
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(POLL_MS);
   }
 }
 

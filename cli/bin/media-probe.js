@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** Entry point of the media-probe command: checks Node, lets Node load the TypeScript sources, runs the CLI. */
+/** Entry point of the media-probe command: checks Node, lets Node load the TypeScript sources (tsx), runs the CLI. */
 'use strict';
 
 const [major] = process.versions.node.split('.').map(Number);
@@ -11,5 +11,6 @@ if (major < 22) {
   process.exit(2);
 }
 
-require('../register-typescript');
+// Types are checked by `tsc` (npm run typecheck); tsx only strips them, with source maps for stack traces.
+require('tsx/cjs/api').register();
 require('../main').run(process.argv.slice(2));

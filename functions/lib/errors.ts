@@ -1,4 +1,5 @@
 /** Named errors raised by the steps; the state machine's Retry and Catch match on these names. */
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
 
 /** A failure worth retrying: throttling, 5xx, a dropped connection. */
 export class TransientError extends Error {
@@ -56,36 +57,16 @@ export const ATTEMPTS_BEFORE_CATCH: Readonly<Record<string, number>> = {
 interface AwsLikeError {
   name?: string;
   message?: string;
-  $metadata?: { httpStatusCode?: number };
-  $retryable?: unknown;
-  code?: string;
 }
 
-const THROTTLING_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'LimitExceededException',
-]);
-
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
-
-/** True when an AWS SDK (or socket) error is worth another attempt: throttling, 5xx, network. */
+/**
+ * True when an AWS SDK (or socket) error is worth another attempt: throttling, 5xx, a dropped or
+ * refused connection, a timeout — as the SDK's own retry strategy classifies them.
+ */
 export function isTransientAwsError(error: unknown): boolean {
-  const e = error as AwsLikeError;
-  if (!e || typeof e !== 'object') return false;
-  if (e.name && THROTTLING_NAMES.has(e.name)) return true;
-  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout' || e.name === 'RequestTimeoutException') return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429)) return true;
-  if (e.code && NETWORK_CODES.has(e.code)) return true;
-  return Boolean(e.$retryable);
+  if (!error || typeof error !== 'object') return false;
+  const e = error as Parameters<typeof isTransientError>[0];
+  return isThrottlingError(e) || isTransientError(e) || isServerError(e);
 }
 
 /** Re-raises an SDK error as TransientError when it is worth a retry, unchanged otherwise. */

@@ -448,7 +448,7 @@ describe('lifecycle', () => {
   /** A separate Node process that starts both components and reports their endpoints. */
   function startOwner() {
     const script = `
-      require(${JSON.stringify(path.join(REPO, 'cli/register-typescript.js'))});
+      require('tsx/cjs/api').register();
       const c = require(${JSON.stringify(path.join(REPO, 'local/components'))});
       (async () => {
         const ddb = await c.startDynamoDbLocal();

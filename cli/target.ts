@@ -8,18 +8,11 @@ import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { LOCAL_CREDENTIALS } from '../../local/components/constants';
-import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../../local/connection';
-import { explainAwsError, OperatorError, OperatorUsageError } from './errors';
+import { LOCAL_CREDENTIALS } from '../local/components/constants';
+import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../local/connection';
+import { explainAwsError, OperatorError, UsageError } from './errors';
 
 export const DEFAULT_DATA_DIR = '.media-probe';
-
-/** The options every operator command takes, in util.parseArgs form. */
-export const TARGET_OPTIONS = {
-  stack: { type: 'string' },
-  local: { type: 'boolean', default: false },
-  data: { type: 'string' },
-} as const;
 
 export interface TargetValues {
   stack?: string;
@@ -51,10 +44,10 @@ const DYNAMODB_MAX_ATTEMPTS = 6;
 
 /** Checks that exactly one target was chosen; a usage error otherwise. */
 function checkTargetValues(values: TargetValues): void {
-  if (values.stack !== undefined && values.local) throw new OperatorUsageError('choose one target: --stack NAME or --local, not both');
-  if (values.stack === undefined && !values.local) throw new OperatorUsageError('choose a target: --stack NAME (a deployed stack) or --local (the stack `media-probe up` runs)');
-  if (values.stack !== undefined && !values.stack.trim()) throw new OperatorUsageError('--stack needs the stack name');
-  if (values.data !== undefined && !values.local) throw new OperatorUsageError('--data only applies to --local');
+  if (values.stack !== undefined && values.local) throw new UsageError('choose one target: --stack NAME or --local, not both');
+  if (values.stack === undefined && !values.local) throw new UsageError('choose a target: --stack NAME (a deployed stack) or --local (the stack `media-probe up` runs)');
+  if (values.stack !== undefined && !values.stack.trim()) throw new UsageError('--stack needs the stack name');
+  if (values.data !== undefined && !values.local) throw new UsageError('--data only applies to --local');
 }
 
 function processAlive(pid: number): boolean {

@@ -1,15 +1,16 @@
 /** `media-probe reanalyze`: runs the state machine now for given rows, with the input the pipe would deliver; --wait reports the outcome. */
-import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from '@commander-js/extra-typings';
+import { batchRecords } from '../batching';
+import { explained, OperatorError, UsageError } from '../errors';
+import { movieId, positiveNumber, targetOptions } from '../options';
 import { itemToRow, type PlainRow } from '../rows';
+import { runName, startExecution, type StartedExecution } from '../start';
+import { movieIdOfRecord, recordsForRows } from '../stream-records';
+import { getRows, type Item } from '../table';
 import { formatTable } from '../table-format';
-import { batchRecords } from './batching';
-import { explained, OperatorError, OperatorUsageError } from './errors';
-import { sleep } from './pacing';
-import { runName, startExecution, type StartedExecution } from './start';
-import { movieIdOfRecord, recordsForRows } from './stream-records';
-import { getRows, parseMovieId, type Item } from './table';
-import { TARGET_OPTIONS, withTarget, type Target } from './target';
-import { outcomeLine, STATUS_LABELS, statusOf } from './view';
+import { type Target, type TargetValues, withTarget } from '../target';
+import { outcomeLine, STATUS_LABELS, statusOf } from '../view';
 
 const DEFAULT_WAIT_SECONDS = 300;
 const POLL_MS = 500;
@@ -56,16 +57,16 @@ async function waitForOutcomes(target: Target, ids: string[], before: Map<string
   }
 }
 
-export async function reanalyze(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { ...TARGET_OPTIONS, id: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, timeout: { type: 'string' } },
-  });
-  if (!values.id?.length) throw new OperatorUsageError('reanalyze needs at least one --id N');
-  if (values.timeout !== undefined && !values.wait) throw new OperatorUsageError('--timeout applies to --wait');
-  const timeout = values.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new OperatorUsageError('--timeout must be a positive number of seconds');
-  const ids = [...new Set(values.id.map(parseMovieId))];
+export interface ReanalyzeOptions extends TargetValues {
+  id: string[];
+  wait?: boolean;
+  timeout?: number;
+}
+
+export async function reanalyze(values: ReanalyzeOptions): Promise<number> {
+  if (values.timeout !== undefined && !values.wait) throw new UsageError('--timeout applies to --wait');
+  const timeout = values.timeout ?? DEFAULT_WAIT_SECONDS;
+  const ids = [...new Set(values.id)];
 
   return withTarget(values, async (target) => {
     const found = await explained(`reading rows from table ${target.tableName}`, getRows(target.dynamodb, target.tableName, ids));
@@ -99,3 +100,20 @@ export async function reanalyze(args: string[]): Promise<number> {
     return waitForOutcomes(target, ids, before, started, timeout);
   });
 }
+
+export const reanalyzeCommand = () =>
+  new Command('reanalyze')
+    .description('run the analysis again now for the given rows, with the input the pipe would deliver')
+    .addOption(targetOptions.stack())
+    .addOption(targetOptions.local())
+    .addOption(targetOptions.data())
+    .addOption(
+      new Option('--id <n>', 'movie_id of a row to analyse again (repeat the option for more)')
+        .argParser((text: string, previous: string[] = []) => [...previous, movieId(text)])
+        .makeOptionMandatory(),
+    )
+    .option('--wait', 'wait for the new outcomes and print them')
+    .addOption(new Option('--timeout <seconds>', `with --wait: stop waiting after this long (default ${DEFAULT_WAIT_SECONDS})`).argParser(positiveNumber))
+    .action(async (options) => {
+      process.exitCode = await reanalyze(options);
+    });

@@ -1,7 +1,9 @@
-/** The operator commands' pacing: the token bucket, the bounded pool, backoff with full jitter, the batcher, and the progress line. */
-import { batchRecords, chunk, MAX_EXECUTION_INPUT_BYTES, RECORDS_PER_EXECUTION } from '../../cli/ops/batching';
-import { backoffDelay, RetriesExhaustedError, runPool, TokenBucket, withRetries } from '../../cli/ops/pacing';
-import { progressText } from '../../cli/ops/progress';
+/** The generic helpers in util/: the token bucket, the bounded pool, back-off with full jitter and retries, the progress line. */
+import { PassThrough } from 'node:stream';
+import { backoffDelay, RetriesExhaustedError, withRetries } from '../../util/backoff';
+import { runPool } from '../../util/pool';
+import { Progress } from '../../util/progress';
+import { TokenBucket } from '../../util/token-bucket';
 
 describe('TokenBucket', () => {
   test('allows a burst, then spaces takes at 1/rate, queueing concurrent callers in order', () => {
@@ -75,6 +77,10 @@ describe('withRetries and backoffDelay', () => {
     expect(backoffDelay(3, { ...options, random: () => 0 })).toBe(0);
   });
 
+  test('without jitter the pause is the exponential ceiling itself', () => {
+    expect([0, 1, 2, 3].map((retry) => backoffDelay(retry, { ...options, jitter: false }))).toEqual([100, 200, 350, 350]);
+  });
+
   test('retries retryable errors, then gives up with the last error attached', async () => {
     const pauses: number[] = [];
     const fn = jest.fn().mockRejectedValue(Object.assign(new Error('slow down'), { name: 'Throttled' }));
@@ -93,51 +99,52 @@ describe('withRetries and backoffDelay', () => {
   });
 });
 
-describe('batchRecords', () => {
-  const record = (id: number, padding = 0) => ({ id, pad: 'x'.repeat(padding) });
-  const size = (batch: unknown[]) => Buffer.byteLength(JSON.stringify(batch));
+describe('Progress', () => {
+  /** A stream that records what was written, and says whether it is a terminal. */
+  const sink = (isTTY: boolean) => {
+    const stream = Object.assign(new PassThrough(), { isTTY }) as unknown as NodeJS.WriteStream & PassThrough;
+    const written: string[] = [];
+    stream.on('data', (chunk: Buffer) => written.push(chunk.toString()));
+    return { stream, written };
+  };
 
-  test('groups by the pipe batch size, in order', () => {
-    const records = Array.from({ length: 23 }, (_, i) => record(i));
-    const { batches, tooLarge } = batchRecords(records);
-    expect(batches.map((b) => b.length)).toEqual([RECORDS_PER_EXECUTION, RECORDS_PER_EXECUTION, 3]);
-    expect(batches.flat()).toEqual(records);
-    expect(tooLarge).toEqual([]);
+  test('on a terminal: redraws in place at most every 100 ms, skips unchanged text, ends on a fresh line', () => {
+    let now = 0;
+    const { stream, written } = sink(true);
+    const progress = new Progress({ stream, now: () => now });
+    progress.update('1/3');
+    now = 50;
+    progress.update('2/3');
+    now = 150;
+    progress.update('2/3');
+    progress.update('2/3');
+    progress.finish('3/3');
+    expect(written.join('')).toBe('\r1/3\x1b[K\r2/3\x1b[K\r3/3\x1b[K\n');
   });
 
-  test('starts a new batch before the serialised input would exceed the byte limit', () => {
-    const records = Array.from({ length: 6 }, (_, i) => record(i, 90));
-    const oneSize = Buffer.byteLength(JSON.stringify(records[0]));
-    // Room for exactly two records: "[" a "," b "]".
-    const { batches } = batchRecords(records, { maxBytes: 2 * oneSize + 3 });
-    expect(batches.map((b) => b.length)).toEqual([2, 2, 2]);
-    for (const batch of batches) expect(size(batch)).toBeLessThanOrEqual(2 * oneSize + 3);
-    expect(batchRecords(records, { maxBytes: 2 * oneSize + 2 }).batches.map((b) => b.length)).toEqual([1, 1, 1, 1, 1, 1]);
+  test('in a log: plain lines, the first once two seconds have passed, and the final one always', () => {
+    let now = 0;
+    const { stream, written } = sink(false);
+    const progress = new Progress({ stream, now: () => now });
+    progress.update('1/3');
+    now = 2_000;
+    progress.update('2/3');
+    now = 3_000;
+    progress.update('2.5/3');
+    progress.finish('3/3');
+    expect(written).toEqual(['2/3\n', '3/3\n']);
   });
 
-  test('sets aside a record too large for any execution input and keeps the rest', () => {
-    const huge = record(1, MAX_EXECUTION_INPUT_BYTES);
-    const { batches, tooLarge } = batchRecords([record(0), huge, record(2)]);
-    expect(tooLarge).toEqual([huge]);
-    expect(batches).toEqual([[record(0), record(2)]]);
-  });
-
-  test('chunk splits into consecutive groups', () => {
-    expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
-    expect(chunk([], 10)).toEqual([]);
-    expect(() => chunk([1], 0)).toThrow(RangeError);
-  });
-});
-
-describe('progressText', () => {
-  const counts = { total: 200, started: 90, skipped: 5, failed: 5, executions: 9 };
-
-  test('a bar with counts, rate and ETA for a terminal', () => {
-    expect(progressText(counts, 10_000, true)).toBe('[############------------] 100/200 rows · 9 executions · 10.0 rows/s · ETA 10 s · 5 skipped · 5 failed to start');
-  });
-
-  test('a plain line for logs, and "done" at the end', () => {
-    expect(progressText({ ...counts, started: 190 }, 20_000, false)).toBe('backfill: 200/200 rows · 9 executions · 10.0 rows/s · done · 5 skipped · 5 failed to start');
-    expect(progressText({ total: 7200, started: 10, skipped: 0, failed: 0, executions: 1 }, 10_000, false)).toContain('ETA 1 h 59 min');
+  test('terminal only: silent in a log; on a terminal the line is erased at the end', () => {
+    const log = sink(false);
+    const inLog = new Progress({ stream: log.stream, terminalOnly: true });
+    inLog.update('scanning: 10 rows read');
+    inLog.finish();
+    expect(log.written).toEqual([]);
+    const terminal = sink(true);
+    const onTerminal = new Progress({ stream: terminal.stream, terminalOnly: true });
+    onTerminal.update('scanning: 10 rows read');
+    onTerminal.finish();
+    expect(terminal.written.join('')).toBe('\rscanning: 10 rows read\x1b[K\r\x1b[K');
   });
 });

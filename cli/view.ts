@@ -1,9 +1,9 @@
 /** How the operator commands show a row's analysis: its status, one line of media or error, and the per-step table. */
-import type { Analysis, StepName } from '../../functions/lib/analysis';
-import { STEP_NAMES } from '../../functions/lib/analysis';
-import { describeMedia, type MediaSummary } from '../../functions/lib/media-summary';
-import { itemToRow, recordedOutcome, type PlainRow } from '../rows';
-import { formatTable } from '../table-format';
+import type { Analysis, StepName } from '../functions/lib/analysis';
+import { STEP_NAMES } from '../functions/lib/analysis';
+import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
+import { itemToRow, recordedOutcome, type PlainRow } from './rows';
+import { formatTable } from './table-format';
 import type { Item } from './table';
 
 export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'NOT_ANALYSED';

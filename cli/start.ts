@@ -2,9 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { explainAwsError, isRetryableStart } from './errors';
-import { START_RETRIES, withRetries, type RetryOptions } from './pacing';
-import type { PipeRecord } from '../../functions/lib/stream-record';
+import type { PipeRecord } from '../functions/lib/stream-record';
+import { type RetryOptions, withRetries } from '../util/backoff';
 import { movieIdOfRecord, type StartOrigin } from './stream-records';
+
+/** How a throttled start is tried again: six tries, with at most about 8 s of pauses between them. */
+export const START_RETRIES: RetryOptions = { attempts: 6, baseDelayMs: 250, maxDelayMs: 8_000 };
 
 export interface StartedExecution {
   executionArn: string;

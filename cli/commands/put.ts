@@ -1,32 +1,35 @@
 /** `media-probe put`: inserts an asset row, refusing to overwrite an existing movie_id unless --replace. */
-import { parseArgs } from 'node:util';
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { Command, Option } from '@commander-js/extra-typings';
 import { InvalidRowError } from '../../functions/lib/errors';
 import { assetFromRecord } from '../../functions/lib/row';
+import { explainAwsError, OperatorError, UsageError } from '../errors';
+import { movieId, targetOptions } from '../options';
 import { itemToRow } from '../rows';
-import { explainAwsError, OperatorError, OperatorUsageError } from './errors';
-import { KEY, parseMovieId } from './table';
-import { TARGET_OPTIONS, withTarget } from './target';
+import { KEY } from '../table';
+import { type TargetValues, withTarget } from '../target';
 
-export async function put(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { ...TARGET_OPTIONS, id: { type: 'string' }, title: { type: 'string' }, bucket: { type: 'string' }, key: { type: 'string' }, replace: { type: 'boolean', default: false } },
-  });
-  const missing = (['id', 'title', 'bucket', 'key'] as const).filter((name) => values[name] === undefined);
-  if (missing.length) throw new OperatorUsageError(`put needs ${missing.map((m) => `--${m}`).join(', ')}`);
-  const id = parseMovieId(values.id as string);
+export interface PutOptions extends TargetValues {
+  id: string;
+  title: string;
+  bucket: string;
+  key: string;
+  replace?: boolean;
+}
+
+export async function put(values: PutOptions): Promise<number> {
+  const id = values.id;
   const item = {
     [KEY]: { N: id },
-    movie_title: { S: values.title as string },
-    S3_bucket: { S: values.bucket as string },
-    S3_object: { S: values.key as string },
+    movie_title: { S: values.title },
+    S3_bucket: { S: values.bucket },
+    S3_object: { S: values.key },
   };
   try {
     // The pipeline's own validation: a row it would only mark InvalidRowError is refused here, before it is written.
     assetFromRecord({ dynamodb: { Keys: { [KEY]: item[KEY] }, NewImage: item } });
   } catch (error) {
-    if (error instanceof InvalidRowError) throw new OperatorUsageError(`the pipeline could not analyse this row: ${error.message}`);
+    if (error instanceof InvalidRowError) throw new UsageError(`the pipeline could not analyse this row: ${error.message}`);
     throw error;
   }
 
@@ -63,3 +66,18 @@ export async function put(args: string[]): Promise<number> {
     return 0;
   });
 }
+
+export const putCommand = () =>
+  new Command('put')
+    .description('insert an asset row (never overwrites an existing movie_id without --replace)')
+    .addOption(targetOptions.stack())
+    .addOption(targetOptions.local())
+    .addOption(targetOptions.data())
+    .addOption(new Option('--id <n>', 'movie_id of the row').argParser(movieId).makeOptionMandatory())
+    .requiredOption('--title <title>', 'movie_title')
+    .requiredOption('--bucket <bucket>', 'S3_bucket: the bucket of the media file')
+    .requiredOption('--key <key>', 'S3_object: the key of the media file')
+    .option('--replace', 'overwrite the row if it exists (a MODIFY: run reanalyze afterwards)')
+    .action(async (options) => {
+      process.exitCode = await put(options);
+    });

@@ -1,7 +1,8 @@
 /** Reading the movie table for the operator commands: movie ids, projections, parallel scans and consistent batch reads. */
 import { BatchGetItemCommand, ScanCommand, type BatchGetItemCommandOutput, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
-import { OperatorError, OperatorUsageError } from './errors';
-import { backoffDelay, sleep } from './pacing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../util/backoff';
+import { OperatorError } from './errors';
 
 /** The table's partition key (template.yaml; an attached table must use it too). */
 export const KEY = 'movie_id';
@@ -14,18 +15,6 @@ export const SCAN_SEGMENTS = 4;
 const BATCH_GET_LIMIT = 100;
 /** BatchGetItem answers throttling with unprocessed keys rather than an error; this many requests, then give up. */
 const UNPROCESSED_ROUNDS = 8;
-/** DynamoDB numbers hold at most 38 significant digits. */
-const MAX_DIGITS = 38;
-
-/** "0042" → "42": the canonical form DynamoDB returns numbers in, so ids compare as strings. */
-export function parseMovieId(text: string): string {
-  const trimmed = text.trim();
-  if (!/^-?\d+$/.test(trimmed)) throw new OperatorUsageError(`--id must be an integer movie_id, not "${text}"`);
-  const canonical = BigInt(trimmed).toString();
-  if (canonical.replace('-', '').length > MAX_DIGITS) throw new OperatorUsageError(`--id ${text} has more digits than a DynamoDB number holds`);
-  return canonical;
-}
-
 /** The movie_id of an item as DynamoDB returns it (a number's text), or undefined. */
 export function idOf(item: Item | undefined): string | undefined {
   const key = item?.[KEY];
@@ -102,7 +91,7 @@ export async function getRows(
       if (round >= UNPROCESSED_ROUNDS) {
         throw new OperatorError(`DynamoDB kept throttling the reads of table ${tableName} (${keys.length} keys still unprocessed after ${round} requests): try again later`);
       }
-      if (round > 0) await sleep(backoffDelay(round, { attempts: UNPROCESSED_ROUNDS, baseDelayMs: 50, maxDelayMs: 2_000 }));
+      if (round > 0) await sleep(backoffDelay(round, { baseDelayMs: 50, maxDelayMs: 2_000 }));
       const page: BatchGetItemCommandOutput = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true, ...projected } } }));
       for (const item of page.Responses?.[tableName] ?? []) {
         const id = idOf(item);

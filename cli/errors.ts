@@ -1,17 +1,13 @@
-/** Errors of the operator commands, and AWS SDK errors turned into sentences an operator can act on. */
-import { isTransientAwsError } from '../../functions/lib/errors';
-import { RetriesExhaustedError } from './pacing';
+/** The command line's errors — a wrong command line, a failure explained — and AWS SDK errors turned into sentences an operator can act on. */
+import { isTransientAwsError } from '../functions/lib/errors';
+import { RetriesExhaustedError } from '../util/backoff';
 
-/**
- * A wrong or missing option. The dispatcher in cli/main.ts prints the usage text and exits 2 for
- * errors whose code starts with ERR_PARSE_ARGS (util.parseArgs' own), so this one carries the
- * code Node uses for an invalid option value.
- */
-export class OperatorUsageError extends Error {
-  readonly code = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+/** A command line that cannot work (options that do not go together, a missing input): printed with the help hint, exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
 }
 
-/** A failure explained for the operator; the dispatcher prints the message and exits 1. */
+/** A failure explained for the operator: printed after the command's name, exit status 1. */
 export class OperatorError extends Error {
   override name = 'OperatorError';
 }
@@ -44,7 +40,7 @@ function summary(error: AwsLikeError): string {
  * unreachable endpoint. Errors already explained pass through unchanged.
  */
 export function explainAwsError(error: unknown, what: string): Error {
-  if (error instanceof OperatorError || error instanceof OperatorUsageError) return error;
+  if (error instanceof OperatorError || error instanceof UsageError) return error;
   let attempts: number | undefined;
   let e = error as AwsLikeError;
   if (error instanceof RetriesExhaustedError) {

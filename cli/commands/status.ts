@@ -1,12 +1,13 @@
 /** `media-probe status`: one row's analysis, or the table's counts by outcome and its failed rows. */
-import { parseArgs } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { Command, Option } from '@commander-js/extra-typings';
+import { Progress } from '../../util/progress';
+import { explained, OperatorError, UsageError } from '../errors';
+import { integerFrom, movieId, targetOptions } from '../options';
 import { itemToRow } from '../rows';
-import { explained, OperatorError, OperatorUsageError } from './errors';
-import { scanProgress } from './progress';
-import { compareIds, KEY, parallelScan, parseMovieId, projection, type Item } from './table';
-import { TARGET_OPTIONS, withTarget, type Target } from './target';
-import { failedRowOf, failedTable, outcomeLine, rowReport, STATUS_LABELS, statusOf, type RowStatus } from './view';
+import { compareIds, KEY, parallelScan, projection, type Item } from '../table';
+import { type Target, type TargetValues, withTarget } from '../target';
+import { failedRowOf, failedTable, outcomeLine, rowReport, STATUS_LABELS, statusOf, type RowStatus } from '../view';
 
 /** Failed rows listed under the counts unless --limit says otherwise; --failed lists them all. */
 const SUMMARY_LIMIT = 20;
@@ -15,12 +16,6 @@ const SUMMARY_LIMIT = 20;
 const SUMMARY_PATHS = [KEY, 'movie_title', 'S3_bucket', 'S3_object', 'analysis.status', 'analysis.error', 'analysis.finished_at'];
 
 const write = (text: string) => process.stdout.write(`${text}\n`);
-
-function parseLimit(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new OperatorUsageError(`--limit must be a positive integer, not "${text}"`);
-  return Number(text);
-}
 
 async function oneRow(target: Target, id: string, json: boolean): Promise<number> {
   const { Item: item } = await explained(
@@ -46,7 +41,7 @@ async function oneRow(target: Target, id: string, json: boolean): Promise<number
 
 async function summary(target: Target, options: { failedOnly: boolean; limit?: number; json: boolean }): Promise<number> {
   const projected = projection(SUMMARY_PATHS);
-  const progress = scanProgress();
+  const progress = new Progress({ terminalOnly: true });
   const items = await explained(
     `scanning table ${target.tableName}`,
     parallelScan(
@@ -62,9 +57,9 @@ async function summary(target: Target, options: { failedOnly: boolean; limit?: n
             }
           : {}),
       },
-      { onPage: progress.update },
+      { onPage: (scanned) => progress.update(`scanning the table: ${scanned} rows read`) },
     ),
-  ).finally(progress.finish);
+  ).finally(() => progress.finish());
   const counts: Record<RowStatus, number> = { SUCCEEDED: 0, FAILED: 0, NOT_ANALYSED: 0 };
   const failed: Item[] = [];
   for (const item of items) {
@@ -108,15 +103,31 @@ async function summary(target: Target, options: { failedOnly: boolean; limit?: n
   return 0;
 }
 
-export async function status(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { ...TARGET_OPTIONS, id: { type: 'string' }, failed: { type: 'boolean', default: false }, limit: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  if (values.id !== undefined && (values.failed || values.limit !== undefined)) throw new OperatorUsageError('--failed and --limit list the table; they do not combine with --id');
-  const id = values.id === undefined ? undefined : parseMovieId(values.id);
-  const limit = parseLimit(values.limit);
+export interface StatusOptions extends TargetValues {
+  id?: string;
+  failed?: boolean;
+  limit?: number;
+  json?: boolean;
+}
+
+export async function status(values: StatusOptions): Promise<number> {
+  if (values.id !== undefined && (values.failed || values.limit !== undefined)) throw new UsageError('--failed and --limit list the table; they do not combine with --id');
+  const json = Boolean(values.json);
   return withTarget(values, (target) =>
-    id === undefined ? summary(target, { failedOnly: Boolean(values.failed), limit, json: Boolean(values.json) }) : oneRow(target, id, Boolean(values.json)),
+    values.id === undefined ? summary(target, { failedOnly: Boolean(values.failed), limit: values.limit, json }) : oneRow(target, values.id, json),
   );
 }
+
+export const statusCommand = () =>
+  new Command('status')
+    .description("one row's analysis, or the table's counts by outcome and its failed rows")
+    .addOption(targetOptions.stack())
+    .addOption(targetOptions.local())
+    .addOption(targetOptions.data())
+    .addOption(new Option('--id <n>', 'show this row').argParser(movieId))
+    .option('--failed', 'list every failed row (without the counts)')
+    .addOption(new Option('--limit <n>', `failed rows listed (default ${SUMMARY_LIMIT}, or all with --failed)`).argParser(integerFrom(1, Number.MAX_SAFE_INTEGER)))
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      process.exitCode = await status(options);
+    });

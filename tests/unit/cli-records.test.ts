@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildAnalysisUpdate } from '../../functions/lib/update-expression';
 import { assetFromRecord } from '../../functions/lib/row';
-import { hasNewOutcome } from '../../cli/ops/reanalyze';
-import { movieIdOfRecord, recordsForRows } from '../../cli/ops/stream-records';
-import { compareIds, parseMovieId, projection } from '../../cli/ops/table';
+import { hasNewOutcome } from '../../cli/commands/reanalyze';
+import { movieId } from '../../cli/options';
+import { movieIdOfRecord, recordsForRows } from '../../cli/stream-records';
+import { compareIds, projection } from '../../cli/table';
 import type { Analysis } from '../../functions/lib/analysis';
 
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2026-01-01T00:00:00.000';
@@ -78,10 +79,10 @@ describe('recordsForRows', () => {
 
 describe('ids and projections', () => {
   test('ids are canonical integers that order numerically, exactly beyond 2^53', () => {
-    expect(parseMovieId('0042')).toBe('42');
-    expect(parseMovieId(' -7 ')).toBe('-7');
-    expect(() => parseMovieId('4.5')).toThrow('--id must be an integer movie_id, not "4.5"');
-    expect(() => parseMovieId('1'.repeat(39))).toThrow(/more digits than a DynamoDB number holds/);
+    expect(movieId('0042')).toBe('42');
+    expect(movieId(' -7 ')).toBe('-7');
+    expect(() => movieId('4.5')).toThrow('it must be an integer movie_id');
+    expect(() => movieId('1'.repeat(39))).toThrow(/more digits than a DynamoDB number holds/);
     expect(['10', '9', '-1', '9007199254740993', '9007199254740992'].sort(compareIds)).toEqual(['-1', '9', '10', '9007199254740992', '9007199254740993']);
   });
 

@@ -1,0 +1,56 @@
+/** `media-probe up`: keeps the local stack running until Ctrl-C, and tells the --local commands where it listens. */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from '@commander-js/extra-typings';
+import { LOCAL_REGION } from '../../local/components/constants';
+import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../../local/connection';
+import { startLocalStack } from '../../local/stack';
+import { log, REPOSITORY_ROOT } from '../local-run';
+import { DEFAULT_DATA_DIR } from '../target';
+
+export async function up(options: { data: string; pipe: boolean }): Promise<number> {
+  const stack = await startLocalStack({ repositoryRoot: REPOSITORY_ROOT, dataDir: options.data, withPipe: options.pipe, log });
+  const dataDir = path.resolve(options.data);
+  const connection: LocalConnection = {
+    pid: process.pid,
+    region: LOCAL_REGION,
+    endpoints: stack.endpoints,
+    tableName: stack.tableName,
+    streamArn: stack.streamArn,
+    stateMachineArn: stack.stateMachine.arn,
+    mediaBucket: stack.mediaBucket,
+    resultsBucket: stack.resultsBucket,
+  };
+  writeFileSync(path.join(dataDir, LOCAL_CONNECTION_FILE), `${JSON.stringify(connection, null, 2)}\n`);
+  process.stdout.write(
+    [
+      'media-probe local stack is up (Ctrl-C to stop); other commands reach it with --local',
+      `  DynamoDB endpoint  ${stack.endpoints.dynamodb}`,
+      `  S3 endpoint        ${stack.endpoints.s3}`,
+      `  Step Functions     ${stack.endpoints.stepfunctions}  (${stack.stateMachine.arn})`,
+      `  table              ${stack.tableName}`,
+      `  media bucket       ${stack.mediaBucket}`,
+      `  results bucket     ${stack.resultsBucket}`,
+      `  pipe               ${stack.pipe ? 'running' : 'paused (--no-pipe)'}`,
+      `  data               ${dataDir}`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log('stopping…');
+  rmSync(path.join(dataDir, LOCAL_CONNECTION_FILE), { force: true });
+  await stack.stop();
+  return 0;
+}
+
+export const upCommand = () =>
+  new Command('up')
+    .description('run the local stack until Ctrl-C, keeping tables, objects, checkpoints and dead letters in --data')
+    .addOption(new Option('--data <dir>', 'where the local stack keeps its state').default(DEFAULT_DATA_DIR))
+    .option('--no-pipe', 'do not start the pipe: inserts wait until a backfill or a restart with the pipe')
+    .action(async (options) => {
+      process.exitCode = await up(options);
+    });
