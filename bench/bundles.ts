@@ -31,7 +31,15 @@ export interface BundleResult {
   requireMsWithoutSourceMaps: number[];
 }
 
-type Json = Record<string, any>;
+/** The esbuild settings a function's Metadata.BuildProperties gives SAM. */
+interface BuildProperties {
+  Target?: string;
+  Format?: esbuild.Format;
+  MainFields?: string;
+  Minify?: boolean | string;
+  Sourcemap?: boolean | string;
+  SourcesContent?: boolean | string;
+}
 
 const LOAD_SCRIPT = `'use strict';
 const { performance } = require('node:perf_hooks');
@@ -90,7 +98,7 @@ function loadOnce(nodeBinary: string, scriptPath: string, bundle: string, export
  */
 export async function benchmarkBundles(repositoryRoot: string, outDir: string, runs: number): Promise<BundleResult[]> {
   const templatePath = path.join(repositoryRoot, 'template.yaml');
-  const raw = readTemplate(templatePath) as Json;
+  const raw = readTemplate(templatePath);
   const functions = [...new Map(Object.values(localTemplate(templatePath).substitutions).map((f) => [f.logicalId, f])).values()];
   const scriptPath = path.join(outDir, 'load-bundle.js');
   await mkdir(outDir, { recursive: true });
@@ -99,16 +107,16 @@ export async function benchmarkBundles(repositoryRoot: string, outDir: string, r
   const results: BundleResult[] = [];
   const environments: Array<Record<string, string>> = [];
   for (const fn of functions) {
-    const resource = raw.Resources[fn.logicalId] as Json;
-    const props = (resource.Metadata?.BuildProperties ?? {}) as Json;
-    const memory = String(resource.Properties?.MemorySize ?? raw.Globals?.Function?.MemorySize ?? 128);
+    const resource = raw.Resources?.[fn.logicalId];
+    const props = (resource?.Metadata?.BuildProperties ?? {}) as BuildProperties;
+    const memory = String(resource?.Properties?.MemorySize ?? raw.Globals?.Function?.MemorySize ?? 128);
     const outfile = path.join(outDir, fn.logicalId, 'index.js');
     await esbuild.build({
       entryPoints: [path.join(repositoryRoot, fn.entryPoint)],
       bundle: true,
       platform: 'node',
       target: String(props.Target ?? 'es2023'),
-      format: (props.Format ?? 'cjs') as esbuild.Format,
+      format: props.Format ?? 'cjs',
       mainFields: String(props.MainFields ?? 'main').split(','),
       minify: props.Minify === true || props.Minify === 'true',
       sourcemap: props.Sourcemap === true || props.Sourcemap === 'true',

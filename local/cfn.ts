@@ -6,7 +6,30 @@
 import { readFileSync } from 'node:fs';
 import { parse, type CollectionTag, type ScalarTag } from 'yaml';
 
-export type Json = any;
+/** A template section or property as read from YAML: what the evaluator takes and gives. */
+export type TemplateValue = unknown;
+
+export interface TemplateParameter {
+  Type: string;
+  Default?: string | number;
+}
+
+export interface TemplateResource {
+  Type: string;
+  Condition?: string;
+  Properties?: Record<string, TemplateValue>;
+  Metadata?: Record<string, TemplateValue>;
+}
+
+/** The parts of a SAM template the local run and the template tests read. */
+export interface Template {
+  Parameters?: Record<string, TemplateParameter>;
+  Mappings?: Record<string, Record<string, Record<string, TemplateValue>>>;
+  Conditions?: Record<string, TemplateValue>;
+  Globals?: { Function?: Record<string, TemplateValue> };
+  Resources?: Record<string, TemplateResource>;
+  Outputs?: Record<string, TemplateValue>;
+}
 
 const INTRINSICS = ['Ref', 'Condition', 'Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'Transform', 'And', 'Equals', 'If', 'Not', 'Or', 'ToJsonString', 'Length'];
 
@@ -21,8 +44,8 @@ const CFN_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((name) => 
 });
 
 /** A template as plain data, short-form tags turned into their long form (`!Ref X` → `{Ref: X}`). */
-export function readTemplate(templatePath: string): Json {
-  return parse(readFileSync(templatePath, 'utf8'), { customTags: CFN_TAGS });
+export function readTemplate(templatePath: string): Template {
+  return parse(readFileSync(templatePath, 'utf8'), { customTags: CFN_TAGS }) as Template;
 }
 
 /** Marker that stands for a `Ref` to a resource, whose value only exists once deployed. */
@@ -49,9 +72,12 @@ export class Evaluator {
   private readonly parameters: Record<string, unknown>;
   private readonly pseudo: Record<string, string>;
 
-  constructor(private readonly template: Json, deployment: Deployment = {}) {
+  constructor(
+    private readonly template: Template,
+    deployment: Deployment = {},
+  ) {
     this.parameters = {};
-    for (const [name, definition] of Object.entries<Json>(template.Parameters ?? {})) {
+    for (const [name, definition] of Object.entries(template.Parameters ?? {})) {
       const raw = deployment.parameters?.[name] ?? definition.Default;
       this.parameters[name] = definition.Type === 'CommaDelimitedList' && typeof raw === 'string' ? raw.split(',') : raw;
     }
@@ -78,27 +104,28 @@ export class Evaluator {
     return resource.Condition === undefined || this.condition(resource.Condition);
   }
 
-  evaluate(value: Json): Json {
+  evaluate(value: TemplateValue): TemplateValue {
     const result = this.eval(value);
     return result === NO_VALUE ? undefined : result;
   }
 
-  private eval(value: Json): Json {
+  private eval(value: TemplateValue): TemplateValue {
     if (Array.isArray(value)) return value.map((v) => this.eval(v)).filter((v) => v !== NO_VALUE);
     if (value === null || typeof value !== 'object') return value;
-    const keys = Object.keys(value);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0] === 'Condition' || keys[0].startsWith('Fn::'))) {
-      return this.intrinsic(keys[0], value[keys[0]]);
+    const entries = Object.entries(value);
+    const [first] = entries;
+    if (entries.length === 1 && (first[0] === 'Ref' || first[0] === 'Condition' || first[0].startsWith('Fn::'))) {
+      return this.intrinsic(first[0], first[1]);
     }
-    const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(value)) {
+    const out: Record<string, TemplateValue> = {};
+    for (const [k, v] of entries) {
       const evaluated = this.eval(v);
       if (evaluated !== NO_VALUE) out[k] = evaluated;
     }
     return out;
   }
 
-  private ref(name: string): Json {
+  private ref(name: string): TemplateValue {
     if (name === 'AWS::NoValue') return NO_VALUE;
     if (name in this.pseudo) return this.pseudo[name];
     if (name in this.parameters) return this.parameters[name];
@@ -106,7 +133,7 @@ export class Evaluator {
     throw new Error(`Ref to unknown name ${name}`);
   }
 
-  private sub(text: string, variables: Record<string, Json>): string {
+  private sub(text: string, variables: Record<string, TemplateValue>): string {
     return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
       if (name in variables) return String(variables[name]);
       const dot = name.indexOf('.');
@@ -115,39 +142,41 @@ export class Evaluator {
     });
   }
 
-  private intrinsic(fn: string, arg: Json): Json {
+  private intrinsic(fn: string, arg: TemplateValue): TemplateValue {
+    // Every intrinsic but Ref, Condition and the one-string Fn::Sub takes a list of arguments.
+    const args = (Array.isArray(arg) ? arg : [arg]) as TemplateValue[];
     switch (fn) {
       case 'Ref':
-        return this.ref(arg);
+        return this.ref(String(arg));
       case 'Condition':
-        return this.condition(arg);
+        return this.condition(String(arg));
       case 'Fn::GetAtt':
-        return attOf(arg[0], arg[1]);
+        return attOf(String(args[0]), String(args[1]));
       case 'Fn::If':
-        return this.condition(arg[0]) ? this.eval(arg[1]) : this.eval(arg[2]);
+        return this.condition(String(args[0])) ? this.eval(args[1]) : this.eval(args[2]);
       case 'Fn::Equals':
-        return JSON.stringify(this.eval(arg[0])) === JSON.stringify(this.eval(arg[1]));
+        return JSON.stringify(this.eval(args[0])) === JSON.stringify(this.eval(args[1]));
       case 'Fn::Not':
-        return !this.eval(arg[0]);
+        return !this.eval(args[0]);
       case 'Fn::And':
-        return arg.every((c: Json) => this.eval(c));
+        return args.every((c) => this.eval(c));
       case 'Fn::Or':
-        return arg.some((c: Json) => this.eval(c));
+        return args.some((c) => this.eval(c));
       case 'Fn::Join':
-        return (this.eval(arg[1]) as Json[]).map(String).join(arg[0]);
+        return (this.eval(args[1]) as TemplateValue[]).map(String).join(String(args[0]));
       case 'Fn::Split':
-        return String(this.eval(arg[1])).split(arg[0]);
+        return String(this.eval(args[1])).split(String(args[0]));
       case 'Fn::Select':
-        return (this.eval(arg[1]) as Json[])[Number(this.eval(arg[0]))];
+        return (this.eval(args[1]) as TemplateValue[])[Number(this.eval(args[0]))];
       case 'Fn::FindInMap': {
-        const [map, top, second] = (arg as Json[]).map((a) => this.eval(a));
-        const found = this.template.Mappings?.[map]?.[String(top)]?.[String(second)];
+        const [map, top, second] = args.map((a) => String(this.eval(a)));
+        const found = this.template.Mappings?.[map]?.[top]?.[second];
         if (found === undefined) throw new Error(`FindInMap ${map}/${top}/${second} has no value`);
         return found;
       }
       case 'Fn::Sub':
         if (typeof arg === 'string') return this.sub(arg, {});
-        return this.sub(arg[0], this.eval(arg[1]));
+        return this.sub(String(args[0]), (this.eval(args[1]) ?? {}) as Record<string, TemplateValue>);
       default:
         throw new Error(`intrinsic ${fn} is not supported by the template evaluator`);
     }

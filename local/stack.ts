@@ -138,10 +138,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await dynamodb.send(
         new CreateTableCommand({
           TableName: LOCAL_TABLE,
-          KeySchema: settings.table.keySchema as never,
-          AttributeDefinitions: settings.table.attributeDefinitions as never,
+          KeySchema: settings.table.keySchema,
+          AttributeDefinitions: settings.table.attributeDefinitions,
           BillingMode: 'PAY_PER_REQUEST',
-          StreamSpecification: { StreamEnabled: true, StreamViewType: settings.table.streamViewType as never },
+          StreamSpecification: { StreamEnabled: true, StreamViewType: settings.table.streamViewType },
         }),
       );
       await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_TABLE });

@@ -4,10 +4,32 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalFunction } from './lambda';
 
-type Json = Record<string, any>;
+/** A JSON value as the interpreter passes it between states. */
+type JsonValue = Parameters<StateMachine['run']>[0];
+type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+/** What this module reads of a state: tasks, their Retry intervals, and the machines nested in Map and Parallel. */
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Retry?: Array<{ IntervalSeconds?: number }>;
+  ItemProcessor?: AslMachine;
+  Iterator?: AslMachine;
+  Branches?: AslMachine[];
+}
+
+interface AslMachine {
+  States?: Record<string, AslState>;
+}
+
+/** The Lambda integration's request as the interpreter hands it to a task's local handler. */
+interface LambdaInvokeParameters {
+  FunctionName?: string;
+  Payload?: unknown;
+}
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 /** Step Functions' limit on a state's input or output, and on an execution's input. */
@@ -47,8 +69,8 @@ export function substitute(definitionText: string, values: Record<string, string
 }
 
 /** Every Task state name in a definition, including those inside Map and Parallel states. */
-function taskStates(definition: Json, found: Json = {}): Json {
-  for (const [name, state] of Object.entries((definition.States ?? {}) as Json)) {
+function taskStates(definition: AslMachine, found: Record<string, AslState> = {}): Record<string, AslState> {
+  for (const [name, state] of Object.entries(definition.States ?? {})) {
     if (state.Type === 'Task') found[name] = state;
     const nested = state.ItemProcessor ?? state.Iterator;
     if (nested) taskStates(nested, found);
@@ -69,7 +91,7 @@ export interface LocalStateMachineOptions {
 
 export class LocalStateMachine {
   readonly arn: string;
-  private readonly definition: Json;
+  private readonly definition: StateMachineDefinition & AslMachine;
   private readonly machine: StateMachine;
   private readonly byArn = new Map<string, LocalFunction>();
 
@@ -78,18 +100,19 @@ export class LocalStateMachine {
     for (const fn of Object.values(options.functions)) this.byArn.set(fn.arn, fn);
     this.definition = JSON.parse(substitute(readFileSync(options.definitionPath, 'utf8'), values));
     this.arn = `arn:aws:states:${options.region}:${options.account}:stateMachine:media-probe-local`;
-    this.machine = new StateMachine(this.definition as never);
+    this.machine = new StateMachine(this.definition);
   }
 
-  private localHandlers(): Record<string, (input: Json) => Promise<unknown>> {
-    const handlers: Record<string, (input: Json) => Promise<unknown>> = {};
+  private localHandlers(): TaskHandlers {
+    const handlers: TaskHandlers = {};
     for (const [name, state] of Object.entries(taskStates(this.definition))) {
       if (state.Resource !== LAMBDA_INVOKE) throw new Error(`local run supports ${LAMBDA_INVOKE} tasks only; "${name}" uses ${state.Resource}`);
-      handlers[name] = async (input: Json) => {
-        const fn = this.byArn.get(String(input.FunctionName));
-        if (!fn) throw new Error(`task "${name}" invokes ${input.FunctionName}, which is not a function of the template`);
+      handlers[name] = async (input) => {
+        const { FunctionName, Payload } = (input ?? {}) as LambdaInvokeParameters;
+        const fn = this.byArn.get(String(FunctionName));
+        if (!fn) throw new Error(`task "${name}" invokes ${FunctionName}, which is not a function of the template`);
         checkSize(`the input of "${name}"`, input);
-        const payload = await fn.invoke(input.Payload);
+        const payload = (await fn.invoke(Payload)) as JsonValue;
         const result = { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
         checkSize(`the result of "${name}"`, result);
         return result;
@@ -103,7 +126,7 @@ export class LocalStateMachine {
     if (scale === undefined || scale === 1) return undefined;
     const overrides: Record<string, number[]> = {};
     for (const [name, state] of Object.entries(taskStates(this.definition))) {
-      overrides[name] = (state.Retry ?? []).map((r: Json) => Math.round((r.IntervalSeconds ?? 1) * 1000 * scale));
+      overrides[name] = (state.Retry ?? []).map((r) => Math.round((r.IntervalSeconds ?? 1) * 1000 * scale));
     }
     return overrides;
   }
@@ -129,12 +152,14 @@ export class LocalStateMachine {
     } catch (error) {
       return { executionArn, name, status: 'FAILED', startDate, stopDate: startDate, error: (error as Error).name, cause: (error as Error).message };
     }
-    const execution = this.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: this.localHandlers() as never, retryIntervalOverrides: this.retryOverrides() },
+    // The input came from JSON (the pipe's records, an API request), so it is a JSON value.
+    const jsonInput = input as JsonValue;
+    const execution = this.machine.run(jsonInput, {
+      overrides: { taskResourceLocalHandlers: this.localHandlers(), retryIntervalOverrides: this.retryOverrides() },
       context: {
-        Execution: { Id: executionArn, Name: name, StartTime: startDate, Input: input as never, RoleArn: `arn:aws:iam::${this.options.account}:role/media-probe-local` },
+        Execution: { Id: executionArn, Name: name, StartTime: startDate, Input: jsonInput, RoleArn: `arn:aws:iam::${this.options.account}:role/media-probe-local` },
         StateMachine: { Id: this.arn, Name: 'media-probe-local' },
-      } as never,
+      },
     });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timed out'>((resolve) => {

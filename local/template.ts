@@ -4,9 +4,44 @@
  * template stays the one source of truth.
  */
 import path from 'node:path';
-import { Evaluator, readTemplate } from './cfn';
+import type { AttributeDefinition, KeySchemaElement, StreamViewType } from '@aws-sdk/client-dynamodb';
+import { Evaluator, readTemplate, type Template, type TemplateResource } from './cfn';
 
-type Json = Record<string, any>;
+/** The evaluated properties this module reads, as far as it reads them. */
+interface FunctionProperties {
+  Handler?: string;
+  CodeUri?: string;
+  Timeout?: number | string;
+}
+
+interface PipeProperties {
+  SourceParameters?: {
+    DynamoDBStreamParameters?: {
+      BatchSize?: number | string;
+      MaximumBatchingWindowInSeconds?: number | string;
+      MaximumRetryAttempts?: number | string;
+      OnPartialBatchItemFailure?: string;
+    };
+    FilterCriteria?: { Filters?: Array<{ Pattern?: unknown }> };
+  };
+  TargetParameters?: { StepFunctionStateMachineParameters?: { InvocationType?: string } };
+}
+
+interface TableProperties {
+  KeySchema: TableSettings['keySchema'];
+  AttributeDefinitions: TableSettings['attributeDefinitions'];
+  StreamSpecification?: { StreamViewType?: StreamViewType };
+}
+
+interface StateMachineProperties {
+  DefinitionUri?: string;
+  DefinitionSubstitutions?: Record<string, unknown>;
+}
+
+/** A property of the template as data: a record of anything, or nothing. */
+function recordOf(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+}
 
 export interface TemplateFunction {
   logicalId: string;
@@ -29,9 +64,9 @@ export interface PipeSettings {
 }
 
 export interface TableSettings {
-  keySchema: Array<{ AttributeName: string; KeyType: string }>;
-  attributeDefinitions: Array<{ AttributeName: string; AttributeType: string }>;
-  streamViewType: string;
+  keySchema: KeySchemaElement[];
+  attributeDefinitions: AttributeDefinition[];
+  streamViewType: StreamViewType;
 }
 
 export interface LocalTemplate {
@@ -48,11 +83,11 @@ export class TemplateError extends Error {
 }
 
 
-function resourcesOfType(template: Json, type: string): Array<[string, Json]> {
-  return Object.entries((template.Resources ?? {}) as Record<string, Json>).filter(([, r]) => r.Type === type);
+function resourcesOfType(template: Template, type: string): Array<[string, TemplateResource]> {
+  return Object.entries(template.Resources ?? {}).filter(([, r]) => r.Type === type);
 }
 
-function single(template: Json, type: string): [string, Json] {
+function single(template: Template, type: string): [string, TemplateResource] {
   const found = resourcesOfType(template, type);
   if (found.length !== 1) throw new TemplateError(`template.yaml must have exactly one ${type}, found ${found.length}`);
   return found[0];
@@ -70,14 +105,16 @@ function referencedResource(value: unknown): string | undefined {
   return /^<(?:GetAtt|Ref) ([A-Za-z0-9]+)/.exec(String(value))?.[1];
 }
 
-function functionSettings(template: Json, evaluator: Evaluator, logicalId: string): TemplateFunction {
-  const resource = template.Resources?.[logicalId] as Json | undefined;
+function functionSettings(template: Template, evaluator: Evaluator, logicalId: string): TemplateFunction {
+  const resource = template.Resources?.[logicalId];
   if (resource?.Type !== 'AWS::Serverless::Function') throw new TemplateError(`${logicalId} is not an AWS::Serverless::Function`);
-  const globals = (template.Globals?.Function ?? {}) as Json;
-  const own = (resource.Properties ?? {}) as Json;
-  const props = evaluator.evaluate({ ...globals, ...own }) as Json;
-  const variables = evaluator.evaluate({ ...(globals.Environment?.Variables ?? {}), ...(own.Environment?.Variables ?? {}) }) as Json;
-  const entry = (resource.Metadata?.BuildProperties?.EntryPoints ?? [])[0] as string | undefined;
+  const globals = template.Globals?.Function ?? {};
+  const own = resource.Properties ?? {};
+  const props = evaluator.evaluate({ ...globals, ...own }) as FunctionProperties;
+  const variablesOf = (properties: Record<string, unknown>) => recordOf(recordOf(properties.Environment).Variables);
+  const variables = recordOf(evaluator.evaluate({ ...variablesOf(globals), ...variablesOf(own) }));
+  const entryPoints = recordOf(resource.Metadata?.BuildProperties).EntryPoints;
+  const entry = Array.isArray(entryPoints) && typeof entryPoints[0] === 'string' ? entryPoints[0] : undefined;
   if (!entry) throw new TemplateError(`${logicalId} has no Metadata.BuildProperties.EntryPoints`);
   const handler = String(props.Handler ?? '');
   const exportName = handler.slice(handler.lastIndexOf('.') + 1);
@@ -96,16 +133,18 @@ export function localTemplate(templatePath: string): LocalTemplate {
   const template = readTemplate(templatePath);
   const evaluator = new Evaluator(template);
   const [pipeId, pipe] = single(template, 'AWS::Pipes::Pipe');
-  const pipeProps = evaluator.evaluate(pipe.Properties ?? {}) as Json;
+  const pipeProps = evaluator.evaluate(pipe.Properties ?? {}) as PipeProperties;
   const source = pipeProps.SourceParameters ?? {};
   const stream = source.DynamoDBStreamParameters ?? {};
-  const filters = (source.FilterCriteria?.Filters ?? []) as Json[];
-  const [, table] = single(template, 'AWS::DynamoDB::Table');
-  const tableProps = evaluator.evaluate(table.Properties ?? {}) as Json;
+  const filters = source.FilterCriteria?.Filters ?? [];
+  const [tableId, table] = single(template, 'AWS::DynamoDB::Table');
+  const tableProps = evaluator.evaluate(table.Properties ?? {}) as TableProperties;
+  const streamViewType = tableProps.StreamSpecification?.StreamViewType;
+  if (!streamViewType) throw new TemplateError(`${tableId} has no StreamSpecification.StreamViewType: the pipe reads the table's stream`);
   const [machineId, machine] = single(template, 'AWS::Serverless::StateMachine');
-  const machineProps = evaluator.evaluate(machine.Properties ?? {}) as Json;
+  const machineProps = evaluator.evaluate(machine.Properties ?? {}) as StateMachineProperties;
   const substitutions: Record<string, TemplateFunction> = {};
-  for (const [name, value] of Object.entries((machineProps.DefinitionSubstitutions ?? {}) as Json)) {
+  for (const [name, value] of Object.entries(machineProps.DefinitionSubstitutions ?? {})) {
     const target = referencedResource(value);
     if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function') substitutions[name] = functionSettings(template, evaluator, target);
   }
@@ -125,7 +164,7 @@ export function localTemplate(templatePath: string): LocalTemplate {
     table: {
       keySchema: tableProps.KeySchema,
       attributeDefinitions: tableProps.AttributeDefinitions,
-      streamViewType: tableProps.StreamSpecification?.StreamViewType,
+      streamViewType,
     },
     definitionPath: String(machineProps.DefinitionUri ?? ''),
     substitutions,
