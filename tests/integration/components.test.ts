@@ -410,6 +410,20 @@ describe('local S3 endpoint', () => {
     expect(JSON.stringify(s3.requests)).not.toMatch(/X-Amz-Signature|X-Amz-Credential/i);
   });
 
+  test('conditional requests are refused with 501 NotImplemented naming the header, and change nothing', async () => {
+    await expect(client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, IfNoneMatch: '"0"' }))).rejects.toMatchObject({
+      name: 'NotImplemented',
+      message: expect.stringContaining('If-None-Match'),
+      $metadata: { httpStatusCode: 501 },
+    });
+    await expect(client.send(new PutObjectCommand({ Bucket: bucket, Key: oddKey, Body: 'x', IfNoneMatch: '*' }))).rejects.toMatchObject({
+      name: 'NotImplemented',
+      $metadata: { httpStatusCode: 501 },
+    });
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
+    expect(head.ContentLength).toBe(media.length);
+  });
+
   test('objects survive a restart on the same dataDir', async () => {
     await s3.stop();
     s3 = await startS3Endpoint({ dataDir });

@@ -1,6 +1,6 @@
 /**
  * A local S3 endpoint (path-style, file-system backed) that authenticates every request with
- * SigV4 like S3 does, serves Range/conditional GETs, and can be told to fail requests with S3's
+ * SigV4 like S3 does, serves Range GETs, and can be told to fail requests with S3's
  * 5xx errors. Covers what media-probe uses: buckets, Put/Get/Head/Delete object, ListObjects(V2),
  * presigned GETs. Anything else is refused with S3's NotImplemented error rather than faked.
  */
@@ -112,14 +112,11 @@ const MAX_RECORDS = 1000;
 const OWNER = { ID: 'media-probe-local', DisplayName: 'media-probe-local' };
 /** Representation headers kept from PutObject and returned on Get/HeadObject. */
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
-const RESPONSE_OVERRIDES: Record<string, string> = {
-  'response-content-type': 'content-type',
-  'response-content-language': 'content-language',
-  'response-expires': 'expires',
-  'response-cache-control': 'cache-control',
-  'response-content-disposition': 'content-disposition',
-  'response-content-encoding': 'content-encoding',
-};
+/**
+ * Conditional request headers the endpoint does not evaluate. Ignoring one would answer 200 where
+ * S3 answers 304 or 412, or overwrite an object the client meant to keep, so they are refused.
+ */
+const CONDITIONAL_HEADERS = ['If-Match', 'If-None-Match', 'If-Modified-Since', 'If-Unmodified-Since'];
 const LIST_PARAMS = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner', 'marker'];
 const NOT_IMPLEMENTED = () => new S3Error(501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented.');
 
@@ -233,8 +230,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     if (req.headers['x-amz-copy-source'] !== undefined) throw NOT_IMPLEMENTED();
     await requireBucket(bucket);
     if (Buffer.byteLength(key) > 1024) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
-    const existing = await store.head(bucket, key);
-    checkWritePreconditions(req, existing);
     const temp = store.tempFile();
     try {
       const body = await receiveBody(req, payloadHash, temp);
@@ -259,7 +254,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       const meta = await store.commit(bucket, key, temp, {
         size: body.size,
         etag: `"${body.md5Hex}"`,
-        // S3 keeps whole seconds; matching it keeps If-Modified-Since comparisons exact.
+        // S3 keeps whole seconds, and the Last-Modified header carries no more.
         lastModified: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
         contentType: singleHeader(req, 'content-type') ?? 'binary/octet-stream',
         headers,
@@ -280,11 +275,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     await requireBucket(bucket);
     const head = await store.head(bucket, key);
     if (!head) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-    const precondition = checkReadPreconditions(req, head);
-    if (precondition === 304) {
-      res.writeHead(304, { ETag: head.etag, 'Last-Modified': new Date(head.lastModified).toUTCString() }).end();
-      return;
-    }
     const range = parseRange(singleHeader(req, 'range'), head.size);
     if (range === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${head.size}`);
@@ -307,10 +297,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     if (checksumMode === 'ENABLED' && !range) {
       for (const [algorithm, value] of Object.entries(meta.checksums)) headers[`x-amz-checksum-${algorithm}`] = value;
       if (Object.keys(meta.checksums).length > 0) headers['x-amz-checksum-type'] = 'FULL_OBJECT';
-    }
-    for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
-      const value = firstValue(query, param);
-      if (value !== undefined) headers[header] = value;
     }
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
     res.writeHead(range ? 206 : 200, headers);
@@ -344,6 +330,12 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       const verified = await verifier.verify({ method, rawPath, query, headers: req.headers });
       record.auth = verified.mode;
       if (route.operation === 'Unsupported') throw NOT_IMPLEMENTED();
+      const conditional = CONDITIONAL_HEADERS.find((h) => req.headers[h.toLowerCase()] !== undefined);
+      if (conditional) {
+        throw new S3Error(501, 'NotImplemented', `A header you provided implies functionality that is not implemented: the local S3 endpoint does not evaluate ${conditional}.`, {
+          Header: conditional,
+        });
+      }
       const fault = faults.take({ method, ...route });
       if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
       await handlers[route.operation]({ req, res, route, query, payloadHash: verified.payloadHash, record });
@@ -401,8 +393,9 @@ function resolveRoute(method: string, rawPath: string, query: QueryBag): Route {
     const op = ({ PUT: 'CreateBucket', HEAD: 'HeadBucket', DELETE: 'DeleteBucket' } as Record<string, string>)[method];
     return route(op ?? 'Unsupported');
   }
-  if ((method === 'GET' || method === 'HEAD') && only(Object.keys(RESPONSE_OVERRIDES))) return route(method === 'GET' ? 'GetObject' : 'HeadObject');
   if (params.length > 0) return route('Unsupported');
+  if (method === 'GET') return route('GetObject');
+  if (method === 'HEAD') return route('HeadObject');
   if (method === 'PUT') return route('PutObject');
   if (method === 'DELETE') return route('DeleteObject');
   return route('Unsupported');
@@ -481,39 +474,6 @@ function parseRange(value: string | undefined, size: number): { start: number; e
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
   if (start >= size) return 'unsatisfiable';
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
-}
-
-const stripEtag = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-const etagMatches = (header: string, etag: string) => header.split(',').some((t) => t.trim() === '*' || stripEtag(t) === stripEtag(etag));
-
-/** Conditional GET/HEAD per S3: If-Match beats If-Unmodified-Since, If-None-Match beats If-Modified-Since. */
-function checkReadPreconditions(req: IncomingMessage, meta: ObjectMeta): 304 | undefined {
-  const modified = new Date(meta.lastModified).getTime();
-  const ifMatch = singleHeader(req, 'if-match');
-  const ifUnmodifiedSince = singleHeader(req, 'if-unmodified-since');
-  const ifNoneMatch = singleHeader(req, 'if-none-match');
-  const ifModifiedSince = singleHeader(req, 'if-modified-since');
-  const failed = () => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
-  if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, meta.etag)) throw failed();
-  } else if (ifUnmodifiedSince !== undefined && modified > Date.parse(ifUnmodifiedSince)) {
-    throw failed();
-  }
-  if (ifNoneMatch !== undefined) return etagMatches(ifNoneMatch, meta.etag) ? 304 : undefined;
-  if (ifModifiedSince !== undefined && modified <= Date.parse(ifModifiedSince)) return 304;
-  return undefined;
-}
-
-/** Conditional writes: If-None-Match: * (create only) and If-Match: <etag> (replace only that version). */
-function checkWritePreconditions(req: IncomingMessage, existing: ObjectMeta | undefined): void {
-  const ifNoneMatch = singleHeader(req, 'if-none-match');
-  const ifMatch = singleHeader(req, 'if-match');
-  const failed = (condition: string) => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && existing) throw failed('If-None-Match');
-  if (ifMatch !== undefined) {
-    if (!existing) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
-    if (!etagMatches(ifMatch, existing.etag)) throw failed('If-Match');
-  }
 }
 
 function sendXml(res: ServerResponse, status: number, xml: string): void {
