@@ -415,11 +415,6 @@ function parseRange(value: string | undefined, size: number): { start: number; e
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }
 
-function sendXml(res: ServerResponse, status: number, xml: string): void {
-  const body = Buffer.from(xml);
-  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': body.length }).end(body);
-}
-
 /** Answer with S3's error shape (no body for HEAD), after draining any unread request body. */
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, log: (line: string) => void): void {
   if (res.headersSent) {
@@ -434,7 +429,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requ
     res.writeHead(error.status, { 'Content-Length': 0 }).end();
     return;
   }
-  sendXml(res, error.status, error.toXml(requestId));
+  const body = Buffer.from(error.toXml(requestId));
+  res.writeHead(error.status, { 'Content-Type': 'application/xml', 'Content-Length': body.length }).end(body);
 }
 
 async function drain(req: IncomingMessage): Promise<void> {
