@@ -1,11 +1,12 @@
 /**
  * A local S3 endpoint (path-style, file-system backed) that authenticates every request with
- * SigV4 like S3 does, serves Range/conditional GETs, and can be told to fail requests with S3's
- * 5xx errors. Covers what media-probe uses: buckets, Put/Get/Head/Delete object, ListObjects(V2),
- * presigned GETs. Anything else is refused with S3's NotImplemented error rather than faked.
+ * SigV4 like S3 does, serves Range GETs, and can be told to fail requests with S3's 5xx errors.
+ * It implements what media-probe and its clients use: CreateBucket, HeadBucket, PutObject,
+ * GetObject and HeadObject, header-signed or presigned. Anything else is refused with S3's
+ * NotImplemented error, naming the operation, rather than faked.
  */
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -15,17 +16,17 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
 import { FaultInjector, type FaultHandle } from '../faults';
 import { track } from '../lifecycle';
 import { receiveBody } from './payload';
-import { ObjectStore, type ObjectMeta } from './store';
+import { ObjectStore } from './store';
 import { decodeSegment, SigV4Verifier, type AuthMode, type Credentials, type QueryBag } from './sigv4';
-import { S3Error, s3Document, type XmlNode } from './xml';
+import { S3Error } from './xml';
 
 export type S3FaultCode = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
 
 export interface S3FaultRule {
   code: S3FaultCode;
-  /** HTTP method to match (GET, HEAD, PUT, DELETE); any when omitted. */
+  /** HTTP method to match (GET, HEAD, PUT); any when omitted. */
   method?: string;
-  /** Operation name to match (GetObject, PutObject, HeadObject, ListObjectsV2, ...). */
+  /** Operation name to match (GetObject, PutObject, HeadObject, CreateBucket, HeadBucket). */
   operation?: string;
   bucket?: string;
   /** Exact key, or a pattern tested against the key. */
@@ -109,21 +110,42 @@ export class S3Faults {
 }
 
 const MAX_RECORDS = 1000;
-const OWNER = { ID: 'media-probe-local', DisplayName: 'media-probe-local' };
 /** Representation headers kept from PutObject and returned on Get/HeadObject. */
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
-const RESPONSE_OVERRIDES: Record<string, string> = {
-  'response-content-type': 'content-type',
-  'response-content-language': 'content-language',
-  'response-expires': 'expires',
-  'response-cache-control': 'cache-control',
-  'response-content-disposition': 'content-disposition',
-  'response-content-encoding': 'content-encoding',
-};
-const LIST_PARAMS = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner', 'marker'];
-const NOT_IMPLEMENTED = () => new S3Error(501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented.');
+/**
+ * Conditional request headers the endpoint does not evaluate. Ignoring one would answer 200 where
+ * S3 answers 304 or 412, or overwrite an object the client meant to keep, so they are refused.
+ */
+const CONDITIONAL_HEADERS = ['If-Match', 'If-None-Match', 'If-Modified-Since', 'If-Unmodified-Since'];
+
+type Target = 'service' | 'bucket' | 'object';
+
+/**
+ * S3 operations by method, what the path names, and the sub-resource query parameter that selects
+ * them (none: the request has no sub-resource parameter). Only those with a handler are served;
+ * the others are listed so that the refusal names what a client tried (`aws s3 ls` is
+ * ListObjectsV2, a large `aws s3 cp` is CreateMultipartUpload).
+ */
+const OPERATIONS: ReadonlyArray<{ method: string; target: Target; param?: string; operation: string }> = [
+  { method: 'PUT', target: 'bucket', operation: 'CreateBucket' },
+  { method: 'HEAD', target: 'bucket', operation: 'HeadBucket' },
+  { method: 'PUT', target: 'object', operation: 'PutObject' },
+  { method: 'GET', target: 'object', operation: 'GetObject' },
+  { method: 'HEAD', target: 'object', operation: 'HeadObject' },
+  { method: 'GET', target: 'service', operation: 'ListBuckets' },
+  { method: 'GET', target: 'bucket', param: 'list-type', operation: 'ListObjectsV2' },
+  { method: 'GET', target: 'bucket', operation: 'ListObjects' },
+  { method: 'DELETE', target: 'bucket', operation: 'DeleteBucket' },
+  { method: 'POST', target: 'bucket', param: 'delete', operation: 'DeleteObjects' },
+  { method: 'DELETE', target: 'object', operation: 'DeleteObject' },
+  { method: 'POST', target: 'object', param: 'uploads', operation: 'CreateMultipartUpload' },
+  { method: 'PUT', target: 'object', param: 'uploadId', operation: 'UploadPart' },
+  { method: 'POST', target: 'object', param: 'uploadId', operation: 'CompleteMultipartUpload' },
+  { method: 'DELETE', target: 'object', param: 'uploadId', operation: 'AbortMultipartUpload' },
+];
 
 interface Route {
+  /** S3's name for the request (see OPERATIONS), or a description of it when that table has none. */
   operation: string;
   bucket?: string;
   key?: string;
@@ -150,11 +172,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   const faults = new S3Faults();
   const requests: S3RequestRecord[] = [];
 
-  const handlers: Record<string, (ctx: Context) => Promise<void>> = {
-    ListBuckets: async ({ res }) => {
-      const buckets = await store.listBuckets();
-      sendXml(res, 200, s3Document('ListAllMyBucketsResult', { Owner: OWNER, Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.creationDate })) } }));
-    },
+  const handlers: Partial<Record<string, (ctx: Context) => Promise<void>>> = {
     CreateBucket: async ({ req, res, route }) => {
       await drain(req);
       const bucket = route.bucket!;
@@ -170,71 +188,20 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       await requireBucket(route.bucket!);
       res.writeHead(200, { 'x-amz-bucket-region': region, 'Content-Length': 0 }).end();
     },
-    DeleteBucket: async ({ res, route }) => {
-      const outcome = await store.deleteBucket(route.bucket!);
-      if (outcome === 'missing') throw noSuchBucket(route.bucket!);
-      if (outcome === 'not-empty') throw new S3Error(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: route.bucket! });
-      res.writeHead(204).end();
-    },
-    ListObjects: ({ res, route, query }) => listObjects(res, route.bucket!, query, 1),
-    ListObjectsV2: ({ res, route, query }) => listObjects(res, route.bucket!, query, 2),
     PutObject: putObject,
     GetObject: getObject,
     HeadObject: getObject,
-    DeleteObject: async ({ res, route }) => {
-      await requireBucket(route.bucket!);
-      await store.delete(route.bucket!, route.key!);
-      res.writeHead(204).end();
-    },
   };
 
   async function requireBucket(bucket: string): Promise<void> {
     if (!(await store.bucketExists(bucket))) throw noSuchBucket(bucket);
   }
 
-  async function listObjects(res: ServerResponse, bucket: string, query: QueryBag, version: 1 | 2): Promise<void> {
-    await requireBucket(bucket);
-    const q = (name: string) => firstValue(query, name);
-    const prefix = q('prefix') ?? '';
-    const delimiter = q('delimiter') || undefined;
-    const maxKeysParam = q('max-keys');
-    if (maxKeysParam !== undefined && !/^\d+$/.test(maxKeysParam)) {
-      throw new S3Error(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: maxKeysParam });
-    }
-    const maxKeys = Math.min(maxKeysParam === undefined ? 1000 : Number(maxKeysParam), 1000);
-    const token = q('continuation-token');
-    const after = version === 2 ? (token !== undefined ? decodeToken(token) : q('start-after')) : q('marker');
-    const page = paginate(await store.list(bucket), prefix, delimiter, maxKeys, after || undefined);
-    const common: XmlNode = {
-      Name: bucket,
-      Prefix: prefix,
-      Delimiter: delimiter,
-      MaxKeys: maxKeys,
-      IsTruncated: page.truncated,
-      Contents: page.contents.map((m) => ({ Key: m.key, LastModified: m.lastModified, ETag: m.etag, Size: m.size, StorageClass: 'STANDARD' })),
-      CommonPrefixes: page.prefixes.map((p) => ({ Prefix: p })),
-    };
-    const body: XmlNode =
-      version === 2
-        ? {
-            ...common,
-            KeyCount: page.contents.length + page.prefixes.length,
-            ContinuationToken: token,
-            NextContinuationToken: page.truncated ? encodeToken(page.last!) : undefined,
-            StartAfter: q('start-after'),
-          }
-        : { ...common, Marker: q('marker') ?? '', NextMarker: page.truncated && delimiter ? page.last : undefined };
-    sendXml(res, 200, s3Document('ListBucketResult', body));
-  }
-
   async function putObject({ req, res, route, payloadHash, record }: Context): Promise<void> {
     const bucket = route.bucket!;
     const key = route.key!;
-    if (req.headers['x-amz-copy-source'] !== undefined) throw NOT_IMPLEMENTED();
     await requireBucket(bucket);
     if (Buffer.byteLength(key) > 1024) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
-    const existing = await store.head(bucket, key);
-    checkWritePreconditions(req, existing);
     const temp = store.tempFile();
     try {
       const body = await receiveBody(req, payloadHash, temp);
@@ -259,7 +226,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       const meta = await store.commit(bucket, key, temp, {
         size: body.size,
         etag: `"${body.md5Hex}"`,
-        // S3 keeps whole seconds; matching it keeps If-Modified-Since comparisons exact.
+        // S3 keeps whole seconds, and the Last-Modified header carries no more.
         lastModified: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
         contentType: singleHeader(req, 'content-type') ?? 'binary/octet-stream',
         headers,
@@ -280,11 +247,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     await requireBucket(bucket);
     const head = await store.head(bucket, key);
     if (!head) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-    const precondition = checkReadPreconditions(req, head);
-    if (precondition === 304) {
-      res.writeHead(304, { ETag: head.etag, 'Last-Modified': new Date(head.lastModified).toUTCString() }).end();
-      return;
-    }
     const range = parseRange(singleHeader(req, 'range'), head.size);
     if (range === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${head.size}`);
@@ -307,10 +269,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     if (checksumMode === 'ENABLED' && !range) {
       for (const [algorithm, value] of Object.entries(meta.checksums)) headers[`x-amz-checksum-${algorithm}`] = value;
       if (Object.keys(meta.checksums).length > 0) headers['x-amz-checksum-type'] = 'FULL_OBJECT';
-    }
-    for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
-      const value = firstValue(query, param);
-      if (value !== undefined) headers[header] = value;
     }
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
     res.writeHead(range ? 206 : 200, headers);
@@ -339,14 +297,27 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       const q = target.indexOf('?');
       const rawPath = q < 0 ? target : target.slice(0, q);
       const query = parseQuery(q < 0 ? '' : target.slice(q + 1));
-      const route = resolveRoute(method, rawPath, query);
+      const route = resolveRoute(method, rawPath, query, req.headers);
       Object.assign(record, route);
       const verified = await verifier.verify({ method, rawPath, query, headers: req.headers });
       record.auth = verified.mode;
-      if (route.operation === 'Unsupported') throw NOT_IMPLEMENTED();
+      const handler = handlers[route.operation];
+      if (!handler) {
+        throw new S3Error(
+          501,
+          'NotImplemented',
+          `The local S3 endpoint does not implement ${route.operation}; it implements ${Object.keys(handlers).join(', ')}.`,
+        );
+      }
+      const conditional = CONDITIONAL_HEADERS.find((h) => req.headers[h.toLowerCase()] !== undefined);
+      if (conditional) {
+        throw new S3Error(501, 'NotImplemented', `A header you provided implies functionality that is not implemented: the local S3 endpoint does not evaluate ${conditional}.`, {
+          Header: conditional,
+        });
+      }
       const fault = faults.take({ method, ...route });
       if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
-      await handlers[route.operation]({ req, res, route, query, payloadHash: verified.payloadHash, record });
+      await handler({ req, res, route, query, payloadHash: verified.payloadHash, record });
     } catch (err) {
       sendError(req, res, err, requestId, log);
     }
@@ -383,29 +354,21 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   return { endpoint: `http://127.0.0.1:${port}`, region, faults, requests, stop: resource.stop };
 }
 
-/** Map a path-style request to an S3 operation; unknown sub-resources become 'Unsupported'. */
-function resolveRoute(method: string, rawPath: string, query: QueryBag): Route {
+/** Map a path-style request to the S3 operation it asks for (see OPERATIONS). */
+function resolveRoute(method: string, rawPath: string, query: QueryBag, headers: IncomingHttpHeaders): Route {
   const slash = rawPath.indexOf('/', 1);
   const rawBucket = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
   const rawKey = slash < 0 ? '' : rawPath.slice(slash + 1);
   const bucket = rawBucket ? decodeSegment(rawBucket) : undefined;
   const key = rawKey ? decodeSegment(rawKey) : undefined;
+  // Authentication parameters and the SDK's x-id=<operation> marker do not select an operation.
   const params = Object.keys(query).filter((p) => !p.startsWith('X-Amz-') && !p.startsWith('x-amz-') && p !== 'x-id');
-  const only = (allowed: string[]) => params.every((p) => allowed.includes(p));
-  const route = (operation: string): Route => ({ operation, ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }) });
-
-  if (bucket === undefined) return route(method === 'GET' && params.length === 0 ? 'ListBuckets' : 'Unsupported');
-  if (key === undefined) {
-    if (method === 'GET' && only(LIST_PARAMS)) return route(firstValue(query, 'list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
-    if (params.length > 0) return route('Unsupported');
-    const op = ({ PUT: 'CreateBucket', HEAD: 'HeadBucket', DELETE: 'DeleteBucket' } as Record<string, string>)[method];
-    return route(op ?? 'Unsupported');
-  }
-  if ((method === 'GET' || method === 'HEAD') && only(Object.keys(RESPONSE_OVERRIDES))) return route(method === 'GET' ? 'GetObject' : 'HeadObject');
-  if (params.length > 0) return route('Unsupported');
-  if (method === 'PUT') return route('PutObject');
-  if (method === 'DELETE') return route('DeleteObject');
-  return route('Unsupported');
+  const target: Target = key !== undefined ? 'object' : bucket !== undefined ? 'bucket' : 'service';
+  const known = OPERATIONS.find((o) => o.method === method && o.target === target && (o.param === undefined ? params.length === 0 : params.includes(o.param)));
+  let operation = known?.operation ?? `${method} on ${target === 'object' ? 'an object' : `the ${target}`}${params.length > 0 ? ` with ?${params.join('&')}` : ''}`;
+  // CopyObject is a PutObject whose body comes from another object.
+  if (operation === 'PutObject' && headers['x-amz-copy-source'] !== undefined) operation = 'CopyObject';
+  return { operation, ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }) };
 }
 
 function parseQuery(raw: string): QueryBag {
@@ -436,37 +399,6 @@ function validBucketName(name: string): boolean {
   return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
 }
 
-const encodeToken = (key: string) => Buffer.from(key).toString('base64url');
-const decodeToken = (token: string) => Buffer.from(token, 'base64url').toString();
-
-/** One page of a listing, grouping keys under `delimiter` into common prefixes that count towards `maxKeys`. */
-function paginate(all: ObjectMeta[], prefix: string, delimiter: string | undefined, maxKeys: number, after: string | undefined) {
-  const contents: ObjectMeta[] = [];
-  const prefixes: string[] = [];
-  let truncated = false;
-  let last: string | undefined;
-  const afterBytes = after === undefined ? undefined : Buffer.from(after);
-  const isAfter = (s: string) => afterBytes === undefined || Buffer.compare(Buffer.from(s), afterBytes) > 0;
-  for (const meta of all) {
-    if (!meta.key.startsWith(prefix) || !isAfter(meta.key)) continue;
-    const cut = delimiter ? meta.key.indexOf(delimiter, prefix.length) : -1;
-    const entry = cut >= 0 ? meta.key.slice(0, cut + delimiter!.length) : undefined;
-    if (entry !== undefined && (prefixes[prefixes.length - 1] === entry || !isAfter(entry))) continue;
-    if (contents.length + prefixes.length >= maxKeys) {
-      truncated = true;
-      break;
-    }
-    if (entry !== undefined) {
-      prefixes.push(entry);
-      last = entry;
-    } else {
-      contents.push(meta);
-      last = meta.key;
-    }
-  }
-  return { contents, prefixes, truncated, last };
-}
-
 /** Inclusive byte range for a single-range `Range` header; undefined means serve the whole object. */
 function parseRange(value: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
   const m = value ? /^bytes=(\d*)-(\d*)$/.exec(value.trim()) : null;
@@ -483,44 +415,6 @@ function parseRange(value: string | undefined, size: number): { start: number; e
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }
 
-const stripEtag = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-const etagMatches = (header: string, etag: string) => header.split(',').some((t) => t.trim() === '*' || stripEtag(t) === stripEtag(etag));
-
-/** Conditional GET/HEAD per S3: If-Match beats If-Unmodified-Since, If-None-Match beats If-Modified-Since. */
-function checkReadPreconditions(req: IncomingMessage, meta: ObjectMeta): 304 | undefined {
-  const modified = new Date(meta.lastModified).getTime();
-  const ifMatch = singleHeader(req, 'if-match');
-  const ifUnmodifiedSince = singleHeader(req, 'if-unmodified-since');
-  const ifNoneMatch = singleHeader(req, 'if-none-match');
-  const ifModifiedSince = singleHeader(req, 'if-modified-since');
-  const failed = () => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
-  if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, meta.etag)) throw failed();
-  } else if (ifUnmodifiedSince !== undefined && modified > Date.parse(ifUnmodifiedSince)) {
-    throw failed();
-  }
-  if (ifNoneMatch !== undefined) return etagMatches(ifNoneMatch, meta.etag) ? 304 : undefined;
-  if (ifModifiedSince !== undefined && modified <= Date.parse(ifModifiedSince)) return 304;
-  return undefined;
-}
-
-/** Conditional writes: If-None-Match: * (create only) and If-Match: <etag> (replace only that version). */
-function checkWritePreconditions(req: IncomingMessage, existing: ObjectMeta | undefined): void {
-  const ifNoneMatch = singleHeader(req, 'if-none-match');
-  const ifMatch = singleHeader(req, 'if-match');
-  const failed = (condition: string) => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && existing) throw failed('If-None-Match');
-  if (ifMatch !== undefined) {
-    if (!existing) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
-    if (!etagMatches(ifMatch, existing.etag)) throw failed('If-Match');
-  }
-}
-
-function sendXml(res: ServerResponse, status: number, xml: string): void {
-  const body = Buffer.from(xml);
-  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': body.length }).end(body);
-}
-
 /** Answer with S3's error shape (no body for HEAD), after draining any unread request body. */
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, log: (line: string) => void): void {
   if (res.headersSent) {
@@ -535,7 +429,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requ
     res.writeHead(error.status, { 'Content-Length': 0 }).end();
     return;
   }
-  sendXml(res, error.status, error.toXml(requestId));
+  const body = Buffer.from(error.toXml(requestId));
+  res.writeHead(error.status, { 'Content-Type': 'application/xml', 'Content-Length': body.length }).end(body);
 }
 
 async function drain(req: IncomingMessage): Promise<void> {

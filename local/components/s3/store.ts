@@ -26,7 +26,8 @@ export interface ObjectMeta {
   dataFile: string;
 }
 
-export interface BucketInfo {
+/** bucket.json: its presence is what makes a directory a bucket. */
+interface BucketInfo {
   name: string;
   creationDate: string;
 }
@@ -85,29 +86,6 @@ export class ObjectStore {
     return true;
   }
 
-  async listBuckets(): Promise<BucketInfo[]> {
-    const names = await fs.readdir(this.bucketsDir);
-    const infos = await Promise.all(
-      names.map(async (n) => {
-        try {
-          return JSON.parse(await fs.readFile(path.join(this.bucketsDir, n, 'bucket.json'), 'utf8')) as BucketInfo;
-        } catch (err) {
-          if (isMissing(err)) return undefined;
-          throw err;
-        }
-      }),
-    );
-    return infos.filter((i): i is BucketInfo => i !== undefined).sort((a, b) => (a.name < b.name ? -1 : 1));
-  }
-
-  async deleteBucket(bucket: string): Promise<'missing' | 'not-empty' | 'deleted'> {
-    if (!(await this.bucketExists(bucket))) return 'missing';
-    const entries = await fs.readdir(this.objectsDir(bucket));
-    if (entries.some((e) => e.endsWith('.json'))) return 'not-empty';
-    await fs.rm(this.bucketDir(bucket), { recursive: true, force: true });
-    return 'deleted';
-  }
-
   async head(bucket: string, key: string): Promise<ObjectMeta | undefined> {
     try {
       return JSON.parse(await fs.readFile(this.metaPath(bucket, key), 'utf8')) as ObjectMeta;
@@ -146,30 +124,6 @@ export class ObjectStore {
     await this.writeJsonAtomically(metaPath, full);
     if (previous && previous.dataFile !== dataFile) await fs.rm(path.join(this.objectsDir(bucket), previous.dataFile), { force: true });
     return full;
-  }
-
-  async delete(bucket: string, key: string): Promise<void> {
-    const meta = await this.head(bucket, key);
-    if (!meta) return;
-    await fs.rm(this.metaPath(bucket, key), { force: true });
-    await fs.rm(path.join(this.objectsDir(bucket), meta.dataFile), { force: true });
-  }
-
-  /** Every object's metadata, sorted by key in UTF-8 byte order as S3 lists them. */
-  async list(bucket: string): Promise<ObjectMeta[]> {
-    const dir = this.objectsDir(bucket);
-    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.json'));
-    const metas = await Promise.all(
-      files.map(async (f) => {
-        try {
-          return JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as ObjectMeta;
-        } catch (err) {
-          if (isMissing(err)) return undefined;
-          throw err;
-        }
-      }),
-    );
-    return metas.filter((m): m is ObjectMeta => m !== undefined).sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   }
 
   private async writeJsonAtomically(file: string, value: unknown): Promise<void> {
