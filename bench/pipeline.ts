@@ -4,6 +4,7 @@
  * everything else, for a burst of inserts (throughput, queueing included), full batches one at a
  * time (no queueing, no batching wait) and single inserts (the pipe's batching window).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
 import type { LocalStack } from '../local/stack';
@@ -73,7 +74,7 @@ async function untilRecorded(recorded: RecordedTimes, ids: string[], timeoutMs: 
   const deadline = Date.now() + timeoutMs;
   while (ids.some((id) => !recorded.has(id))) {
     if (Date.now() > deadline) throw new Error(`${ids.filter((id) => !recorded.has(id)).length} of ${ids.length} rows had no recorded result after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 

@@ -2,6 +2,7 @@
  * The local components on real connections: DynamoDB Local with its stream and persistence, the
  * DynamoDB fault proxy, the SigV4-verifying S3 endpoint, and that nothing outlives its owner.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,7 +61,7 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 1
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return false;
 }
@@ -278,7 +279,7 @@ describe('local S3 endpoint', () => {
     expect(body).toContain('<Message>Request has expired</Message>');
 
     const short = await presign(oddKey, { expiresIn: 1 });
-    await new Promise((r) => setTimeout(r, 2100));
+    await sleep(2100);
     expect((await fetch(short)).status).toBe(403);
   });
 

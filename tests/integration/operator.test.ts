@@ -2,6 +2,7 @@
  * The operator commands as an operator runs them: the real CLI in child processes against
  * `media-probe up --no-pipe` (so nothing is analysed unless a command starts it), on 200 rows.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -94,7 +95,7 @@ beforeAll(async () => {
   const deadline = Date.now() + 90_000;
   while (!existsSync(endpoints)) {
     if (up.exitCode !== null || Date.now() > deadline) throw new Error(`media-probe up did not publish its endpoints:\n${upOutput}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   connection = JSON.parse(readFileSync(endpoints, 'utf8')) as LocalConnection;
   dynamodb = new DynamoDBClient({ region: connection.region, credentials: LOCAL_CREDENTIALS, endpoint: connection.endpoints.dynamodb });
@@ -114,7 +115,7 @@ afterAll(async () => {
   if (exit === 'timeout') up.kill('SIGKILL');
   let remaining = dynamoDbLocalPids();
   for (let i = 0; i < 50 && remaining.length; i++) {
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     remaining = dynamoDbLocalPids();
   }
   rmSync(dataDir, { recursive: true, force: true });
@@ -178,7 +179,7 @@ describe('backfill', () => {
     const deadline = Date.now() + 90_000;
     let rows = await readRows(all);
     while ([...rows.values()].some((r) => !r.analysis) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       rows = await readRows(all);
     }
     const failed = all.filter((id) => statusOf(rows.get(id)) === 'FAILED');

@@ -1,4 +1,5 @@
 /** The generic helpers in util/: the token bucket, the bounded pool, back-off with full jitter and retries, the progress line. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PassThrough } from 'node:stream';
 import { backoffDelay, RetriesExhaustedError, withRetries } from '../../util/backoff';
 import { runPool } from '../../util/pool';
@@ -50,7 +51,7 @@ describe('runPool', () => {
     await runPool([1, 2, 3, 4, 5, 6, 7], 3, async (item) => {
       running++;
       peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
       done.push(item);
       running--;
     });
