@@ -1,5 +1,5 @@
 /** Typed option values: the parsers commander applies to option arguments; a value they refuse is a usage error naming the option. */
-import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 
 /** DynamoDB numbers hold at most 38 significant digits. */
 const MAX_DIGITS = 38;
@@ -31,9 +31,10 @@ export function movieId(text: string): string {
   return canonical;
 }
 
-/** The options that choose what the operator commands act on: a deployed stack or the local stack (see target.ts). */
-export const targetOptions = {
-  stack: () => new Option('--stack <name>', 'a deployed media-probe stack (its outputs name the table and the state machine)'),
-  local: () => new Option('--local', 'the local stack `media-probe up` runs'),
-  data: () => new Option('--data <dir>', 'with --local: the data directory `media-probe up` was given (default .media-probe)'),
-};
+/** An operator command: it acts on a deployed stack or on the local stack, as its target options say (see target.ts). */
+export function operatorCommand(name: string) {
+  return new Command(name)
+    .addOption(new Option('--stack <name>', 'a deployed media-probe stack (its outputs name the table and the state machine)'))
+    .addOption(new Option('--local', 'the local stack `media-probe up` runs'))
+    .addOption(new Option('--data <dir>', 'with --local: the data directory `media-probe up` was given (default .media-probe)'));
+}

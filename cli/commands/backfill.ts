@@ -5,13 +5,13 @@
  * analysed in the meantime.
  */
 import type { ScanCommandInput } from '@aws-sdk/client-dynamodb';
-import { Command, Option } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
 import { batchRecords, chunk, RECORDS_PER_EXECUTION } from '../batching';
 import { explainAwsError, explained } from '../errors';
-import { integerFrom, positiveNumber, targetOptions } from '../options';
+import { integerFrom, positiveNumber, operatorCommand } from '../options';
 import { runName, startExecution } from '../start';
 import { movieIdOfRecord, recordsForRows } from '../stream-records';
 import { compareIds, getRows, idOf, KEY, parallelScan, projection, type Item } from '../table';
@@ -227,11 +227,8 @@ export async function backfill(values: BackfillOptions): Promise<number> {
 }
 
 export const backfillCommand = () =>
-  new Command('backfill')
+  operatorCommand('backfill')
     .description('start analyses for the rows that need one, paced; interrupt and run again to resume')
-    .addOption(targetOptions.stack())
-    .addOption(targetOptions.local())
-    .addOption(targetOptions.data())
     .addOption(new Option('--only-missing', `rows ${MODES['only-missing'].description} (the default)`).conflicts(['failed', 'all']))
     .addOption(new Option('--failed', `rows ${MODES.failed.description}`).conflicts('all'))
     .option('--all', 'every row')

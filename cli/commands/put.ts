@@ -1,10 +1,10 @@
 /** `media-probe put`: inserts an asset row, refusing to overwrite an existing movie_id unless --replace. */
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { Command, Option } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
 import { InvalidRowError } from '../../functions/lib/errors';
 import { assetFromRecord } from '../../functions/lib/row';
 import { explainAwsError, OperatorError, UsageError } from '../errors';
-import { movieId, targetOptions } from '../options';
+import { movieId, operatorCommand } from '../options';
 import { itemToRow } from '../rows';
 import { KEY } from '../table';
 import { type TargetValues, withTarget } from '../target';
@@ -68,11 +68,8 @@ export async function put(values: PutOptions): Promise<number> {
 }
 
 export const putCommand = () =>
-  new Command('put')
+  operatorCommand('put')
     .description('insert an asset row (never overwrites an existing movie_id without --replace)')
-    .addOption(targetOptions.stack())
-    .addOption(targetOptions.local())
-    .addOption(targetOptions.data())
     .addOption(new Option('--id <n>', 'movie_id of the row').argParser(movieId).makeOptionMandatory())
     .requiredOption('--title <title>', 'movie_title')
     .requiredOption('--bucket <bucket>', 'S3_bucket: the bucket of the media file')

@@ -1,9 +1,9 @@
 /** `media-probe reanalyze`: runs the state machine now for given rows, with the input the pipe would deliver; --wait reports the outcome. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, Option } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
 import { batchRecords } from '../batching';
 import { explained, OperatorError, UsageError } from '../errors';
-import { movieId, positiveNumber, targetOptions } from '../options';
+import { movieId, positiveNumber, operatorCommand } from '../options';
 import { itemToRow, type PlainRow } from '../rows';
 import { runName, startExecution, type StartedExecution } from '../start';
 import { movieIdOfRecord, recordsForRows } from '../stream-records';
@@ -102,11 +102,8 @@ export async function reanalyze(values: ReanalyzeOptions): Promise<number> {
 }
 
 export const reanalyzeCommand = () =>
-  new Command('reanalyze')
+  operatorCommand('reanalyze')
     .description('run the analysis again now for the given rows, with the input the pipe would deliver')
-    .addOption(targetOptions.stack())
-    .addOption(targetOptions.local())
-    .addOption(targetOptions.data())
     .addOption(
       new Option('--id <n>', 'movie_id of a row to analyse again (repeat the option for more)')
         .argParser((text: string, previous: string[] = []) => [...previous, movieId(text)])

@@ -1,9 +1,9 @@
 /** `media-probe status`: one row's analysis, or the table's counts by outcome and its failed rows. */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { Command, Option } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
 import { Progress } from '../../util/progress';
 import { explained, OperatorError, UsageError } from '../errors';
-import { integerFrom, movieId, targetOptions } from '../options';
+import { integerFrom, movieId, operatorCommand } from '../options';
 import { itemToRow } from '../rows';
 import { compareIds, KEY, parallelScan, projection, type Item } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
@@ -119,11 +119,8 @@ export async function status(values: StatusOptions): Promise<number> {
 }
 
 export const statusCommand = () =>
-  new Command('status')
+  operatorCommand('status')
     .description("one row's analysis, or the table's counts by outcome and its failed rows")
-    .addOption(targetOptions.stack())
-    .addOption(targetOptions.local())
-    .addOption(targetOptions.data())
     .addOption(new Option('--id <n>', 'show this row').argParser(movieId))
     .option('--failed', 'list every failed row (without the counts)')
     .addOption(new Option('--limit <n>', `failed rows listed (default ${SUMMARY_LIMIT}, or all with --failed)`).argParser(integerFrom(1, Number.MAX_SAFE_INTEGER)))
