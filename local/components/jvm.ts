@@ -38,10 +38,10 @@ const SUPERVISOR = [
   'exit $status',
 ].join('\n');
 
-/** `${XDG_CACHE_HOME:-$HOME/.cache}/media-probe/<name>`: installs live here, never in the repository. */
-export function mediaProbeCacheDir(name: string): string {
+/** `${XDG_CACHE_HOME:-$HOME/.cache}/media-probe/<names…>`: installs live here, never in the repository. */
+export function mediaProbeCacheDir(...names: string[]): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'media-probe', name);
+  return path.join(base, 'media-probe', ...names);
 }
 
 /** The version a pom pins in `<property>`. */
