@@ -48,10 +48,11 @@ export class InvalidFilterPatternError extends Error {
 /** What the client needs of the helper process: its protocol pipes, its exit, its stderr and a way to stop it. */
 export type EventFilterHelper = Pick<SupervisedJvm, 'exited' | 'output' | 'stop'> & JvmProtocolPipes;
 
-type Answer = Record<string, unknown>;
+/** A request or an answer: one JSON object a line. */
+type Message = Record<string, unknown>;
 
 interface Waiting {
-  resolve(answer: Answer): void;
+  resolve(answer: Message): void;
   reject(error: Error): void;
 }
 
@@ -139,7 +140,7 @@ export class EventFilter {
     if (answer.configured !== patterns.length) throw this.broken(`the pipe filter answered ${patterns.length} patterns with ${clip(JSON.stringify(answer))}`);
   }
 
-  private request(body: Answer): Promise<Answer> {
+  private request(body: Message): Promise<Message> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
@@ -160,7 +161,7 @@ export class EventFilter {
       waiting?.reject(error);
       return;
     }
-    waiting.resolve(answer as Answer);
+    waiting.resolve(answer as Message);
   }
 
   /** The helper left the protocol: nothing it says afterwards can be matched to a request, so it is stopped. */
