@@ -1,6 +1,7 @@
 /**
  * Starts the whole pipeline on real local components: DynamoDB Local with its stream (behind a
- * fault proxy), the signature-verifying S3 endpoint, the real handlers, the real ASL, and the pipe.
+ * fault proxy), the signature-verifying S3 endpoint, the real handlers, the real ASL, and the pipe
+ * with its event-ruler filter.
  * One stack per process: the handlers read their configuration from the environment once.
  */
 import { mkdirSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { startS3Endpoint, type S3Faults } from './components/s3';
 import { hostFfprobe } from './ffprobe-binary';
 import { LocalFunction } from './lambda';
 import { DeadLetterStore } from './pipe/dead-letter';
+import { EventFilter } from './pipe/event-filter';
 import { LocalPipe } from './pipe/local-pipe';
 import { LocalStateMachine } from './state-machine';
 import { startStepFunctionsApi } from './stepfunctions-api';
@@ -104,9 +106,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    log('starting DynamoDB Local…');
-    const ddbLocal = await startDynamoDbLocal({ dataDir: dataDir && path.join(dataDir, 'dynamodb'), log });
-    stops.push(() => ddbLocal.stop());
+    const withPipe = options.withPipe ?? true;
+    log(withPipe ? 'starting DynamoDB Local and the pipe filter…' : 'starting DynamoDB Local…');
+    // Two JVMs: started side by side, so the filter's startup hides behind DynamoDB Local's.
+    const [ddbStarted, filterStarted] = await Promise.allSettled([
+      startDynamoDbLocal({ dataDir: dataDir && path.join(dataDir, 'dynamodb'), log }),
+      withPipe ? EventFilter.start({ patterns: settings.pipe.filterPatterns, log }) : undefined,
+    ]);
+    const filter = filterStarted.status === 'fulfilled' ? filterStarted.value : undefined;
+    if (ddbStarted.status === 'fulfilled') stops.push(() => ddbStarted.value.stop());
+    if (filter) stops.push(() => filter.stop());
+    if (ddbStarted.status === 'rejected') throw ddbStarted.reason;
+    if (filterStarted.status === 'rejected') throw filterStarted.reason;
+    const ddbLocal = ddbStarted.value;
     const proxy = await startDynamoDbFaultProxy(ddbLocal.endpoint);
     stops.push(() => proxy.stop());
     const s3Endpoint = await startS3Endpoint({ dataDir: dataDir ? path.join(dataDir, 's3') : undefined, credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION });
@@ -170,11 +182,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const deadLetters = new DeadLetterStore(dataDir && path.join(dataDir, 'dead-letter.jsonl'));
     const checkpointFile = dataDir && path.join(dataDir, 'pipe-checkpoints.json');
     let pipe: LocalPipe | undefined;
-    if (options.withPipe ?? true) {
+    if (filter) {
       pipe = new LocalPipe({
         streams,
         streamArn,
         settings: settings.pipe,
+        filter,
         target: (records) => stateMachine.startSyncExecution(records),
         deadLetter: deadLetters,
         checkpointFile,

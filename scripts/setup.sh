@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# ffmpeg generates test media; qemu-user-static runs the arm64 layer in tests; maven fetches DynamoDB Local.
+# ffmpeg generates test media; qemu-user-static runs the arm64 layer in tests; maven fetches DynamoDB Local and event-ruler.
 packages=(ffmpeg qemu-user-static maven openjdk-17-jre-headless strace)
 missing=()
 for p in "${packages[@]}"; do

@@ -14,7 +14,7 @@ import {
 import type { PipeSettings } from '../template';
 import type { ExecutionResult } from '../state-machine';
 import type { DeadLetterStore } from './dead-letter';
-import { matchesAnyFilter, parsePipeFilters } from './event-pattern';
+import type { EventFilter } from './event-filter';
 import { toPipeRecord } from '../../functions/lib/stream-record';
 
 type Json = Record<string, any>;
@@ -35,6 +35,8 @@ export interface LocalPipeOptions {
   streams: DynamoDBStreamsClient;
   streamArn: string;
   settings: PipeSettings;
+  /** Decides which records pass the template's filters; the caller starts and stops it. */
+  filter: Pick<EventFilter, 'matches'>;
   target: (records: Json[]) => Promise<ExecutionResult>;
   deadLetter: DeadLetterStore;
   /** Where the last processed sequence number of each shard is kept, so a restart resumes. */
@@ -63,7 +65,6 @@ export class LocalPipe {
     left_alone: 0,
     dead_lettered: 0,
   };
-  private readonly patterns: unknown[];
   private readonly checkpoints: Record<string, string>;
   private readonly iterators = new Map<string, string | undefined>();
   private readonly finishedShards = new Set<string>();
@@ -77,7 +78,6 @@ export class LocalPipe {
     if (options.settings.invocationType !== 'REQUEST_RESPONSE') {
       throw new Error(`the pipe must invoke the state machine synchronously (REQUEST_RESPONSE), the template says ${options.settings.invocationType}`);
     }
-    this.patterns = parsePipeFilters(options.settings.filterPatterns);
     this.checkpoints = options.checkpointFile && existsSync(options.checkpointFile) ? JSON.parse(readFileSync(options.checkpointFile, 'utf8')) : {};
   }
 
@@ -184,11 +184,12 @@ export class LocalPipe {
 
   /** Filters a page of records into the shard's pending batch and delivers full (or timed-out) batches. */
   private async process(shardId: string, records: Json[]): Promise<void> {
+    const kept = await this.options.filter.matches(records);
     const pending = this.pending.get(shardId) ?? { records: [], since: 0 };
     this.pending.set(shardId, pending);
-    for (const record of records) {
+    for (const [index, record] of records.entries()) {
       this.stats.stream_records += 1;
-      if (!matchesAnyFilter(this.patterns, record)) {
+      if (!kept[index]) {
         this.stats.filtered_out += 1;
         if (pending.records.length === 0) this.saveCheckpoint(shardId, record.dynamodb?.SequenceNumber);
         continue;

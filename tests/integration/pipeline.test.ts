@@ -10,7 +10,6 @@ import path from 'node:path';
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { listFiles, rowsForFiles, uploadFiles, waitForOutcomes, insertRows } from '../../cli/local-run';
-import { matchesAnyFilter, parsePipeFilters } from '../../local/pipe/event-pattern';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { localTemplate } from '../../local/template';
 import { itemToRow, type PlainRow } from '../../cli/rows';
@@ -350,12 +349,6 @@ describe('load', () => {
 
 describe('the events/ samples', () => {
   const readEvent = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'events', name), 'utf8'));
-
-  it("the template's filter keeps events/stream-insert.json and drops events/stream-modify.json", () => {
-    const patterns = parsePipeFilters(localTemplate(path.join(ROOT, 'template.yaml')).pipe.filterPatterns);
-    expect(matchesAnyFilter(patterns, readEvent('stream-insert.json'))).toBe(true);
-    expect(matchesAnyFilter(patterns, readEvent('stream-modify.json'))).toBe(false);
-  });
 
   it('the state machine runs events/pipe-batch.json as the pipe delivers it, and leaves rows it cannot find alone', async () => {
     const batch = readEvent('pipe-batch.json') as Array<{ dynamodb: { Keys: { movie_id: { N: string } } } }>;
