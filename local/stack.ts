@@ -4,6 +4,7 @@
  * with its event-ruler filter.
  * One stack per process: the handlers read their configuration from the environment once.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
@@ -219,7 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             idleSince ||= Date.now();
             if (Date.now() - idleSince > 600) return;
           } else idleSince = 0;
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
         }
         throw new Error(`the local pipe was still busy after ${Math.round(timeoutMs / 1000)} s`);
       },

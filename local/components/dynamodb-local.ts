@@ -2,6 +2,7 @@
  * AWS's DynamoDB Local, pinned in dynamodb-local/pom.xml and fetched from Maven Central (checksums
  * enforced) into a per-user cache, started as a supervised JVM on a free port.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -108,7 +109,7 @@ async function launch(libDir: string, port: number, dataDir: string | undefined,
         await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2_000) });
         return { ok: true, stop: jvm.stop };
       } catch {
-        await new Promise((r) => setTimeout(r, 150));
+        await sleep(150);
       }
     }
     await jvm.stop();

@@ -3,9 +3,8 @@
  * file, with the batch metadata a pipe sends to its SQS DLQ and, locally, the records themselves.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import type { PipeRecord } from '../../functions/lib/stream-record';
 import type { ExecutionResult } from '../state-machine';
-
-type Json = Record<string, any>;
 
 export interface DeadLetterEntry {
   condition: 'RetryAttemptsExhausted';
@@ -20,7 +19,7 @@ export interface DeadLetterEntry {
     streamArn: string;
   };
   /** Local only: a real pipe's DLQ message carries the batch coordinates, not the records. */
-  records: Json[];
+  records: PipeRecord[];
 }
 
 export class DeadLetterStore {
@@ -29,7 +28,7 @@ export class DeadLetterStore {
   /** With a file, entries survive a restart of the local stack; without, they live in memory. */
   constructor(private readonly file?: string) {}
 
-  async park(records: Json[], streamArn: string, shardId: string, last: ExecutionResult): Promise<void> {
+  async park(records: PipeRecord[], streamArn: string, shardId: string, last: ExecutionResult): Promise<void> {
     const entry: DeadLetterEntry = {
       condition: 'RetryAttemptsExhausted',
       timestamp: new Date().toISOString(),

@@ -15,9 +15,15 @@ import type { PipeSettings } from '../template';
 import type { ExecutionResult } from '../state-machine';
 import type { DeadLetterStore } from './dead-letter';
 import type { EventFilter } from './event-filter';
-import { toPipeRecord } from '../../functions/lib/stream-record';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type PipeRecord, toPipeRecord } from '../../functions/lib/stream-record';
+import { backoffDelay } from '../../util/backoff';
 
-type Json = Record<string, any>;
+/** An execution's account of one row, as the update step returns it. */
+interface RowOutcome {
+  applied?: boolean;
+  status?: string;
+}
 
 export interface PipeStats {
   stream_records: number;
@@ -37,21 +43,20 @@ export interface LocalPipeOptions {
   settings: PipeSettings;
   /** Decides which records pass the template's filters; the caller starts and stops it. */
   filter: Pick<EventFilter, 'matches'>;
-  target: (records: Json[]) => Promise<ExecutionResult>;
+  target: (records: PipeRecord[]) => Promise<ExecutionResult>;
   deadLetter: DeadLetterStore;
   /** Where the last processed sequence number of each shard is kept, so a restart resumes. */
   checkpointFile?: string;
   /** Scale for the pause between retries of a failed batch (1 = 1 s, 2 s, 4 s …). */
   retryIntervalScale?: number;
   pollIntervalMs?: number;
-  onExecution?: (result: ExecutionResult, records: Json[]) => void;
+  onExecution?: (result: ExecutionResult, records: PipeRecord[]) => void;
 }
 
 const MAX_RETRY_PAUSE_MS = 30_000;
 /** Pipes allow -1 (retry until the record expires); locally that would never end, so it is capped. */
 const LOCAL_RETRY_CAP = 10;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LocalPipe {
   readonly stats: PipeStats = {
@@ -72,7 +77,7 @@ export class LocalPipe {
   private loop?: Promise<void>;
   private busy = false;
   private lastPollEmpty = false;
-  private readonly pending = new Map<string, { records: Json[]; since: number }>();
+  private readonly pending = new Map<string, { records: PipeRecord[]; since: number }>();
 
   constructor(private readonly options: LocalPipeOptions) {
     if (options.settings.invocationType !== 'REQUEST_RESPONSE') {
@@ -183,7 +188,7 @@ export class LocalPipe {
   }
 
   /** Filters a page of records into the shard's pending batch and delivers full (or timed-out) batches. */
-  private async process(shardId: string, records: Json[]): Promise<void> {
+  private async process(shardId: string, records: PipeRecord[]): Promise<void> {
     const kept = await this.options.filter.matches(records);
     const pending = this.pending.get(shardId) ?? { records: [], since: 0 };
     this.pending.set(shardId, pending);
@@ -221,7 +226,7 @@ export class LocalPipe {
   }
 
   private countOutcomes(result: ExecutionResult): void {
-    for (const outcome of (Array.isArray(result.output) ? result.output : []) as Json[]) {
+    for (const outcome of (Array.isArray(result.output) ? result.output : []) as RowOutcome[]) {
       if (!outcome?.applied) this.stats.left_alone += 1;
       else if (outcome.status === 'SUCCEEDED') this.stats.succeeded += 1;
       else this.stats.failed += 1;
@@ -233,13 +238,14 @@ export class LocalPipe {
    * delivered on its own (bisecting does not use up retries, as for stream sources); a single
    * record is retried with back-off up to MaximumRetryAttempts, then dead-lettered.
    */
-  private async deliver(records: Json[], shardId: string): Promise<void> {
+  private async deliver(records: PipeRecord[], shardId: string): Promise<void> {
     const configured = this.options.settings.maximumRetryAttempts;
     const maxRetries = configured < 0 ? LOCAL_RETRY_CAP : Math.min(configured, LOCAL_RETRY_CAP);
     const scale = this.options.retryIntervalScale ?? 1;
     let last: ExecutionResult | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt += 1) {
-      if (attempt > 0) await sleep(Math.min(MAX_RETRY_PAUSE_MS, 1000 * 2 ** (attempt - 1)) * scale);
+      // Pipes do not document their pause between retries: doubling from a second, without jitter, keeps local runs predictable.
+      if (attempt > 0) await sleep(backoffDelay(attempt - 1, { baseDelayMs: 1000 * scale, maxDelayMs: MAX_RETRY_PAUSE_MS * scale, jitter: false }));
       last = await this.options.target(records);
       this.stats.executions += 1;
       this.options.onExecution?.(last, records);

@@ -3,6 +3,7 @@
  * events/ samples, operators that only the real engine gets right on the stream's wire format,
  * an invalid pattern, batches answered in order, and that no helper outlives its owner.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -104,7 +105,7 @@ it('answers a batch in one line, in order, and concurrent batches each with thei
 
 it('SIGKILL of its owner leaves no helper behind', async () => {
   const script = `
-    require(${JSON.stringify(path.join(ROOT, 'cli/register-typescript.js'))});
+    require('tsx/cjs/api').register();
     const { EventFilter } = require(${JSON.stringify(path.join(ROOT, 'local/pipe/event-filter'))});
     EventFilter.start({ patterns: [] }).then(() => {
       process.stdout.write('started\\n');
@@ -125,6 +126,6 @@ it('SIGKILL of its owner leaves no helper behind', async () => {
   owner.kill('SIGKILL');
   await exited;
   const deadline = Date.now() + 15_000;
-  while (groupAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (groupAlive() && Date.now() < deadline) await sleep(100);
   expect(groupAlive()).toBe(false);
 });

@@ -242,7 +242,7 @@ describe('faults', () => {
       fault.clear();
     }
     const parked = stack.deadLetters.entries().flatMap((e) => e.records);
-    expect(parked.map((rec) => rec.dynamodb.Keys.movie_id.N)).toContain(String(r.movie_id));
+    expect(parked.map((rec) => rec.dynamodb?.Keys?.movie_id?.N)).toContain(String(r.movie_id));
     const it = await item(r.movie_id);
     expect(it.analysis).toBeUndefined();
     expect(it.movie_title).toBe(r.movie_title);
@@ -271,7 +271,7 @@ describe('a batch with one record whose outcome cannot be recorded', () => {
     expect(stack.pipe!.stats.failed_executions - before.failed_executions).toBe(2 + retries + 1);
     const parked = stack.deadLetters.entries().at(-1)!;
     expect(parked.DDBStreamBatchInfo.batchSize).toBe(1);
-    expect(parked.records.map((rec) => rec.dynamodb.Keys.movie_id.N)).toEqual([poisoned]);
+    expect(parked.records.map((rec) => rec.dynamodb?.Keys?.movie_id?.N)).toEqual([poisoned]);
   });
 });
 
