@@ -14,10 +14,5 @@ const project = (name, extra = {}) => ({
 });
 
 module.exports = {
-  projects: [
-    project('unit'),
-    project('template'),
-    project('layer'),
-    project('integration'),
-  ],
+  projects: [project('unit'), project('template'), project('layer'), project('integration')],
 };

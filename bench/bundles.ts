@@ -74,10 +74,20 @@ function deployedValue(name: string, value: string): string {
   return name === 'TABLE_NAME' ? 'media-probe-movies' : `media-probe-${name.toLowerCase().replace(/_/g, '-')}`;
 }
 
-function loadOnce(nodeBinary: string, scriptPath: string, bundle: string, exportName: string, env: Record<string, string>): Promise<{ requireMs: number; processMs: number; rss: number }> {
+function loadOnce(
+  nodeBinary: string,
+  scriptPath: string,
+  bundle: string,
+  exportName: string,
+  env: Record<string, string>,
+): Promise<{ requireMs: number; processMs: number; rss: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(nodeBinary, [scriptPath, bundle, exportName], { env, cwd: path.dirname(bundle), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(nodeBinary, [scriptPath, bundle, exportName], {
+      env,
+      cwd: path.dirname(bundle),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -85,7 +95,8 @@ function loadOnce(nodeBinary: string, scriptPath: string, bundle: string, export
     child.on('error', reject);
     child.on('close', (code) => {
       const processMs = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) return reject(new Error(`loading ${bundle} failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code !== 0)
+        return reject(new Error(`loading ${bundle} failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
       const parsed = JSON.parse(stdout) as { requireMs: number; rss: number };
       resolve({ requireMs: parsed.requireMs, processMs, rss: parsed.rss });
     });
@@ -128,7 +139,17 @@ export async function benchmarkBundles(repositoryRoot: string, outDir: string, r
     const map = statSync(`${outfile}.map`, { throwIfNoEntry: false });
     const mapBytes = map?.size ?? 0;
     const zippedBytes = deflateRawSync(js).length + (map ? deflateRawSync(readFileSync(`${outfile}.map`)).length : 0);
-    results.push({ logicalId: fn.logicalId, entryPoint: fn.entryPoint, jsBytes: js.length, mapBytes, zippedBytes, requireMs: [], processMs: [], rssBytes: [], requireMsWithoutSourceMaps: [] });
+    results.push({
+      logicalId: fn.logicalId,
+      entryPoint: fn.entryPoint,
+      jsBytes: js.length,
+      mapBytes,
+      zippedBytes,
+      requireMs: [],
+      processMs: [],
+      rssBytes: [],
+      requireMsWithoutSourceMaps: [],
+    });
     const variables = Object.fromEntries(Object.entries(fn.environment).map(([name, value]) => [name, deployedValue(name, value)]));
     // The probe function checks its layer's binary at cold start: the layer's build for this machine stands in for /opt.
     if (variables.FFPROBE_PATH) variables.FFPROBE_PATH = hostFfprobe(repositoryRoot);
@@ -138,12 +159,24 @@ export async function benchmarkBundles(repositoryRoot: string, outDir: string, r
   for (let i = 0; i < runs; i++) {
     for (const [index, result] of results.entries()) {
       const fn = functions[index];
-      const sample = await loadOnce(process.execPath, scriptPath, path.join(outDir, fn.logicalId, 'index.js'), fn.exportName, environments[index]);
+      const sample = await loadOnce(
+        process.execPath,
+        scriptPath,
+        path.join(outDir, fn.logicalId, 'index.js'),
+        fn.exportName,
+        environments[index],
+      );
       result.requireMs.push(sample.requireMs);
       result.processMs.push(sample.processMs);
       result.rssBytes.push(sample.rss);
       const { NODE_OPTIONS: _sourceMaps, ...withoutSourceMaps } = environments[index];
-      const plain = await loadOnce(process.execPath, scriptPath, path.join(outDir, fn.logicalId, 'index.js'), fn.exportName, withoutSourceMaps);
+      const plain = await loadOnce(
+        process.execPath,
+        scriptPath,
+        path.join(outDir, fn.logicalId, 'index.js'),
+        fn.exportName,
+        withoutSourceMaps,
+      );
       result.requireMsWithoutSourceMaps.push(plain.requireMs);
     }
   }

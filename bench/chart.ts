@@ -54,24 +54,32 @@ function panel(points: ChartPoint[], spec: PanelSpec, left: number, colours: Map
   const px = (v: number) => left + (Math.log10(v / x.min) / Math.log10(x.max / x.min)) * PANEL.width;
   const py = (v: number) => PANEL.top + PANEL.height - (Math.log10(v / y.min) / Math.log10(y.max / y.min)) * PANEL.height;
   const parts: string[] = [];
-  parts.push(`<text x="${left + PANEL.width / 2}" y="${PANEL.top - 16}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`);
+  parts.push(
+    `<text x="${left + PANEL.width / 2}" y="${PANEL.top - 16}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
+  );
   parts.push(`<rect x="${left}" y="${PANEL.top}" width="${PANEL.width}" height="${PANEL.height}" fill="none" stroke="#333"/>`);
   for (const t of x.ticks) {
     const at = px(t).toFixed(1);
     parts.push(`<line x1="${at}" x2="${at}" y1="${PANEL.top}" y2="${PANEL.top + PANEL.height}" stroke="#ddd"/>`);
-    parts.push(`<text x="${at}" y="${PANEL.top + PANEL.height + 16}" text-anchor="middle" font-size="11">${escapeXml(sizeLabel(t, 'bytes'))}</text>`);
+    parts.push(
+      `<text x="${at}" y="${PANEL.top + PANEL.height + 16}" text-anchor="middle" font-size="11">${escapeXml(sizeLabel(t, 'bytes'))}</text>`,
+    );
   }
   for (const t of y.ticks) {
     const at = py(t).toFixed(1);
     parts.push(`<line x1="${left}" x2="${left + PANEL.width}" y1="${at}" y2="${at}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 6}" y="${Number(at) + 4}" text-anchor="end" font-size="11">${escapeXml(sizeLabel(t, spec.unit))}</text>`);
   }
-  parts.push(`<text x="${left + PANEL.width / 2}" y="${PANEL.top + PANEL.height + 36}" text-anchor="middle" font-size="12">file size</text>`);
+  parts.push(
+    `<text x="${left + PANEL.width / 2}" y="${PANEL.top + PANEL.height + 36}" text-anchor="middle" font-size="12">file size</text>`,
+  );
   for (const p of points) {
     const colour = colours.get(p.family) ?? '#000';
     const cx = px(p.sizeBytes).toFixed(1);
     const title = `<title>${escapeXml(`${p.label}: ours ${sizeLabel(spec.value(p.ours), spec.unit)}, seed ${sizeLabel(spec.value(p.seed), spec.unit)}`)}</title>`;
-    parts.push(`<circle cx="${cx}" cy="${py(spec.value(p.seed)).toFixed(1)}" r="8" fill="none" stroke="${colour}" stroke-width="2">${title}</circle>`);
+    parts.push(
+      `<circle cx="${cx}" cy="${py(spec.value(p.seed)).toFixed(1)}" r="8" fill="none" stroke="${colour}" stroke-width="2">${title}</circle>`,
+    );
     parts.push(`<circle cx="${cx}" cy="${py(spec.value(p.ours)).toFixed(1)}" r="4" fill="${colour}">${title}</circle>`);
   }
   return parts.join('\n');
@@ -91,7 +99,9 @@ export function renderChart(points: ChartPoint[], subtitle: string): string {
   families.forEach((family, i) => {
     const lx = 80 + (i % perRow) * columnWidth;
     const ly = legendY + 22 * (1 + Math.floor(i / perRow));
-    legend.push(`<rect x="${lx - 5}" y="${ly - 5}" width="10" height="10" fill="${colours.get(family)}"/><text x="${lx + 10}" y="${ly + 4}" font-size="12">${escapeXml(family)}</text>`);
+    legend.push(
+      `<rect x="${lx - 5}" y="${ly - 5}" width="10" height="10" fill="${colours.get(family)}"/><text x="${lx + 10}" y="${ly + 4}" font-size="12">${escapeXml(family)}</text>`,
+    );
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">`,

@@ -37,6 +37,7 @@ const VIDEO_SOURCE = ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f
 const BASE_SECONDS = 10;
 
 /** Base encodes the corpus is cut from: H.264/AAC (MKV), MPEG-4 Part 2/MP3 (AVI), MP3 audio. */
+// biome-ignore format: ffmpeg's options stay grouped by stream, each with its value
 const BASES: Record<string, string[]> = {
   'base-h264-aac.mkv': [
     ...VIDEO_SOURCE, '-t', String(BASE_SECONDS), '-map', '0:v', '-map', '1:a',
@@ -65,7 +66,19 @@ function looped(baseName: string, seconds: number, extra: string[] = []) {
 /** Renders PCM with ffmpeg (real samples, for the WAV sizes a short run can write quickly). */
 function pcmWav(seconds: number) {
   return async (out: string) => {
-    await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds), '-ac', '2', '-c:a', 'pcm_s16le', out]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      String(seconds),
+      '-ac',
+      '2',
+      '-c:a',
+      'pcm_s16le',
+      out,
+    ]);
   };
 }
 
@@ -102,27 +115,89 @@ function sparseWav(seconds: number) {
 }
 
 const RECIPES: Recipe[] = [
-  { key: 'mp4-faststart-10s.mp4', family: 'MP4 (index first)', recipe: `H.264/AAC 720p, ${BASE_SECONDS} s, -movflags +faststart`, fullOnly: false, make: looped('base-h264-aac.mkv', 10, ['-movflags', '+faststart']) },
-  { key: 'mp4-faststart-60s.mp4', family: 'MP4 (index first)', recipe: 'H.264/AAC 720p, 60 s, -movflags +faststart', fullOnly: true, make: looped('base-h264-aac.mkv', 60, ['-movflags', '+faststart']) },
-  { key: 'mp4-moov-last-10s.mp4', family: 'MP4 (index last)', recipe: `H.264/AAC 720p, ${BASE_SECONDS} s, moov after mdat`, fullOnly: false, make: looped('base-h264-aac.mkv', 10) },
-  { key: 'mp4-moov-last-60s.mp4', family: 'MP4 (index last)', recipe: 'H.264/AAC 720p, 60 s, moov after mdat', fullOnly: true, make: looped('base-h264-aac.mkv', 60) },
-  { key: 'mp4-moov-last-1000s.mp4', family: 'MP4 (index last)', recipe: 'H.264/AAC 720p, 1000 s, moov after mdat (streamed by stream copy)', fullOnly: true, make: looped('base-h264-aac.mkv', 1000) },
-  { key: 'mov-moov-last-60s.mov', family: 'MOV', recipe: 'H.264/AAC 720p, 60 s, QuickTime, moov after mdat', fullOnly: true, make: looped('base-h264-aac.mkv', 60) },
-  { key: 'mkv-10s.mkv', family: 'MKV', recipe: `H.264/AAC 720p, ${BASE_SECONDS} s`, fullOnly: false, make: looped('base-h264-aac.mkv', 10) },
+  {
+    key: 'mp4-faststart-10s.mp4',
+    family: 'MP4 (index first)',
+    recipe: `H.264/AAC 720p, ${BASE_SECONDS} s, -movflags +faststart`,
+    fullOnly: false,
+    make: looped('base-h264-aac.mkv', 10, ['-movflags', '+faststart']),
+  },
+  {
+    key: 'mp4-faststart-60s.mp4',
+    family: 'MP4 (index first)',
+    recipe: 'H.264/AAC 720p, 60 s, -movflags +faststart',
+    fullOnly: true,
+    make: looped('base-h264-aac.mkv', 60, ['-movflags', '+faststart']),
+  },
+  {
+    key: 'mp4-moov-last-10s.mp4',
+    family: 'MP4 (index last)',
+    recipe: `H.264/AAC 720p, ${BASE_SECONDS} s, moov after mdat`,
+    fullOnly: false,
+    make: looped('base-h264-aac.mkv', 10),
+  },
+  {
+    key: 'mp4-moov-last-60s.mp4',
+    family: 'MP4 (index last)',
+    recipe: 'H.264/AAC 720p, 60 s, moov after mdat',
+    fullOnly: true,
+    make: looped('base-h264-aac.mkv', 60),
+  },
+  {
+    key: 'mp4-moov-last-1000s.mp4',
+    family: 'MP4 (index last)',
+    recipe: 'H.264/AAC 720p, 1000 s, moov after mdat (streamed by stream copy)',
+    fullOnly: true,
+    make: looped('base-h264-aac.mkv', 1000),
+  },
+  {
+    key: 'mov-moov-last-60s.mov',
+    family: 'MOV',
+    recipe: 'H.264/AAC 720p, 60 s, QuickTime, moov after mdat',
+    fullOnly: true,
+    make: looped('base-h264-aac.mkv', 60),
+  },
+  {
+    key: 'mkv-10s.mkv',
+    family: 'MKV',
+    recipe: `H.264/AAC 720p, ${BASE_SECONDS} s`,
+    fullOnly: false,
+    make: looped('base-h264-aac.mkv', 10),
+  },
   { key: 'mkv-60s.mkv', family: 'MKV', recipe: 'H.264/AAC 720p, 60 s', fullOnly: true, make: looped('base-h264-aac.mkv', 60) },
-  { key: 'mkv-1000s.mkv', family: 'MKV', recipe: 'H.264/AAC 720p, 1000 s (streamed by stream copy)', fullOnly: true, make: looped('base-h264-aac.mkv', 1000) },
-  { key: 'mpegts-10s.ts', family: 'MPEG-TS', recipe: `H.264/AAC 720p, ${BASE_SECONDS} s`, fullOnly: false, make: looped('base-h264-aac.mkv', 10) },
+  {
+    key: 'mkv-1000s.mkv',
+    family: 'MKV',
+    recipe: 'H.264/AAC 720p, 1000 s (streamed by stream copy)',
+    fullOnly: true,
+    make: looped('base-h264-aac.mkv', 1000),
+  },
+  {
+    key: 'mpegts-10s.ts',
+    family: 'MPEG-TS',
+    recipe: `H.264/AAC 720p, ${BASE_SECONDS} s`,
+    fullOnly: false,
+    make: looped('base-h264-aac.mkv', 10),
+  },
   { key: 'mpegts-60s.ts', family: 'MPEG-TS', recipe: 'H.264/AAC 720p, 60 s', fullOnly: true, make: looped('base-h264-aac.mkv', 60) },
   { key: 'avi-60s.avi', family: 'AVI', recipe: 'MPEG-4 Part 2/MP3 720p, 60 s', fullOnly: true, make: looped('base-mpeg4-mp3.avi', 60) },
   { key: 'wav-60s.wav', family: 'WAV', recipe: 'PCM s16le 48 kHz stereo, 60 s', fullOnly: false, make: pcmWav(60) },
   { key: 'wav-600s.wav', family: 'WAV', recipe: 'PCM s16le 48 kHz stereo, 600 s', fullOnly: true, make: pcmWav(600) },
-  { key: 'wav-6400s-sparse.wav', family: 'WAV', recipe: 'PCM s16le 48 kHz stereo, 6400 s of silence, written sparsely', fullOnly: true, make: sparseWav(6400) },
+  {
+    key: 'wav-6400s-sparse.wav',
+    family: 'WAV',
+    recipe: 'PCM s16le 48 kHz stereo, 6400 s of silence, written sparsely',
+    fullOnly: true,
+    make: sparseWav(6400),
+  },
   { key: 'mp3-60s.mp3', family: 'MP3', recipe: 'MP3 320 kb/s stereo, 60 s', fullOnly: false, make: looped('base-audio.mp3', 60) },
   { key: 'mp3-1080s.mp3', family: 'MP3', recipe: 'MP3 320 kb/s stereo, 1080 s', fullOnly: true, make: looped('base-audio.mp3', 1080) },
 ];
 
 async function ffmpeg(args: string[]): Promise<void> {
-  await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args.slice(0, -1), ...BITEXACT, args.at(-1)!], { maxBuffer: 1 << 20 });
+  await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args.slice(0, -1), ...BITEXACT, args.at(-1)!], {
+    maxBuffer: 1 << 20,
+  });
 }
 
 /** Finds the top-level `moov` box of an MP4/MOV and whether it precedes the media data. */

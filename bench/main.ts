@@ -18,10 +18,10 @@ import { startLocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
 import { benchmarkBundles } from './bundles';
 import { renderChart } from './chart';
-import { ffmpegVersion, generateCorpus, type GeneratedFile } from './corpus';
+import { ffmpegVersion, type GeneratedFile, generateCorpus } from './corpus';
 import { benchmarkPipeline } from './pipeline';
 import { GNU_TIME, measureFile, STRACE } from './probe';
-import { renderReport, renderTargets, type BenchResults, type CorpusEntry } from './report';
+import { type BenchResults, type CorpusEntry, renderReport, renderTargets } from './report';
 import { formatBytes, median } from './stats';
 
 const run = promisify(execFile);
@@ -70,7 +70,8 @@ async function firstLine(command: string, args: string[]): Promise<string> {
 
 function requireTools(): void {
   for (const tool of [STRACE, GNU_TIME]) {
-    if (!existsSync(tool)) throw new Error(`${tool} is missing; on Debian: apt-get install ${path.basename(tool) === 'time' ? 'time' : 'strace'}`);
+    if (!existsSync(tool))
+      throw new Error(`${tool} is missing; on Debian: apt-get install ${path.basename(tool) === 'time' ? 'time' : 'strace'}`);
   }
 }
 
@@ -112,7 +113,13 @@ async function main(argv: string[]): Promise<void> {
       for (const file of corpus) {
         log(`measuring ffprobe on ${file.key} (ours vs seed, ${settings.tracedRuns} traced + ${settings.timedRuns} timed runs each)…`);
         const presign = async () => (await presignAsset(stack.s3, { movieId: '0', bucket: stack.mediaBucket, key: file.key }, 600)).url;
-        file.probe = await measureFile(presign, { ffprobe, scratchDir: probeScratch, tracedRuns: settings.tracedRuns, timedRuns: settings.timedRuns, tuning: TUNING });
+        file.probe = await measureFile(presign, {
+          ffprobe,
+          scratchDir: probeScratch,
+          tracedRuns: settings.tracedRuns,
+          timedRuns: settings.timedRuns,
+          tuning: TUNING,
+        });
       }
 
       const pipeline = await benchmarkPipeline(
@@ -155,7 +162,13 @@ async function main(argv: string[]): Promise<void> {
           strace: await firstLine(STRACE, ['-V']),
           esbuild: esbuild.version,
         },
-        settings: { tracedRuns: settings.tracedRuns, timedRuns: settings.timedRuns, initRuns: settings.initRuns, tuning: TUNING, pipe: pipeSettings },
+        settings: {
+          tracedRuns: settings.tracedRuns,
+          timedRuns: settings.timedRuns,
+          initRuns: settings.initRuns,
+          tuning: TUNING,
+          pipe: pipeSettings,
+        },
         corpus,
         pipeline,
         bundles,
@@ -177,13 +190,15 @@ async function main(argv: string[]): Promise<void> {
   await writeFile(
     path.join(REPOSITORY_ROOT, CHART_PATH),
     renderChart(
-      results.corpus.filter((f) => f.probe).map((f) => ({
-        label: f.key,
-        family: f.family,
-        sizeBytes: f.size,
-        ours: { bytes: Math.min(...f.probe!.ours.bytes), wallMs: median(f.probe!.ours.wallMs) },
-        seed: { bytes: Math.min(...f.probe!.seed.bytes), wallMs: median(f.probe!.seed.wallMs) },
-      })),
+      results.corpus
+        .filter((f) => f.probe)
+        .map((f) => ({
+          label: f.key,
+          family: f.family,
+          sizeBytes: f.size,
+          ours: { bytes: Math.min(...f.probe!.ours.bytes), wallMs: median(f.probe!.ours.wallMs) },
+          seed: { bytes: Math.min(...f.probe!.seed.bytes), wallMs: median(f.probe!.seed.wallMs) },
+        })),
       `media-probe ${results.mode} benchmark, ${results.date.slice(0, 10)}, ${results.machine.cores} × ${results.machine.cpu}; filled: ours, ring: seed's command`,
     ),
   );

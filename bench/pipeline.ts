@@ -4,12 +4,13 @@
  * everything else, for a burst of inserts (throughput, queueing included), full batches one at a
  * time (no queueing, no batching wait) and single inserts (the pipe's batching window).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
+import type { PlainRow } from '../cli/rows';
 import type { LocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
-import type { PlainRow } from '../cli/rows';
 import { median, percentile, sum } from './stats';
 
 export interface AssetTiming {
@@ -73,7 +74,10 @@ export function watchRecordedResults(stack: LocalStack, repositoryRoot: string):
 async function untilRecorded(recorded: RecordedTimes, ids: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (ids.some((id) => !recorded.has(id))) {
-    if (Date.now() > deadline) throw new Error(`${ids.filter((id) => !recorded.has(id)).length} of ${ids.length} rows had no recorded result after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${ids.filter((id) => !recorded.has(id)).length} of ${ids.length} rows had no recorded result after ${timeoutMs / 1000} s`,
+      );
     await sleep(20);
   }
 }
@@ -82,7 +86,12 @@ type StepTimes = { duration_ms?: number };
 type Analysis = { status?: string; started_at?: string; steps?: Record<string, StepTimes> };
 
 /** Inserts the groups one after another, each group as fast as PutItem allows, waiting for a group's results before the next. */
-async function runGroups(stack: LocalStack, recorded: RecordedTimes, groups: PlainRow[][], timeoutMs: number): Promise<{ timings: AssetTiming[]; wallMs: number }> {
+async function runGroups(
+  stack: LocalStack,
+  recorded: RecordedTimes,
+  groups: PlainRow[][],
+  timeoutMs: number,
+): Promise<{ timings: AssetTiming[]; wallMs: number }> {
   const started = Date.now();
   const timings: AssetTiming[] = [];
   for (const rows of groups) {
@@ -125,19 +134,40 @@ export function summarise(name: string, description: string, timings: AssetTimin
     assets: timings.length,
     failed: timings.filter((t) => t.status !== 'SUCCEEDED').length,
     e2eMs: { p50: median(e2e), p95: percentile(e2e, 95), max: Math.max(...e2e) },
-    ffprobeMs: { p50: median(timings.map((t) => t.ffprobeMs)), p95: percentile(timings.map((t) => t.ffprobeMs), 95) },
+    ffprobeMs: {
+      p50: median(timings.map((t) => t.ffprobeMs)),
+      p95: percentile(
+        timings.map((t) => t.ffprobeMs),
+        95,
+      ),
+    },
     restMs: { p50: median(rest), p95: percentile(rest, 95) },
-    pipeWaitMs: { p50: median(timings.map((t) => t.startedAt - t.insertedAt)), p95: percentile(timings.map((t) => t.startedAt - t.insertedAt), 95) },
+    pipeWaitMs: {
+      p50: median(timings.map((t) => t.startedAt - t.insertedAt)),
+      p95: percentile(
+        timings.map((t) => t.startedAt - t.insertedAt),
+        95,
+      ),
+    },
     restShare: {
       p50: median(rest.map((r, i) => r / e2e[i])),
-      p95: percentile(rest.map((r, i) => r / e2e[i]), 95),
+      p95: percentile(
+        rest.map((r, i) => r / e2e[i]),
+        95,
+      ),
       overall: sum(rest) / sum(e2e),
     },
     executionRestShare: {
       p50: median(timings.map((t, i) => (execution[i] - t.ffprobeMs) / execution[i])),
       overall: (sum(execution) - sum(timings.map((t) => t.ffprobeMs))) / sum(execution),
     },
-    executionRestMs: { p50: median(timings.map((t, i) => execution[i] - t.ffprobeMs)), p95: percentile(timings.map((t, i) => execution[i] - t.ffprobeMs), 95) },
+    executionRestMs: {
+      p50: median(timings.map((t, i) => execution[i] - t.ffprobeMs)),
+      p95: percentile(
+        timings.map((t, i) => execution[i] - t.ffprobeMs),
+        95,
+      ),
+    },
     throughputPerSecond: timings.length / ((last - first) / 1000),
     wallMs,
   };
@@ -158,7 +188,12 @@ export interface PipelineResult {
 }
 
 /** Runs the scenarios on a started stack whose media bucket holds `keys`. */
-export async function benchmarkPipeline(stack: LocalStack, repositoryRoot: string, options: PipelineOptions, log: (line: string) => void): Promise<PipelineResult> {
+export async function benchmarkPipeline(
+  stack: LocalStack,
+  repositoryRoot: string,
+  options: PipelineOptions,
+  log: (line: string) => void,
+): Promise<PipelineResult> {
   const recorded = watchRecordedResults(stack, repositoryRoot);
   let nextId = 1;
   const rows = (count: number): PlainRow[] =>
@@ -184,7 +219,9 @@ export async function benchmarkPipeline(stack: LocalStack, repositoryRoot: strin
   await runGroups(stack, recorded, [rows(options.batchSize)], timeoutMs);
   await stack.waitUntilIdle(120_000);
 
-  await run('burst', `${options.burst} inserts at once (PutItem back to back); batches queue behind each other on the stream's shard`, [rows(options.burst)]);
+  await run('burst', `${options.burst} inserts at once (PutItem back to back); batches queue behind each other on the stream's shard`, [
+    rows(options.burst),
+  ]);
   await run(
     'full batches',
     `${options.batchRounds} rounds of ${options.batchSize} inserts (one full batch, sent without waiting for the batching window), each round after the previous one finished`,

@@ -9,7 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { buildFfprobeArgs, ffprobeEnvironment } from '../functions/lib/ffprobe-command';
-import { countSocketTraffic, TRACED_SYSCALLS, type SocketTraffic } from './strace';
+import { countSocketTraffic, type SocketTraffic, TRACED_SYSCALLS } from './strace';
 
 export const STRACE = '/usr/bin/strace';
 export const GNU_TIME = '/usr/bin/time';
@@ -73,7 +73,12 @@ function runProcess(command: string, args: string[]): Promise<Exit> {
 
 /** Never let a presigned URL reach a log or the report. */
 function scrub(text: string): string {
-  return text.replace(/https?:\/\/\S+/g, '<url>').trim().split('\n').slice(-3).join(' | ');
+  return text
+    .replace(/https?:\/\/\S+/g, '<url>')
+    .trim()
+    .split('\n')
+    .slice(-3)
+    .join(' | ');
 }
 
 export interface TracedRun extends SocketTraffic {
@@ -87,7 +92,18 @@ export interface TracedRun extends SocketTraffic {
 export async function tracedRun(ffprobe: string, args: string[], scratchDir: string, tag: string): Promise<TracedRun> {
   const log = path.join(scratchDir, `strace-${tag}-${process.hrtime.bigint()}.log`);
   try {
-    const exit = await runProcess(STRACE, ['-f', '-qq', '-s', '8', '-o', log, '-e', `trace=${TRACED_SYSCALLS.join(',')}`, ffprobe, ...args]);
+    const exit = await runProcess(STRACE, [
+      '-f',
+      '-qq',
+      '-s',
+      '8',
+      '-o',
+      log,
+      '-e',
+      `trace=${TRACED_SYSCALLS.join(',')}`,
+      ffprobe,
+      ...args,
+    ]);
     const traffic = countSocketTraffic(await readFile(log, 'utf8'));
     if (exit.code !== 0) return { ...traffic, ok: false, error: `exit ${exit.code}: ${scrub(exit.stderr)}` };
     return { ...traffic, ok: true, output: JSON.parse(exit.stdout) as Record<string, unknown> };
@@ -137,7 +153,8 @@ export function metadataDifferences(a: Record<string, unknown> | undefined, b: R
   const walk = (x: unknown, y: unknown, at: string) => {
     if (found.length >= limit || isDeepStrictEqual(x, y)) return;
     if (x && y && typeof x === 'object' && typeof y === 'object') {
-      for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) walk((x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key], Array.isArray(x) ? `${at}[${key}]` : `${at}.${key}`);
+      for (const key of new Set([...Object.keys(x), ...Object.keys(y)]))
+        walk((x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key], Array.isArray(x) ? `${at}[${key}]` : `${at}.${key}`);
       return;
     }
     found.push(`${at.replace(/^\./, '')}: ${JSON.stringify(y)} → ${JSON.stringify(x)}`);
@@ -243,4 +260,3 @@ export async function measureFile(presign: () => Promise<string>, options: Measu
     tuning,
   };
 }
-

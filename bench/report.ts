@@ -1,9 +1,10 @@
 /** Renders BENCHMARKS.md from one benchmark run: targets first, then every measurement with how it was taken. */
+
+import type { PipeSettings } from '../local/template';
 import type { BundleResult } from './bundles';
 import type { CorpusFile, GeneratedFile } from './corpus';
 import type { PipelineResult, ScenarioSummary } from './pipeline';
 import type { FileMeasurement } from './probe';
-import type { PipeSettings } from '../local/template';
 import { formatBytes, formatMs, formatPercent, formatRatio, median, sum } from './stats';
 
 export interface CorpusEntry extends CorpusFile {
@@ -21,7 +22,13 @@ export interface BenchResults {
   durationS: number;
   machine: { cpu: string; cores: number; memoryBytes: number; kernel: string; loadBefore: number[]; loadAfter: number[] };
   versions: { node: string; ffprobe: string; ffmpeg: string; dynamodbLocal: string; strace: string; esbuild: string };
-  settings: { tracedRuns: number; timedRuns: number; initRuns: number; tuning: Array<{ option: string; value: string }>; pipe: PipeSettings };
+  settings: {
+    tracedRuns: number;
+    timedRuns: number;
+    initRuns: number;
+    tuning: Array<{ option: string; value: string }>;
+    pipe: PipeSettings;
+  };
   corpus: CorpusEntry[];
   pipeline: PipelineResult;
   bundles: BundleResult[];
@@ -42,7 +49,8 @@ const probed = (r: BenchResults) => r.corpus.filter((f): f is CorpusEntry & { pr
 const m = median;
 /** Bytes are reported as the fewest of the traced runs: see the method paragraph for why. */
 const fewest = (values: number[]): number => Math.min(...values);
-const upTo = (values: number[]): string => (Math.min(...values) === Math.max(...values) ? '' : ` (up to ${formatBytes(Math.max(...values))})`);
+const upTo = (values: number[]): string =>
+  Math.min(...values) === Math.max(...values) ? '' : ` (up to ${formatBytes(Math.max(...values))})`;
 
 interface Check {
   target: string;
@@ -69,7 +77,9 @@ const beyondIndexBytes = (f: CorpusEntry & { probe: FileMeasurement }): number =
 function sizeIndependence(r: BenchResults): Growth[] {
   const out: Growth[] = [];
   for (const family of INDEXED_FAMILIES) {
-    const files = probed(r).filter((f) => f.family === family).sort((a, b) => a.size - b.size);
+    const files = probed(r)
+      .filter((f) => f.family === family)
+      .sort((a, b) => a.size - b.size);
     if (files.length < 2) continue;
     const small = files[0];
     const large = files.at(-1)!;
@@ -112,20 +122,29 @@ function checks(r: BenchResults): Check[] {
   const biggest = files.reduce((b, f) => (f.size > b.size ? f : b), files[0]);
   const mismatched = files.filter((f) => !f.probe.oursMatchesUntuned || !f.probe.streamsMatchSeed);
   const failures = files.filter((f) => f.probe.ours.failures.length || f.probe.seed.failures.length);
-  const listBytes = (list: typeof files) => list.map((f) => `${f.key} ${formatBytes(fewest(f.probe.ours.bytes))} vs ${formatBytes(fewest(f.probe.seed.bytes))}`).join('; ');
+  const listBytes = (list: typeof files) =>
+    list.map((f) => `${f.key} ${formatBytes(fewest(f.probe.ours.bytes))} vs ${formatBytes(fewest(f.probe.seed.bytes))}`).join('; ');
   const out: Check[] = [
     {
       target: 'bytes received ≤ seed on every file',
       result: [
-        above.length ? `above the seed beyond the run-to-run spread on ${above.length} of ${files.length} files: ${listBytes(above)}` : `no file above the seed beyond the run-to-run spread (${files.length} files)`,
+        above.length
+          ? `above the seed beyond the run-to-run spread on ${above.length} of ${files.length} files: ${listBytes(above)}`
+          : `no file above the seed beyond the run-to-run spread (${files.length} files)`,
         below.length ? `fewer bytes on ${below.length}` : '',
-        withinSlack.length ? `more bytes, by less than the spread of repeated runs, on ${withinSlack.length} (${listBytes(withinSlack)})` : '',
-      ].filter(Boolean).join('; '),
+        withinSlack.length
+          ? `more bytes, by less than the spread of repeated runs, on ${withinSlack.length} (${listBytes(withinSlack)})`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
       ok: above.length === 0,
     },
     {
       target: 'HTTP requests ≤ seed on every file',
-      result: moreRequests.length ? `${moreRequests.length} files above: ${moreRequests.map((f) => f.key).join(', ')}` : `every file (${sum(files.map((f) => m(f.probe.ours.requests)))} requests in all, seed ${sum(files.map((f) => m(f.probe.seed.requests)))})`,
+      result: moreRequests.length
+        ? `${moreRequests.length} files above: ${moreRequests.map((f) => f.key).join(', ')}`
+        : `every file (${sum(files.map((f) => m(f.probe.ours.requests)))} requests in all, seed ${sum(files.map((f) => m(f.probe.seed.requests)))})`,
       ok: moreRequests.length === 0,
     },
     {
@@ -133,7 +152,9 @@ function checks(r: BenchResults): Check[] {
       result: independence.length ? independence.map(describeGrowth).join('; ') : 'not measured (the quick corpus has one size per format)',
       ok: independence.length ? growingBeyond.length === 0 : undefined,
       ...(growingRaw.length && !growingBeyond.length
-        ? { verdict: `met beyond the index; **missed** for the \`moov\` itself, which grows with the duration (${growingRaw.map((g) => g.family).join(', ')})` }
+        ? {
+            verdict: `met beyond the index; **missed** for the \`moov\` itself, which grows with the duration (${growingRaw.map((g) => g.family).join(', ')})`,
+          }
         : {}),
     },
     {
@@ -143,11 +164,18 @@ function checks(r: BenchResults): Check[] {
     },
     {
       target: 'metadata identical to an untuned run',
-      result: mismatched.length ? `differs on ${mismatched.map((f) => f.key).join(', ')}` : `streams and format identical on all ${files.length} files; streams identical to the seed's`,
+      result: mismatched.length
+        ? `differs on ${mismatched.map((f) => f.key).join(', ')}`
+        : `streams and format identical on all ${files.length} files; streams identical to the seed's`,
       ok: mismatched.length === 0,
     },
   ];
-  if (failures.length) out.push({ target: 'every ffprobe run succeeded', result: failures.map((f) => `${f.key}: ${[...f.probe.ours.failures, ...f.probe.seed.failures][0]}`).join('; '), ok: false });
+  if (failures.length)
+    out.push({
+      target: 'every ffprobe run succeeded',
+      result: failures.map((f) => `${f.key}: ${[...f.probe.ours.failures, ...f.probe.seed.failures][0]}`).join('; '),
+      ok: false,
+    });
   for (const s of r.pipeline.scenarios) {
     out.push({
       target: `pipeline overhead ≤ 25 % of end-to-end time (${s.name})`,
@@ -171,12 +199,27 @@ function connectionReuse(r: BenchResults): string {
 
 /** The targets table, also printed at the end of a run. */
 export function renderTargets(r: BenchResults): string {
-  return table(['Target', 'Result', 'Verdict'], checks(r).map((c) => [c.target, c.result, c.verdict ?? mark(c.ok)]));
+  return table(
+    ['Target', 'Result', 'Verdict'],
+    checks(r).map((c) => [c.target, c.result, c.verdict ?? mark(c.ok)]),
+  );
 }
 
 function probeTable(r: BenchResults): string {
   return table(
-    ['File', 'Size', 'Bytes ours', 'Bytes seed', 'ours/seed', 'Requests ours/seed', 'Wall ours', 'Wall seed', 'ours/seed', 'Peak RSS ours', 'Peak RSS seed'],
+    [
+      'File',
+      'Size',
+      'Bytes ours',
+      'Bytes seed',
+      'ours/seed',
+      'Requests ours/seed',
+      'Wall ours',
+      'Wall seed',
+      'ours/seed',
+      'Peak RSS ours',
+      'Peak RSS seed',
+    ],
     probed(r).map((f) => {
       const o = f.probe.ours;
       const s = f.probe.seed;
@@ -290,7 +333,10 @@ function tuningSection(r: BenchResults): string {
     `(\`-show_streams -show_format\`, no other option) on streams and format minus \`filename\`. Our invocation itself does no tuning:`,
     `its total is ${formatBytes(oursTotal)} over the corpus. Changed fields are shown as \`path: untuned → tuned\`.`,
     '',
-    table(['Candidate', 'Identical metadata', 'Bytes, whole corpus', 'vs ours', 'Files whose metadata changed'], rows.map((x) => x.cells)),
+    table(
+      ['Candidate', 'Identical metadata', 'Bytes, whole corpus', 'vs ours', 'Files whose metadata changed'],
+      rows.map((x) => x.cells),
+    ),
     '',
     verdict,
     '',
@@ -303,7 +349,20 @@ function tuningSection(r: BenchResults): string {
 
 function scenarioTable(scenarios: ScenarioSummary[]): string {
   return table(
-    ['Scenario', 'Assets', 'End-to-end p50', 'p95', 'ffprobe step p50', 'Rest p50', 'Pipe wait p50', 'Rest share p50', 'p95', 'overall', 'Rest share inside the execution p50', 'Throughput'],
+    [
+      'Scenario',
+      'Assets',
+      'End-to-end p50',
+      'p95',
+      'ffprobe step p50',
+      'Rest p50',
+      'Pipe wait p50',
+      'Rest share p50',
+      'p95',
+      'overall',
+      'Rest share inside the execution p50',
+      'Throughput',
+    ],
     scenarios.map((s) => [
       s.name,
       `${s.assets}${s.failed ? ` (${s.failed} failed)` : ''}`,
@@ -370,7 +429,9 @@ function bundleSection(r: BenchResults): string {
     formatMs(m(b.processMs)),
     formatBytes(m(b.rssBytes)),
   ]);
-  const layer = Object.entries(r.layerBinaries).map(([arch, bytes]) => `${arch} ${formatBytes(bytes)}`).join(', ');
+  const layer = Object.entries(r.layerBinaries)
+    .map(([arch, bytes]) => `${arch} ${formatBytes(bytes)}`)
+    .join(', ');
   return [
     '## Function bundles and initialisation',
     '',
@@ -380,7 +441,20 @@ function bundleSection(r: BenchResults): string {
     `runtime variables — a proxy for the code's share of a cold start, median of ${r.settings.initRuns} processes per function, round-robin. Lambda adds its own`,
     'runtime start-up and, for the ffprobe function, nothing at init: the binary is only started per invocation.',
     '',
-    table(['Function', 'Entry point', 'index.js', 'index.js.map', 'Zipped (≈ package)', 'Init (require)', 'Init without source maps', 'Process start → exit', 'RSS after init'], rows),
+    table(
+      [
+        'Function',
+        'Entry point',
+        'index.js',
+        'index.js.map',
+        'Zipped (≈ package)',
+        'Init (require)',
+        'Init without source maps',
+        'Process start → exit',
+        'RSS after init',
+      ],
+      rows,
+    ),
     '',
     layer ? `The ffprobe layer's static binary, as built under \`layers/ffprobe/build\`: ${layer}.` : '',
     '',
@@ -398,7 +472,9 @@ function corpusSection(r: BenchResults): string {
     'WAV declares its data chunk in the header and leaves the samples as a hole (silence). Files are written to a temporary directory,',
     "uploaded through the S3 API (PutObject, as any client would), and deleted once the endpoint has its copy; the endpoint's store is",
     'removed at the end of the run.',
-    large.length ? `Uploading the files over 1 GB took ${large.map((f) => `${(f.uploadMs / 1000).toFixed(1)} s (${f.key})`).join(', ')}.` : '',
+    large.length
+      ? `Uploading the files over 1 GB took ${large.map((f) => `${(f.uploadMs / 1000).toFixed(1)} s (${f.key})`).join(', ')}.`
+      : '',
     '',
     table(
       ['File', 'Family', 'How', 'Size', 'MD5'],
@@ -429,12 +505,12 @@ export function renderReport(r: BenchResults): string {
     `- ${r.machine.cores} × ${r.machine.cpu}, ${gib} GiB memory, ${r.machine.kernel}; load average ${load(r.machine.loadBefore)} before, ${load(r.machine.loadAfter)} after (the machine is shared)`,
     `- Node ${r.versions.node}, ${r.versions.ffprobe.replace(/ Copyright.*/, '')} (the layer's build for this machine), DynamoDB Local ${r.versions.dynamodbLocal}, ${r.versions.strace}, esbuild ${r.versions.esbuild}`,
     '',
-    '## ffprobe: our invocation vs the seed\'s command',
+    "## ffprobe: our invocation vs the seed's command",
     '',
     '- **ours:** `buildFfprobeArgs(url)` from `functions/lib/ffprobe-command.ts`, exactly what the ffprobe function runs.',
     "- **seed:** `ffprobe -loglevel error -show_streams URL -print_format json`, the article's command flag for flag.",
     '',
-    "Both run the same binary with the same environment (`LC_ALL=C` only) on presigned GET URLs from the local S3 endpoint, one after",
+    'Both run the same binary with the same environment (`LC_ALL=C` only) on presigned GET URLs from the local S3 endpoint, one after',
     `the other, the order alternating. **Bytes** and **requests** are counted at ffprobe's side of the socket: each run under`,
     '`strace -f`, summing the return values of `read`/`recvfrom`/`recvmsg` on the TCP sockets ffprobe opened (descriptors followed from',
     '`socket`/`connect` to `close`; reads of any other descriptor are not counted), response headers included; requests are the HTTP',

@@ -5,7 +5,19 @@
  */
 
 /** The syscalls the log must contain for the count to be complete. */
-export const TRACED_SYSCALLS = ['socket', 'connect', 'close', 'read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg'];
+export const TRACED_SYSCALLS = [
+  'socket',
+  'connect',
+  'close',
+  'read',
+  'readv',
+  'recvfrom',
+  'recvmsg',
+  'write',
+  'writev',
+  'sendto',
+  'sendmsg',
+];
 
 export interface SocketTraffic {
   /** Bytes ffprobe read from its TCP sockets: response headers and body, as the socket delivered them. */
@@ -71,7 +83,8 @@ export function countSocketTraffic(log: string): SocketTraffic {
     } else if (READS.has(name)) {
       if (tcp.has(fd) && ret > 0) traffic.bytesReceived += ret;
     } else if (WRITES.has(name)) {
-      if (tcp.has(fd) && ret > 0 && /^\d+(?:<.*?>)?,\s*(?:\[\{iov_base=|\{msg_name=.*?iov_base=)?"(?:GET|HEAD) /.test(args)) traffic.requests += 1;
+      if (tcp.has(fd) && ret > 0 && /^\d+(?:<.*?>)?,\s*(?:\[\{iov_base=|\{msg_name=.*?iov_base=)?"(?:GET|HEAD) /.test(args))
+        traffic.requests += 1;
     }
   }
   return traffic;

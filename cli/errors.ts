@@ -20,7 +20,14 @@ interface AwsLikeError {
 }
 
 const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError']);
-const REJECTED_CREDENTIALS = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'ExpiredToken', 'InvalidClientTokenId', 'SignatureDoesNotMatch']);
+const REJECTED_CREDENTIALS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+]);
 const ACCESS_DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation']);
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
@@ -60,7 +67,10 @@ export function explainAwsError(error: unknown, what: string): Error {
   if (/region is missing/i.test(message)) {
     return explained(`no AWS region configured while ${what}: set AWS_REGION (or AWS_PROFILE with a region) to the stack's region`);
   }
-  if (REJECTED_CREDENTIALS.has(name)) return explained(`AWS rejected the credentials while ${what} (${summary(e)}): refresh them (aws sso login, new session token) and try again`);
+  if (REJECTED_CREDENTIALS.has(name))
+    return explained(
+      `AWS rejected the credentials while ${what} (${summary(e)}): refresh them (aws sso login, new session token) and try again`,
+    );
   if (ACCESS_DENIED.has(name)) return explained(`not allowed: ${what} was denied (${summary(e)})`);
   if (isRetryableStart(e) && !UNREACHABLE.has(e.code ?? '')) {
     const tries = attempts ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : '';
@@ -71,7 +81,8 @@ export function explainAwsError(error: unknown, what: string): Error {
         : `AWS kept failing ${what}${tries} (${summary(e)}): try again later`,
     );
   }
-  if (UNREACHABLE.has(e.code ?? '') || UNREACHABLE.has(name)) return explained(`could not reach the endpoint while ${what} (${summary(e)})`);
+  if (UNREACHABLE.has(e.code ?? '') || UNREACHABLE.has(name))
+    return explained(`could not reach the endpoint while ${what} (${summary(e)})`);
   return explained(`${what} failed: ${summary(e) || 'unknown error'}`);
 }
 

@@ -9,7 +9,7 @@ import { describeMedia, type MediaSummary } from '../functions/lib/media-summary
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../local/stack';
 import { runPool } from '../util/pool';
 import { Progress } from '../util/progress';
-import { itemToRow, recordedOutcome, rowToItem, type Outcome, type PlainRow } from './rows';
+import { itemToRow, type Outcome, type PlainRow, recordedOutcome, rowToItem } from './rows';
 import { getRows } from './table';
 import { formatTable } from './table-format';
 
@@ -24,7 +24,10 @@ export const log = (line: string): void => {
 };
 
 /** Starts a local stack for the repository, runs `body`, and stops the stack whatever happens. */
-export async function withStack<T>(options: Omit<LocalStackOptions, 'repositoryRoot' | 'log'>, body: (stack: LocalStack) => Promise<T>): Promise<T> {
+export async function withStack<T>(
+  options: Omit<LocalStackOptions, 'repositoryRoot' | 'log'>,
+  body: (stack: LocalStack) => Promise<T>,
+): Promise<T> {
   const stack = await startLocalStack({ repositoryRoot: REPOSITORY_ROOT, log, ...options });
   try {
     return await body(stack);
@@ -86,7 +89,9 @@ export async function listFiles(directory: string): Promise<LocalFile[]> {
 /** Uploads files to the local bucket with a few in flight, streaming each (no file is read whole). */
 export async function uploadFiles(stack: LocalStack, bucket: string, files: LocalFile[], concurrency = 4): Promise<void> {
   await runPool(files, concurrency, async (file) => {
-    await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: createReadStream(file.absolutePath), ContentLength: file.size }));
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: createReadStream(file.absolutePath), ContentLength: file.size }),
+    );
   });
 }
 
@@ -179,7 +184,10 @@ export function resultsTable(rows: PlainRow[], result: WaitResult): string {
   const body = rows.map((row) => {
     const id = String(row.movie_id);
     const item = byId.get(id);
-    const analysis = (item?.analysis ?? {}) as { steps?: Record<string, StepCell>; error?: { step: string; type: string; message: string } };
+    const analysis = (item?.analysis ?? {}) as {
+      steps?: Record<string, StepCell>;
+      error?: { step: string; type: string; message: string };
+    };
     const outcome = result.outcomes.get(id) ?? 'PENDING';
     const detail = analysis.error
       ? `${analysis.error.type} in ${analysis.error.step}: ${analysis.error.message}`
@@ -189,7 +197,15 @@ export function resultsTable(rows: PlainRow[], result: WaitResult): string {
           ? 'the outcome could not be recorded; the stream record is in the dead-letter store'
           : '';
     const title = String(row.movie_title ?? row.S3_object ?? '');
-    return [id, title, outcome, stepCell(analysis.steps?.presign), stepCell(analysis.steps?.ffprobe), stepCell(analysis.steps?.update), detail];
+    return [
+      id,
+      title,
+      outcome,
+      stepCell(analysis.steps?.presign),
+      stepCell(analysis.steps?.ffprobe),
+      stepCell(analysis.steps?.update),
+      detail,
+    ];
   });
   return formatTable(['ID', 'TITLE', 'STATUS', 'PRESIGN', 'FFPROBE', 'UPDATE', 'MEDIA / ERROR'], body);
 }

@@ -14,14 +14,24 @@ const USAGE_EXIT = 2;
 
 export function buildProgram(): Command {
   const program = new Command('media-probe')
-    .description("Keeps a media library's technical metadata up to date. Run the pipeline locally (demo, local, up: no AWS account, no Docker) and operate a library (put, status, reanalyze, backfill: --stack NAME for a deployed stack, or --local for `media-probe up`; docs/operate.md).")
+    .description(
+      "Keeps a media library's technical metadata up to date. Run the pipeline locally (demo, local, up: no AWS account, no Docker) and operate a library (put, status, reanalyze, backfill: --stack NAME for a deployed stack, or --local for `media-probe up`; docs/operate.md).",
+    )
     .option('--verbose', "show the functions' logs (Powertools JSON)")
     .showHelpAfterError("(add --help for this command's usage)")
     .exitOverride()
     .hook('preAction', (thisCommand) => {
       if (thisCommand.opts().verbose) process.env.MEDIA_PROBE_LOG_LEVEL = 'INFO';
     });
-  for (const command of [demoCommand(), localCommand(), upCommand(), putCommand(), statusCommand(), reanalyzeCommand(), backfillCommand()]) {
+  for (const command of [
+    demoCommand(),
+    localCommand(),
+    upCommand(),
+    putCommand(),
+    statusCommand(),
+    reanalyzeCommand(),
+    backfillCommand(),
+  ]) {
     program.addCommand(command.exitOverride().showHelpAfterError("(add --help for this command's usage)"));
   }
   return program;

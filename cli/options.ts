@@ -9,7 +9,9 @@ export function integerFrom(min: number, max: number): (text: string) => number 
   return (text) => {
     const value = Number(text);
     if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
-      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `it must be an integer of at least ${min}` : `it must be an integer from ${min} to ${max}`);
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `it must be an integer of at least ${min}` : `it must be an integer from ${min} to ${max}`,
+      );
     }
     return value;
   };

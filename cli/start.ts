@@ -1,9 +1,9 @@
 /** Starts one state machine execution for a batch of stream records, retrying throttled and failed-over starts with backoff. */
 import { randomBytes } from 'node:crypto';
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { explainAwsError, isRetryableStart } from './errors';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PipeRecord } from '../functions/lib/stream-record';
 import { type RetryOptions, withRetries } from '../util/backoff';
+import { explainAwsError, isRetryableStart } from './errors';
 import { movieIdOfRecord, type StartOrigin } from './stream-records';
 
 /** How a throttled start is tried again: six tries, with at most about 8 s of pauses between them. */
@@ -16,7 +16,10 @@ export interface StartedExecution {
 
 /** "reanalyze-20261125T100000Z-3f2a": findable in the state machine's log, unique enough for a run. */
 export function runName(origin: StartOrigin, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${origin}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

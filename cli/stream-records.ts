@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { _Record as StreamApiRecord } from '@aws-sdk/client-dynamodb-streams';
-import { OWNED_ATTRIBUTES } from '../functions/lib/update-expression';
 import { type PipeRecord, toPipeRecord } from '../functions/lib/stream-record';
-import { KEY, type Item } from './table';
+import { OWNED_ATTRIBUTES } from '../functions/lib/update-expression';
+import { type Item, KEY } from './table';
 
 export type StartOrigin = 'reanalyze' | 'backfill';
 

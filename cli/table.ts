@@ -1,6 +1,14 @@
 /** Reading the movie table for the operator commands: movie ids, projections, parallel scans and consistent batch reads. */
-import { BatchGetItemCommand, ScanCommand, type BatchGetItemCommandOutput, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { backoffDelay } from '../util/backoff';
 import { OperatorError } from './errors';
 
@@ -89,10 +97,14 @@ export async function getRows(
     let keys: Item[] | undefined = [...new Set(ids.slice(i, i + BATCH_GET_LIMIT))].map((id) => ({ [KEY]: { N: id } }));
     for (let round = 0; keys?.length; round++) {
       if (round >= UNPROCESSED_ROUNDS) {
-        throw new OperatorError(`DynamoDB kept throttling the reads of table ${tableName} (${keys.length} keys still unprocessed after ${round} requests): try again later`);
+        throw new OperatorError(
+          `DynamoDB kept throttling the reads of table ${tableName} (${keys.length} keys still unprocessed after ${round} requests): try again later`,
+        );
       }
       if (round > 0) await sleep(backoffDelay(round, { baseDelayMs: 50, maxDelayMs: 2_000 }));
-      const page: BatchGetItemCommandOutput = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true, ...projected } } }));
+      const page: BatchGetItemCommandOutput = await dynamodb.send(
+        new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true, ...projected } } }),
+      );
       for (const item of page.Responses?.[tableName] ?? []) {
         const id = idOf(item);
         if (id !== undefined) found.set(id, item);

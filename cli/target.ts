@@ -45,7 +45,8 @@ const DYNAMODB_MAX_ATTEMPTS = 6;
 /** Checks that exactly one target was chosen; a usage error otherwise. */
 function checkTargetValues(values: TargetValues): void {
   if (values.stack !== undefined && values.local) throw new UsageError('choose one target: --stack NAME or --local, not both');
-  if (values.stack === undefined && !values.local) throw new UsageError('choose a target: --stack NAME (a deployed stack) or --local (the stack `media-probe up` runs)');
+  if (values.stack === undefined && !values.local)
+    throw new UsageError('choose a target: --stack NAME (a deployed stack) or --local (the stack `media-probe up` runs)');
   if (values.stack !== undefined && !values.stack.trim()) throw new UsageError('--stack needs the stack name');
   if (values.data !== undefined && !values.local) throw new UsageError('--data only applies to --local');
 }
@@ -116,9 +117,12 @@ async function stackTarget(stackName: string): Promise<Target> {
     } catch (error) {
       const e = error as { name?: string; message?: string };
       if (e.name === 'ValidationError' && /does not exist/i.test(e.message ?? '')) {
-        throw new OperatorError(`stack "${stackName}" does not exist in ${region}: check the name, and AWS_REGION / AWS_PROFILE (the stack is looked up in the SDK's configured region)`, {
-          cause: error,
-        });
+        throw new OperatorError(
+          `stack "${stackName}" does not exist in ${region}: check the name, and AWS_REGION / AWS_PROFILE (the stack is looked up in the SDK's configured region)`,
+          {
+            cause: error,
+          },
+        );
       }
       throw explainAwsError(error, `describing stack ${stackName} in ${region}`);
     }

@@ -2,9 +2,9 @@
 import type { Analysis, StepName } from '../functions/lib/analysis';
 import { STEP_NAMES } from '../functions/lib/analysis';
 import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
-import { itemToRow, recordedOutcome, type PlainRow } from './rows';
-import { formatTable } from './table-format';
+import { itemToRow, type PlainRow, recordedOutcome } from './rows';
 import type { Item } from './table';
+import { formatTable } from './table-format';
 
 export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'NOT_ANALYSED';
 
@@ -24,7 +24,8 @@ export function outcomeLine(row: PlainRow): string {
   const error = analysisOf(row)?.error;
   if (error) return `${error.type} in ${error.step}: ${error.message}`;
   const media = row.media as MediaSummary | undefined;
-  if (media && typeof media === 'object') return describeMedia({ ...media, video: media.video ?? [], audio: media.audio ?? [], subtitles: media.subtitles ?? [] });
+  if (media && typeof media === 'object')
+    return describeMedia({ ...media, video: media.video ?? [], audio: media.audio ?? [], subtitles: media.subtitles ?? [] });
   return '';
 }
 
@@ -41,7 +42,8 @@ export interface FailedRow {
 export function failedRowOf(item: Item): FailedRow {
   const row = itemToRow(item);
   const analysis = analysisOf(row);
-  const object = typeof row.S3_bucket === 'string' && typeof row.S3_object === 'string' ? `s3://${row.S3_bucket}/${row.S3_object}` : undefined;
+  const object =
+    typeof row.S3_bucket === 'string' && typeof row.S3_object === 'string' ? `s3://${row.S3_bucket}/${row.S3_object}` : undefined;
   return {
     movie_id: row.movie_id,
     ...(typeof row.movie_title === 'string' ? { movie_title: row.movie_title } : {}),
@@ -54,7 +56,11 @@ export function failedRowOf(item: Item): FailedRow {
 export function failedTable(rows: readonly FailedRow[]): string {
   return formatTable(
     ['ID', 'TITLE', 'ERROR'],
-    rows.map((r) => [String(r.movie_id), r.movie_title ?? '', r.error ? `${r.error.type} in ${r.error.step}: ${r.error.message}` : '(no error recorded)']),
+    rows.map((r) => [
+      String(r.movie_id),
+      r.movie_title ?? '',
+      r.error ? `${r.error.type} in ${r.error.step}: ${r.error.message}` : '(no error recorded)',
+    ]),
   );
 }
 
@@ -90,7 +96,13 @@ export function rowReport(row: PlainRow, inlineOutputBytes: number | undefined):
   if (steps) {
     const rows = STEP_NAMES.map((name: StepName) => {
       const step = steps[name];
-      return [name, step?.status ?? '-', step ? String(step.attempts) : '-', step?.status === 'SKIPPED' ? '-' : durationText(step?.duration_ms), step?.error ?? ''];
+      return [
+        name,
+        step?.status ?? '-',
+        step ? String(step.attempts) : '-',
+        step?.status === 'SKIPPED' ? '-' : durationText(step?.duration_ms),
+        step?.error ?? '',
+      ];
     });
     text.push('', formatTable(['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'ERROR'], rows));
   }

@@ -4,7 +4,7 @@
  * overridden). The local run and the template tests read the template through this one module.
  */
 import { readFileSync } from 'node:fs';
-import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+import { type CollectionTag, parse, type ScalarTag } from 'yaml';
 
 /** A template section or property as read from YAML: what the evaluator takes and gives. */
 export type TemplateValue = unknown;
@@ -31,7 +31,28 @@ export interface Template {
   Outputs?: Record<string, TemplateValue>;
 }
 
-const INTRINSICS = ['Ref', 'Condition', 'Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'Transform', 'And', 'Equals', 'If', 'Not', 'Or', 'ToJsonString', 'Length'];
+const INTRINSICS = [
+  'Ref',
+  'Condition',
+  'Base64',
+  'Cidr',
+  'FindInMap',
+  'GetAtt',
+  'GetAZs',
+  'ImportValue',
+  'Join',
+  'Select',
+  'Split',
+  'Sub',
+  'Transform',
+  'And',
+  'Equals',
+  'If',
+  'Not',
+  'Or',
+  'ToJsonString',
+  'Length',
+];
 
 const CFN_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((name) => {
   const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
@@ -182,4 +203,3 @@ export class Evaluator {
     }
   }
 }
-

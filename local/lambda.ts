@@ -115,7 +115,11 @@ export class LocalFunction {
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`)),
+        timeoutMs,
+      );
     });
     try {
       const result = await Promise.race([handler(JSON.parse(JSON.stringify(event ?? null)), context), timeout]);

@@ -4,16 +4,17 @@
  * with its event-ruler filter.
  * One stack per process: the handlers read their configuration from the environment once.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
-import { startDynamoDbFaultProxy, type DynamoDbFaults } from './components/dynamodb-fault-proxy';
+import { type DynamoDbFaults, startDynamoDbFaultProxy } from './components/dynamodb-fault-proxy';
 import { startDynamoDbLocal } from './components/dynamodb-local';
-import { startS3Endpoint, type S3Faults } from './components/s3';
+import { type S3Faults, startS3Endpoint } from './components/s3';
 import { hostFfprobe } from './ffprobe-binary';
 import { LocalFunction } from './lambda';
 import { DeadLetterStore } from './pipe/dead-letter';
@@ -122,7 +123,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const ddbLocal = ddbStarted.value;
     const proxy = await startDynamoDbFaultProxy(ddbLocal.endpoint);
     stops.push(() => proxy.stop());
-    const s3Endpoint = await startS3Endpoint({ dataDir: dataDir ? path.join(dataDir, 's3') : undefined, credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION });
+    const s3Endpoint = await startS3Endpoint({
+      dataDir: dataDir ? path.join(dataDir, 's3') : undefined,
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+    });
     stops.push(() => s3Endpoint.stop());
 
     // What every function shares: the local endpoints and credentials. Each function's own variables

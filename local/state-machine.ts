@@ -46,7 +46,8 @@ class DataLimitExceeded extends Error {
 
 function checkSize(what: string, value: unknown): void {
   const size = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
-  if (size > PAYLOAD_LIMIT_BYTES) throw new DataLimitExceeded(`${what} is ${size} bytes, over Step Functions' ${PAYLOAD_LIMIT_BYTES}-byte limit`);
+  if (size > PAYLOAD_LIMIT_BYTES)
+    throw new DataLimitExceeded(`${what} is ${size} bytes, over Step Functions' ${PAYLOAD_LIMIT_BYTES}-byte limit`);
 }
 
 export interface ExecutionResult {
@@ -106,7 +107,8 @@ export class LocalStateMachine {
   private localHandlers(): TaskHandlers {
     const handlers: TaskHandlers = {};
     for (const [name, state] of Object.entries(taskStates(this.definition))) {
-      if (state.Resource !== LAMBDA_INVOKE) throw new Error(`local run supports ${LAMBDA_INVOKE} tasks only; "${name}" uses ${state.Resource}`);
+      if (state.Resource !== LAMBDA_INVOKE)
+        throw new Error(`local run supports ${LAMBDA_INVOKE} tasks only; "${name}" uses ${state.Resource}`);
       handlers[name] = async (input) => {
         const { FunctionName, Payload } = (input ?? {}) as LambdaInvokeParameters;
         const fn = this.byArn.get(String(FunctionName));
@@ -150,14 +152,28 @@ export class LocalStateMachine {
     try {
       checkSize('the execution input', input);
     } catch (error) {
-      return { executionArn, name, status: 'FAILED', startDate, stopDate: startDate, error: (error as Error).name, cause: (error as Error).message };
+      return {
+        executionArn,
+        name,
+        status: 'FAILED',
+        startDate,
+        stopDate: startDate,
+        error: (error as Error).name,
+        cause: (error as Error).message,
+      };
     }
     // The input came from JSON (the pipe's records, an API request), so it is a JSON value.
     const jsonInput = input as JsonValue;
     const execution = this.machine.run(jsonInput, {
       overrides: { taskResourceLocalHandlers: this.localHandlers(), retryIntervalOverrides: this.retryOverrides() },
       context: {
-        Execution: { Id: executionArn, Name: name, StartTime: startDate, Input: jsonInput, RoleArn: `arn:aws:iam::${this.options.account}:role/media-probe-local` },
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          StartTime: startDate,
+          Input: jsonInput,
+          RoleArn: `arn:aws:iam::${this.options.account}:role/media-probe-local`,
+        },
         StateMachine: { Id: this.arn, Name: 'media-probe-local' },
       },
     });
@@ -169,12 +185,28 @@ export class LocalStateMachine {
       const output = await Promise.race([execution.result, timedOut]);
       if (output === 'timed out') {
         execution.abort();
-        return { executionArn, name, status: 'TIMED_OUT', startDate, stopDate: new Date().toISOString(), error: 'States.Timeout', cause: 'the execution ran past the five-minute limit of synchronous Express executions' };
+        return {
+          executionArn,
+          name,
+          status: 'TIMED_OUT',
+          startDate,
+          stopDate: new Date().toISOString(),
+          error: 'States.Timeout',
+          cause: 'the execution ran past the five-minute limit of synchronous Express executions',
+        };
       }
       return { executionArn, name, status: 'SUCCEEDED', startDate, stopDate: new Date().toISOString(), output };
     } catch (error) {
       const cause = (error as { cause?: Error }).cause ?? (error as Error);
-      return { executionArn, name, status: 'FAILED', startDate, stopDate: new Date().toISOString(), error: cause.name, cause: cause.message };
+      return {
+        executionArn,
+        name,
+        status: 'FAILED',
+        startDate,
+        stopDate: new Date().toISOString(),
+        error: cause.name,
+        cause: cause.message,
+      };
     } finally {
       clearTimeout(timer);
     }

@@ -39,9 +39,15 @@ export async function startStepFunctionsApi(machine: LocalStateMachine): Promise
         return error(res, 400, 'SerializationException', 'the request body is not JSON');
       }
       if (operation !== 'StartExecution' && operation !== 'StartSyncExecution') {
-        return error(res, 400, 'UnknownOperationException', `the local Step Functions endpoint does not implement ${operation || 'that operation'}`);
+        return error(
+          res,
+          400,
+          'UnknownOperationException',
+          `the local Step Functions endpoint does not implement ${operation || 'that operation'}`,
+        );
       }
-      if (body.stateMachineArn !== machine.arn) return error(res, 400, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${body.stateMachineArn}'`);
+      if (body.stateMachineArn !== machine.arn)
+        return error(res, 400, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${body.stateMachineArn}'`);
       let input: unknown;
       try {
         input = JSON.parse(body.input ?? '{}');

@@ -82,7 +82,6 @@ export class TemplateError extends Error {
   override name = 'TemplateError';
 }
 
-
 function resourcesOfType(template: Template, type: string): Array<[string, TemplateResource]> {
   return Object.entries(template.Resources ?? {}).filter(([, r]) => r.Type === type);
 }
@@ -146,7 +145,8 @@ export function localTemplate(templatePath: string): LocalTemplate {
   const substitutions: Record<string, TemplateFunction> = {};
   for (const [name, value] of Object.entries(machineProps.DefinitionSubstitutions ?? {})) {
     const target = referencedResource(value);
-    if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function') substitutions[name] = functionSettings(template, evaluator, target);
+    if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function')
+      substitutions[name] = functionSettings(template, evaluator, target);
   }
   if (!Object.keys(substitutions).length) throw new TemplateError(`${machineId} has no DefinitionSubstitutions naming functions`);
   return {

@@ -11,10 +11,10 @@ import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
 import { batchRecords, chunk, RECORDS_PER_EXECUTION } from '../batching';
 import { explainAwsError, explained } from '../errors';
-import { integerFrom, positiveNumber, operatorCommand } from '../options';
+import { integerFrom, operatorCommand, positiveNumber } from '../options';
 import { runName, startExecution } from '../start';
 import { movieIdOfRecord, recordsForRows } from '../stream-records';
-import { compareIds, getRows, idOf, KEY, parallelScan, projection, type Item } from '../table';
+import { compareIds, getRows, type Item, idOf, KEY, parallelScan, projection } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
 
 export type BackfillMode = 'only-missing' | 'failed' | 'all';
@@ -25,7 +25,14 @@ export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_RATE = 2;
 const MAX_CONCURRENCY = 64;
 
-const MODES: Record<BackfillMode, { description: string; filter?: Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>; selects: (item: Item) => boolean }> = {
+const MODES: Record<
+  BackfillMode,
+  {
+    description: string;
+    filter?: Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
+    selects: (item: Item) => boolean;
+  }
+> = {
   'only-missing': {
     description: 'without an analysis',
     filter: { FilterExpression: 'attribute_not_exists(#fa)', ExpressionAttributeNames: { '#fa': 'analysis' } },
@@ -33,7 +40,11 @@ const MODES: Record<BackfillMode, { description: string; filter?: Pick<ScanComma
   },
   failed: {
     description: 'whose analysis FAILED',
-    filter: { FilterExpression: '#fa.#fs = :failed', ExpressionAttributeNames: { '#fa': 'analysis', '#fs': 'status' }, ExpressionAttributeValues: { ':failed': { S: 'FAILED' } } },
+    filter: {
+      FilterExpression: '#fa.#fs = :failed',
+      ExpressionAttributeNames: { '#fa': 'analysis', '#fs': 'status' },
+      ExpressionAttributeValues: { ':failed': { S: 'FAILED' } },
+    },
     selects: (item) => item.analysis?.M?.status?.S === 'FAILED',
   },
   all: { description: '(all of them)', selects: () => true },
@@ -85,7 +96,12 @@ async function findRows(target: Target, mode: BackfillMode): Promise<string[]> {
     `scanning table ${target.tableName}`,
     parallelScan(
       target.dynamodb,
-      { TableName: target.tableName, ...projected, ...filter, ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, ...filter?.ExpressionAttributeNames } },
+      {
+        TableName: target.tableName,
+        ...projected,
+        ...filter,
+        ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, ...filter?.ExpressionAttributeNames },
+      },
       { onPage: (scanned) => progress.update(`scanning the table: ${scanned} rows read`) },
     ),
   ).finally(() => progress.finish());
@@ -200,7 +216,9 @@ export async function backfill(values: BackfillOptions): Promise<number> {
     }
     const groups = chunk(ids, RECORDS_PER_EXECUTION);
     if (values.dryRun) {
-      write(`found ${found}; would start ${plural(groups.length, 'execution')} of up to ${RECORDS_PER_EXECUTION} rows (dry run: nothing started):`);
+      write(
+        `found ${found}; would start ${plural(groups.length, 'execution')} of up to ${RECORDS_PER_EXECUTION} rows (dry run: nothing started):`,
+      );
       for (const group of groups) write(`  ${group.join(', ')}`);
       return 0;
     }
@@ -219,7 +237,9 @@ export async function backfill(values: BackfillOptions): Promise<number> {
     for (const [reason, rows] of failures) write(`failed to start rows ${listIds(rows)}: ${reason}`);
     if (counts.started) write(`the executions run on their own; follow them with: npx media-probe status ${target.flags}`);
     if (interrupted) {
-      write(`interrupted: run the same command again to resume${mode === 'all' ? ' (with --all it starts over; --only-missing picks up the rows still without an analysis)' : ''}`);
+      write(
+        `interrupted: run the same command again to resume${mode === 'all' ? ' (with --all it starts over; --only-missing picks up the rows still without an analysis)' : ''}`,
+      );
       return 130;
     }
     return counts.failed ? 1 : 0;
@@ -232,8 +252,16 @@ export const backfillCommand = () =>
     .addOption(new Option('--only-missing', `rows ${MODES['only-missing'].description} (the default)`).conflicts(['failed', 'all']))
     .addOption(new Option('--failed', `rows ${MODES.failed.description}`).conflicts('all'))
     .option('--all', 'every row')
-    .addOption(new Option('--concurrency <n>', 'StartExecution calls in flight').argParser(integerFrom(1, MAX_CONCURRENCY)).default(DEFAULT_CONCURRENCY))
-    .addOption(new Option('--rate <per-second>', 'executions started per second on average (10 rows each)').argParser(positiveNumber).default(DEFAULT_RATE))
+    .addOption(
+      new Option('--concurrency <n>', 'StartExecution calls in flight')
+        .argParser(integerFrom(1, MAX_CONCURRENCY))
+        .default(DEFAULT_CONCURRENCY),
+    )
+    .addOption(
+      new Option('--rate <per-second>', 'executions started per second on average (10 rows each)')
+        .argParser(positiveNumber)
+        .default(DEFAULT_RATE),
+    )
     .option('--dry-run', 'only count the rows and list the executions it would start')
     .action(async (options) => {
       process.exitCode = await backfill(options);

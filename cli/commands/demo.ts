@@ -1,7 +1,18 @@
 /** `media-probe demo`: the whole pipeline on the bundled samples, plus a row whose file was never uploaded. */
 import path from 'node:path';
 import { Command } from '@commander-js/extra-typings';
-import { analyseRows, DEFAULT_TIMEOUT_SECONDS, listFiles, log, REPOSITORY_ROOT, resultsTable, rowsForFiles, statsOf, uploadFiles, withStack } from '../local-run';
+import {
+  analyseRows,
+  DEFAULT_TIMEOUT_SECONDS,
+  listFiles,
+  log,
+  REPOSITORY_ROOT,
+  resultsTable,
+  rowsForFiles,
+  statsOf,
+  uploadFiles,
+  withStack,
+} from '../local-run';
 import type { PlainRow } from '../rows';
 
 const SAMPLES_DIR = path.join(REPOSITORY_ROOT, 'samples');
@@ -17,12 +28,16 @@ export async function demo(): Promise<number> {
     const result = await analyseRows(stack, rows, DEFAULT_TIMEOUT_SECONDS);
     process.stdout.write(`${resultsTable(rows, result)}\n`);
     const stats = statsOf(stack);
-    log(`\nstream records ${stats.stream_records} (filtered out ${stats.filtered_out}), executions ${stats.executions}, dead-lettered ${stats.dead_lettered}`);
+    log(
+      `\nstream records ${stats.stream_records} (filtered out ${stats.filtered_out}), executions ${stats.executions}, dead-lettered ${stats.dead_lettered}`,
+    );
     return result.complete ? 0 : 1;
   });
 }
 
 export const demoCommand = () =>
-  new Command('demo').description('analyse the bundled samples on the local stack and print the results (no AWS account, no Docker)').action(async () => {
-    process.exitCode = await demo();
-  });
+  new Command('demo')
+    .description('analyse the bundled samples on the local stack and print the results (no AWS account, no Docker)')
+    .action(async () => {
+      process.exitCode = await demo();
+    });

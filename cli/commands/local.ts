@@ -1,9 +1,19 @@
 /** `media-probe local`: uploads a directory's files and/or inserts given rows on the local stack, waits for every outcome, and reports. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
-import { LOCAL_MEDIA_BUCKET, ensureBucket } from '../../local/stack';
+import { ensureBucket, LOCAL_MEDIA_BUCKET } from '../../local/stack';
 import { UsageError } from '../errors';
-import { analyseRows, DEFAULT_TIMEOUT_SECONDS, listFiles, log, resultsTable, rowsForFiles, statsOf, uploadFiles, withStack } from '../local-run';
+import {
+  analyseRows,
+  DEFAULT_TIMEOUT_SECONDS,
+  listFiles,
+  log,
+  resultsTable,
+  rowsForFiles,
+  statsOf,
+  uploadFiles,
+  withStack,
+} from '../local-run';
 import { positiveNumber } from '../options';
 import type { PlainRow } from '../rows';
 
@@ -16,7 +26,8 @@ export interface LocalOptions {
 
 function readRows(file: string): PlainRow[] {
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  if (!Array.isArray(parsed) || parsed.some((r) => !r || typeof r !== 'object' || Array.isArray(r))) throw new UsageError('--rows must be a JSON array of objects');
+  if (!Array.isArray(parsed) || parsed.some((r) => !r || typeof r !== 'object' || Array.isArray(r)))
+    throw new UsageError('--rows must be a JSON array of objects');
   return parsed as PlainRow[];
 }
 
@@ -45,12 +56,18 @@ export async function local(directory: string | undefined, options: LocalOptions
 
 export const localCommand = () =>
   new Command('local')
-    .description('analyse every file under DIR (uploaded with its relative path as the key) and/or the rows in --rows FILE, on the local stack')
+    .description(
+      'analyse every file under DIR (uploaded with its relative path as the key) and/or the rows in --rows FILE, on the local stack',
+    )
     .argument('[dir]', 'directory whose regular files are uploaded and analysed (links are not followed)')
     .addOption(new Option('--bucket <name>', 'local bucket to upload DIR into').default(LOCAL_MEDIA_BUCKET))
     .option('--rows <file>', 'JSON array of rows inserted as they are (numbers become N)')
     .option('--report <file>', 'write {"items": [...], "stats": {...}} here')
-    .addOption(new Option('--timeout <seconds>', 'stop waiting for outcomes after this long').argParser(positiveNumber).default(DEFAULT_TIMEOUT_SECONDS))
+    .addOption(
+      new Option('--timeout <seconds>', 'stop waiting for outcomes after this long')
+        .argParser(positiveNumber)
+        .default(DEFAULT_TIMEOUT_SECONDS),
+    )
     .action(async (directory, options) => {
       process.exitCode = await local(directory, options);
     });

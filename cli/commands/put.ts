@@ -43,7 +43,11 @@ export async function put(values: PutOptions): Promise<number> {
           ReturnValues: 'ALL_OLD',
           ...(values.replace
             ? {}
-            : { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': KEY }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+            : {
+                ConditionExpression: 'attribute_not_exists(#key)',
+                ExpressionAttributeNames: { '#key': KEY },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              }),
         }),
       );
     } catch (error) {
@@ -57,9 +61,13 @@ export async function put(values: PutOptions): Promise<number> {
     const where = `s3://${values.bucket}/${values.key}`;
     if (previous.Attributes) {
       const old = itemToRow(previous.Attributes);
-      process.stdout.write(`replaced row ${id} (was "${String(old.movie_title ?? '')}") in ${target.tableName} on ${target.label}: ${where}\n`);
+      process.stdout.write(
+        `replaced row ${id} (was "${String(old.movie_title ?? '')}") in ${target.tableName} on ${target.label}: ${where}\n`,
+      );
       // A replacement reaches the stream as MODIFY, which the pipe filters out.
-      process.stderr.write(`the pipe analyses inserts only; start the analysis with: npx media-probe reanalyze --id ${id} ${target.flags}\n`);
+      process.stderr.write(
+        `the pipe analyses inserts only; start the analysis with: npx media-probe reanalyze --id ${id} ${target.flags}\n`,
+      );
     } else {
       process.stdout.write(`inserted row ${id} into ${target.tableName} on ${target.label}: ${where}\n`);
     }

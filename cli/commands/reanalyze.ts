@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from '@commander-js/extra-typings';
 import { batchRecords } from '../batching';
 import { explained, OperatorError, UsageError } from '../errors';
-import { movieId, positiveNumber, operatorCommand } from '../options';
+import { movieId, operatorCommand, positiveNumber } from '../options';
 import { itemToRow, type PlainRow } from '../rows';
-import { runName, startExecution, type StartedExecution } from '../start';
+import { runName, type StartedExecution, startExecution } from '../start';
 import { movieIdOfRecord, recordsForRows } from '../stream-records';
 import { getRows, type Item } from '../table';
 import { formatTable } from '../table-format';
@@ -30,7 +30,13 @@ export function hasNewOutcome(before: PlainRow | undefined, now: PlainRow | unde
   return previous === undefined || Date.parse(current.started_at) > Date.parse(previous);
 }
 
-async function waitForOutcomes(target: Target, ids: string[], before: Map<string, PlainRow>, started: StartedExecution[], timeoutSeconds: number): Promise<number> {
+async function waitForOutcomes(
+  target: Target,
+  ids: string[],
+  before: Map<string, PlainRow>,
+  started: StartedExecution[],
+  timeoutSeconds: number,
+): Promise<number> {
   const executions = new Set(started.map((s) => s.executionArn));
   const deadline = Date.now() + timeoutSeconds * 1000;
   process.stderr.write(`waiting for ${ids.length} row${ids.length === 1 ? '' : 's'} to record the new analysis…\n`);
@@ -43,7 +49,8 @@ async function waitForOutcomes(target: Target, ids: string[], before: Map<string
       const table = ids.map((id) => {
         const row = latest.get(id);
         const title = String(before.get(id)?.movie_title ?? '');
-        if (pending.includes(id)) return [id, title, row ? 'PENDING' : 'DELETED', row ? 'no new analysis recorded yet' : 'the row was deleted'];
+        if (pending.includes(id))
+          return [id, title, row ? 'PENDING' : 'DELETED', row ? 'no new analysis recorded yet' : 'the row was deleted'];
         return [id, title, STATUS_LABELS[statusOf(row)], row ? outcomeLine(row) : ''];
       });
       write(formatTable(['ID', 'TITLE', 'STATUS', 'MEDIA / ERROR'], table));
@@ -72,14 +79,18 @@ export async function reanalyze(values: ReanalyzeOptions): Promise<number> {
     const found = await explained(`reading rows from table ${target.tableName}`, getRows(target.dynamodb, target.tableName, ids));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) {
-      throw new OperatorError(`no row with movie_id ${missing.join(', ')} in table ${target.tableName} on ${target.label}; nothing was started`);
+      throw new OperatorError(
+        `no row with movie_id ${missing.join(', ')} in table ${target.tableName} on ${target.label}; nothing was started`,
+      );
     }
     const items = ids.map((id) => found.get(id) as Item);
     const records = recordsForRows(items, { origin: 'reanalyze', streamArn: target.streamArn, region: target.region });
     const { batches, tooLarge } = batchRecords(records);
     if (tooLarge.length) {
       const tooLargeIds = tooLarge.map(movieIdOfRecord);
-      throw new OperatorError(`rows ${tooLargeIds.join(', ')} are too large for a Step Functions input (256 KiB) even alone; nothing was started`);
+      throw new OperatorError(
+        `rows ${tooLargeIds.join(', ')} are too large for a Step Functions input (256 KiB) even alone; nothing was started`,
+      );
     }
     const name = runName('reanalyze');
     const started: StartedExecution[] = [];
@@ -88,9 +99,12 @@ export async function reanalyze(values: ReanalyzeOptions): Promise<number> {
         started.push(await startExecution(target.sfn, target.stateMachineArn, batch, `${name}-${index + 1}`));
       } catch (error) {
         const notStarted = batches.slice(index).flatMap((b) => b.map(movieIdOfRecord));
-        throw new OperatorError(`${(error as Error).message}${started.length ? `; started before that: rows ${started.flatMap((s) => s.movieIds).join(', ')}` : ''}; not started: rows ${notStarted.join(', ')}`, {
-          cause: error,
-        });
+        throw new OperatorError(
+          `${(error as Error).message}${started.length ? `; started before that: rows ${started.flatMap((s) => s.movieIds).join(', ')}` : ''}; not started: rows ${notStarted.join(', ')}`,
+          {
+            cause: error,
+          },
+        );
       }
       const last = started[started.length - 1];
       write(`started ${last.executionArn} for row${last.movieIds.length === 1 ? '' : 's'} ${last.movieIds.join(', ')}`);
@@ -110,7 +124,11 @@ export const reanalyzeCommand = () =>
         .makeOptionMandatory(),
     )
     .option('--wait', 'wait for the new outcomes and print them')
-    .addOption(new Option('--timeout <seconds>', `with --wait: stop waiting after this long (default ${DEFAULT_WAIT_SECONDS})`).argParser(positiveNumber))
+    .addOption(
+      new Option('--timeout <seconds>', `with --wait: stop waiting after this long (default ${DEFAULT_WAIT_SECONDS})`).argParser(
+        positiveNumber,
+      ),
+    )
     .action(async (options) => {
       process.exitCode = await reanalyze(options);
     });

@@ -5,9 +5,9 @@ import { Progress } from '../../util/progress';
 import { explained, OperatorError, UsageError } from '../errors';
 import { integerFrom, movieId, operatorCommand } from '../options';
 import { itemToRow } from '../rows';
-import { compareIds, KEY, parallelScan, projection, type Item } from '../table';
+import { compareIds, type Item, KEY, parallelScan, projection } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
-import { failedRowOf, failedTable, outcomeLine, rowReport, STATUS_LABELS, statusOf, type RowStatus } from '../view';
+import { failedRowOf, failedTable, outcomeLine, type RowStatus, rowReport, STATUS_LABELS, statusOf } from '../view';
 
 /** Failed rows listed under the counts unless --limit says otherwise; --failed lists them all. */
 const SUMMARY_LIMIT = 20;
@@ -34,7 +34,10 @@ async function oneRow(target: Target, id: string, json: boolean): Promise<number
     write(JSON.stringify(inlineBytes === undefined ? report : { ...report, ffprobe_output_bytes: inlineBytes }, null, 2));
   } else {
     write(rowReport(row, inlineBytes));
-    if (status === 'NOT_ANALYSED') write(`\nno analysis recorded yet; rows inserted before the pipe existed are not analysed: npx media-probe reanalyze --id ${id} ${target.flags}`);
+    if (status === 'NOT_ANALYSED')
+      write(
+        `\nno analysis recorded yet; rows inserted before the pipe existed are not analysed: npx media-probe reanalyze --id ${id} ${target.flags}`,
+      );
   }
   return 0;
 }
@@ -90,7 +93,8 @@ async function summary(target: Target, options: { failedOnly: boolean; limit?: n
     lines.push(`table ${target.tableName} on ${target.label}: ${items.length} row${items.length === 1 ? '' : 's'}`);
     const width = Math.max(...Object.values(STATUS_LABELS).map((l) => l.length));
     const digits = String(items.length).length;
-    for (const status of Object.keys(counts) as RowStatus[]) lines.push(`  ${STATUS_LABELS[status].padEnd(width)}  ${String(counts[status]).padStart(digits)}`);
+    for (const status of Object.keys(counts) as RowStatus[])
+      lines.push(`  ${STATUS_LABELS[status].padEnd(width)}  ${String(counts[status]).padStart(digits)}`);
     if (listed.length) lines.push('');
   }
   if (listed.length) {
@@ -111,10 +115,13 @@ export interface StatusOptions extends TargetValues {
 }
 
 export async function status(values: StatusOptions): Promise<number> {
-  if (values.id !== undefined && (values.failed || values.limit !== undefined)) throw new UsageError('--failed and --limit list the table; they do not combine with --id');
+  if (values.id !== undefined && (values.failed || values.limit !== undefined))
+    throw new UsageError('--failed and --limit list the table; they do not combine with --id');
   const json = Boolean(values.json);
   return withTarget(values, (target) =>
-    values.id === undefined ? summary(target, { failedOnly: Boolean(values.failed), limit: values.limit, json }) : oneRow(target, values.id, json),
+    values.id === undefined
+      ? summary(target, { failedOnly: Boolean(values.failed), limit: values.limit, json })
+      : oneRow(target, values.id, json),
   );
 }
 
@@ -123,7 +130,11 @@ export const statusCommand = () =>
     .description("one row's analysis, or the table's counts by outcome and its failed rows")
     .addOption(new Option('--id <n>', 'show this row').argParser(movieId))
     .option('--failed', 'list every failed row (without the counts)')
-    .addOption(new Option('--limit <n>', `failed rows listed (default ${SUMMARY_LIMIT}, or all with --failed)`).argParser(integerFrom(1, Number.MAX_SAFE_INTEGER)))
+    .addOption(
+      new Option('--limit <n>', `failed rows listed (default ${SUMMARY_LIMIT}, or all with --failed)`).argParser(
+        integerFrom(1, Number.MAX_SAFE_INTEGER),
+      ),
+    )
     .option('--json', 'print JSON')
     .action(async (options) => {
       process.exitCode = await status(options);

@@ -1,10 +1,10 @@
 /** Lambda: the ffprobe step, which runs the layer's ffprobe on the presigned URL and returns the summary and where the JSON is kept. */
 import { existsSync } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
-import { succeeded, tagAttempt, type StepReport } from '../lib/analysis';
+import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
 import { type FfprobeResult, type FfprobeSettings, probeAsset } from '../lib/ffprobe';
@@ -27,7 +27,9 @@ const settings: FfprobeSettings = {
   caFile: caBundle(),
 };
 assertRunnableHere(settings.ffprobePath);
-const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }));
+const s3 = tracer.captureAWSv3Client(
+  new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }),
+);
 
 /** The URL is a credential: this event is never logged. */
 export interface FfprobeEvent {

@@ -41,7 +41,11 @@ export interface CaughtError {
 const MAX_MESSAGE_LENGTH = 1000;
 
 /** The retry count and entry time Step Functions passes in; how many tries and how long the step took. */
-export function stepTiming(attempt: number | undefined, enteredAt: string | undefined, now = Date.now()): { attempts: number; duration_ms: number } {
+export function stepTiming(
+  attempt: number | undefined,
+  enteredAt: string | undefined,
+  now = Date.now(),
+): { attempts: number; duration_ms: number } {
   const entered = enteredAt ? Date.parse(enteredAt) : NaN;
   return {
     attempts: (Number.isInteger(attempt) ? (attempt as number) : 0) + 1,
@@ -108,7 +112,10 @@ export interface FailureContext {
 }
 
 /** The per-step map for a failed analysis: steps before the failure as reported, the failed one, the rest skipped. */
-export function failedSteps(previous: Partial<Record<StepName, StepRecord>>, failure: FailureContext): { steps: Record<StepName, StepRecord>; error: AnalysisError } {
+export function failedSteps(
+  previous: Partial<Record<StepName, StepRecord>>,
+  failure: FailureContext,
+): { steps: Record<StepName, StepRecord>; error: AnalysisError } {
   const { type, message, attempt } = describeCaughtError(failure.error);
   const start = failure.started_at ? Date.parse(failure.started_at) : NaN;
   const end = failure.failed_at ? Date.parse(failure.failed_at) : Date.now();

@@ -48,7 +48,7 @@ export function protocolWhitelist(url: string): string {
  */
 export const CA_BUNDLE_CANDIDATES = ['/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/certs/ca-certificates.crt', '/etc/ssl/cert.pem'];
 
-const ELF_MACHINES: Record<number, string> = { 0x3e: 'x64', 0xb7: 'arm64' };
+const ELF_MACHINES: Record<number, string> = { 62: 'x64', 183: 'arm64' };
 
 /**
  * Fails the cold start when the binary is missing or built for another CPU: a layer built for
@@ -70,7 +70,9 @@ export function assertRunnableHere(ffprobePath: string, arch: string = process.a
   if (header.subarray(0, 4).toString('latin1') !== '\x7fELF') return;
   const machine = ELF_MACHINES[header.readUInt16LE(18)];
   if (machine && machine !== arch) {
-    throw new ConfigurationError(`${ffprobePath} is built for ${machine}, but the function runs on ${arch}: build the layer for the function's architecture (FFPROBE_ARCH)`);
+    throw new ConfigurationError(
+      `${ffprobePath} is built for ${machine}, but the function runs on ${arch}: build the layer for the function's architecture (FFPROBE_ARCH)`,
+    );
   }
 }
 
@@ -88,6 +90,7 @@ function tlsArgs(url: string, options: FfprobeArgOptions): string[] {
 
 /** The argument array for probing one URL: streams and container, JSON, errors only. */
 export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): string[] {
+  // biome-ignore format: each option stays on one line with its value
   return [
     '-hide_banner',
     '-loglevel', 'error',
@@ -133,10 +136,18 @@ export function classifyProbeFailure(exitCode: number | null, stderr: string): E
   if (/certificate verify failed|SSL routines|unable to get local issuer|self[- ]signed certificate|hostname mismatch/i.test(stderr)) {
     return new TlsVerificationError(`the storage endpoint's TLS certificate could not be verified: ${reasonFrom(stderr)}`);
   }
-  if (/Server returned 400/i.test(stderr)) return new AccessDeniedError('S3 refused the request while probing (HTTP 400): the presigned URL is malformed or its credentials expired');
-  if (/Server returned 403/i.test(stderr)) return new AccessDeniedError('access to the object was denied while probing (HTTP 403): the presigned URL expired or was refused');
+  if (/Server returned 400/i.test(stderr))
+    return new AccessDeniedError(
+      'S3 refused the request while probing (HTTP 400): the presigned URL is malformed or its credentials expired',
+    );
+  if (/Server returned 403/i.test(stderr))
+    return new AccessDeniedError('access to the object was denied while probing (HTTP 403): the presigned URL expired or was refused');
   // FFmpeg prints "Server returned 5XX Server Error reply" for every 5xx (S3's 503 Slow Down included).
-  if (/Server returned (5(\d\d|XX)|429)|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|Input\/output error/i.test(stderr)) {
+  if (
+    /Server returned (5(\d\d|XX)|429)|Connection reset|Connection refused|Connection timed out|Operation timed out|Network is unreachable|Input\/output error/i.test(
+      stderr,
+    )
+  ) {
     return new TransientError(`reading the object failed: ${reason}`);
   }
   return new NotMediaError(`ffprobe could not read the object as media: ${reason}${exitCode === null ? '' : ` (exit code ${exitCode})`}`);

@@ -1,8 +1,8 @@
 /** The ffprobe step: probe the presigned URL and decide where its JSON is kept (inline on the item, or the results bucket). */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { NotMediaError, asTransientIfRetryable } from './errors';
-import { runFfprobe, type ProbeLimits } from './ffprobe-command';
+import { asTransientIfRetryable, NotMediaError } from './errors';
+import { type ProbeLimits, runFfprobe } from './ffprobe-command';
 import { type MediaSummary, summariseMedia } from './media-summary';
 
 /** Where the ffprobe JSON went: inline on the item, or to the results bucket when too large. */
@@ -34,7 +34,9 @@ export function outputKey(movieId: string, json: string): string {
 export async function storeOutput(s3: S3Client, movieId: string, json: string, settings: FfprobeSettings): Promise<StoredOutput> {
   if (Buffer.byteLength(json, 'utf8') <= settings.inlineLimitBytes) return { ffprobe_output: json };
   if (!settings.resultsBucket) {
-    throw new Error(`ffprobe's output is ${Buffer.byteLength(json, 'utf8')} bytes, over the inline limit, and no RESULTS_BUCKET is configured`);
+    throw new Error(
+      `ffprobe's output is ${Buffer.byteLength(json, 'utf8')} bytes, over the inline limit, and no RESULTS_BUCKET is configured`,
+    );
   }
   const key = outputKey(movieId, json);
   try {
@@ -49,7 +51,13 @@ export async function storeOutput(s3: S3Client, movieId: string, json: string, s
  * Probes one URL and returns the stored output and the typed summary. An empty object is refused
  * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
  */
-export async function probeAsset(s3: S3Client, movieId: string, url: string, settings: FfprobeSettings, sizeBytes?: number | null): Promise<FfprobeResult> {
+export async function probeAsset(
+  s3: S3Client,
+  movieId: string,
+  url: string,
+  settings: FfprobeSettings,
+  sizeBytes?: number | null,
+): Promise<FfprobeResult> {
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   return { stored: await storeOutput(s3, movieId, json, settings), media: summariseMedia(output) };

@@ -115,10 +115,18 @@ export function describeMedia(media: MediaSummary): string {
   if (media.format_name) parts.push(media.format_name);
   if (media.duration_s !== undefined) parts.push(`${media.duration_s.toFixed(1)} s`);
   for (const v of media.video) {
-    parts.push([v.codec, v.width && v.height ? `${v.width}x${v.height}` : undefined, v.frame_rate ? `${v.frame_rate} fps` : undefined].filter(Boolean).join(' '));
+    parts.push(
+      [v.codec, v.width && v.height ? `${v.width}x${v.height}` : undefined, v.frame_rate ? `${v.frame_rate} fps` : undefined]
+        .filter(Boolean)
+        .join(' '),
+    );
   }
   for (const a of media.audio) {
-    parts.push([a.codec, a.channels ? `${a.channels} ch` : undefined, a.sample_rate ? `${a.sample_rate} Hz` : undefined, a.language].filter(Boolean).join(' '));
+    parts.push(
+      [a.codec, a.channels ? `${a.channels} ch` : undefined, a.sample_rate ? `${a.sample_rate} Hz` : undefined, a.language]
+        .filter(Boolean)
+        .join(' '),
+    );
   }
   if (media.subtitles.length) parts.push(`${media.subtitles.length} subtitle stream${media.subtitles.length > 1 ? 's' : ''}`);
   return parts.filter(Boolean).join(' · ');

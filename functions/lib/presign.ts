@@ -1,7 +1,7 @@
 /** The presign step: check the row and the object, and make a short-lived presigned GET URL for ffprobe. */
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { AccessDeniedError, ObjectNotFoundError, asTransientIfRetryable } from './errors';
+import { AccessDeniedError, asTransientIfRetryable, ObjectNotFoundError } from './errors';
 import type { Asset } from './row';
 
 export interface PresignedAsset {

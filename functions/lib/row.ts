@@ -65,7 +65,9 @@ export function assetFromRecord(record: unknown): Asset {
   const keys = keysOf(record);
   const movieId = keys.movie_id?.N;
   if (typeof movieId !== 'string') {
-    throw new InvalidRowError(`the row key movie_id must be a number (N), but the record has ${keys.movie_id ? describeType(keys.movie_id) : 'none'}`);
+    throw new InvalidRowError(
+      `the row key movie_id must be a number (N), but the record has ${keys.movie_id ? describeType(keys.movie_id) : 'none'}`,
+    );
   }
   const image = newImageOf(record);
   const bucket = requireString(image, 'S3_bucket');
@@ -86,7 +88,9 @@ export function assetFromRecord(record: unknown): Asset {
 export function sourceRecordOf(record: unknown): StreamRecord {
   const r = record as StreamRecord;
   const image = r.dynamodb?.NewImage ?? {};
-  const source = Object.fromEntries(['S3_bucket', 'S3_object'].filter((name) => image[name] !== undefined).map((name) => [name, image[name]]));
+  const source = Object.fromEntries(
+    ['S3_bucket', 'S3_object'].filter((name) => image[name] !== undefined).map((name) => [name, image[name]]),
+  );
   return {
     ...(r.eventID === undefined ? {} : { eventID: r.eventID }),
     ...(r.eventName === undefined ? {} : { eventName: r.eventName }),

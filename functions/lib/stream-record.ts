@@ -4,7 +4,7 @@
  * the SDK's AttributeValues.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { AttributeValue as StreamsAttributeValue, _Record as StreamsApiRecord } from '@aws-sdk/client-dynamodb-streams';
+import type { _Record as StreamsApiRecord, AttributeValue as StreamsAttributeValue } from '@aws-sdk/client-dynamodb-streams';
 
 /** A stream attribute value as JSON carries it (binary as base64 text). */
 export type StreamAttributeValue = { [type: string]: unknown };

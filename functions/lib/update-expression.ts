@@ -46,7 +46,12 @@ function sourceConditions(record: unknown, expr: Expression): string[] {
  * location); a failure removes them, so an item's metadata always belongs to its latest analysis.
  * An analysis that started before the one already recorded is not applied.
  */
-export function buildAnalysisUpdate(tableName: string, record: unknown, analysis: Analysis, outcome?: FfprobeResult): UpdateItemCommandInput {
+export function buildAnalysisUpdate(
+  tableName: string,
+  record: unknown,
+  analysis: Analysis,
+  outcome?: FfprobeResult,
+): UpdateItemCommandInput {
   const expr: Expression = {
     names: { '#analysis': 'analysis', '#started_at': 'started_at' },
     values: {

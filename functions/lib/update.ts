@@ -1,10 +1,18 @@
 /** The update step: write the analysis (success or failure) onto the row, stale-safe. */
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { failedSteps, withoutFinishTime, type Analysis, type CaughtError, type FailureContext, type StepName, type StepRecord } from './analysis';
+import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type Analysis,
+  type CaughtError,
+  type FailureContext,
+  failedSteps,
+  type StepName,
+  type StepRecord,
+  withoutFinishTime,
+} from './analysis';
 import { asTransientIfRetryable } from './errors';
 import type { FfprobeResult } from './ffprobe';
-import { buildAnalysisUpdate, explainStaleRow } from './update-expression';
 import { keysOf } from './row';
+import { buildAnalysisUpdate, explainStaleRow } from './update-expression';
 
 export interface ExecutionRef {
   id: string;
@@ -51,7 +59,12 @@ export function analysisFor(request: UpdateRequest, updateStep: StepRecord, now 
 }
 
 /** Writes the analysis; a refused condition is an answer ("left alone because …"), not an error. */
-export async function updateRow(dynamodb: DynamoDBClient, tableName: string, request: UpdateRequest, updateStep: StepRecord): Promise<UpdateOutcome> {
+export async function updateRow(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  request: UpdateRequest,
+  updateStep: StepRecord,
+): Promise<UpdateOutcome> {
   const analysis = analysisFor(request, updateStep);
   const [key] = Object.values(keysOf(request.record));
   const movieId = String(key?.N ?? key?.S ?? '');

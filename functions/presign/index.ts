@@ -1,17 +1,20 @@
 /** Lambda: the presign step, which validates the inserted row and presigns a short-lived GET URL for its media object. */
-import { S3Client } from '@aws-sdk/client-s3';
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
-import { succeeded, tagAttempt, type StepReport } from '../lib/analysis';
+import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getIntegerFromEnv } from '../lib/config';
 import { presignAsset } from '../lib/presign';
-import { assetFromRecord, sourceRecordOf, type Asset } from '../lib/row';
+import { type Asset, assetFromRecord, sourceRecordOf } from '../lib/row';
 import type { StreamRecord } from '../lib/stream-record';
 
 const expiresInSeconds = getIntegerFromEnv('PRESIGN_EXPIRY_SECONDS', { default: 300, min: 30, max: 3600 });
-const s3 = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }));
+const s3 = tracer.captureAWSv3Client(
+  new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }),
+);
 
 export interface PresignEvent {
   record: unknown;
@@ -35,8 +38,19 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
   const asset = assetFromRecord(event.record);
   logger.appendKeys({ movie_id: asset.movieId });
   const presigned = await presignAsset(s3, asset, expiresInSeconds);
-  logger.info('presigned media URL', { bucket: asset.bucket, key: asset.key, expires_at: presigned.expires_at, size_bytes: presigned.size_bytes });
-  return { record: sourceRecordOf(event.record), execution: event.execution ?? null, asset, ...presigned, step: succeeded(event.attempt, event.entered_at) };
+  logger.info('presigned media URL', {
+    bucket: asset.bucket,
+    key: asset.key,
+    expires_at: presigned.expires_at,
+    size_bytes: presigned.size_bytes,
+  });
+  return {
+    record: sourceRecordOf(event.record),
+    execution: event.execution ?? null,
+    asset,
+    ...presigned,
+    step: succeeded(event.attempt, event.entered_at),
+  };
 };
 
 export const handler = middy(presign)

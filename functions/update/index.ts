@@ -1,12 +1,13 @@
 /** Lambda: the update step, which writes the analysis — success or failure — onto the DynamoDB row, only if the row still points at the analysed object. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { stepTiming, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getStringFromEnv } from '../lib/config';
-import { updateRow, type UpdateOutcome, type UpdateRequest } from '../lib/update';
+import { type UpdateOutcome, type UpdateRequest, updateRow } from '../lib/update';
 
 const tableName = getStringFromEnv('TABLE_NAME');
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({ requestHandler: SDK_TIMEOUTS }));

@@ -2,10 +2,11 @@
  * HTTP proxy in front of DynamoDB Local that can fail chosen operations the way DynamoDB does
  * (AWS JSON 1.0 error bodies), so retry and error paths can be exercised against the real emulator.
  */
-import http from 'node:http';
+
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { crc32 } from 'node:zlib';
-import { FaultInjector, type FaultHandle } from './faults';
+import { type FaultHandle, FaultInjector } from './faults';
 import { track } from './lifecycle';
 
 export type DynamoDbFaultError = 'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'InternalServerError';

@@ -2,12 +2,13 @@
  * AWS's DynamoDB Local, pinned in dynamodb-local/pom.xml and fetched from Maven Central (checksums
  * enforced) into a per-user cache, started as a supervised JVM on a free port.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
-import { ensurePinnedMavenArtifact, mediaProbeCacheDir, pinnedVersion, requireJava, startSupervisedJvm, type Log } from './jvm';
+import { ensurePinnedMavenArtifact, type Log, mediaProbeCacheDir, pinnedVersion, requireJava, startSupervisedJvm } from './jvm';
 import { freePort } from './lifecycle';
 
 const DEFAULT_POM = path.join(__dirname, 'dynamodb-local', 'pom.xml');

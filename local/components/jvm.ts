@@ -3,7 +3,7 @@
  * installed from Maven Central (checksums enforced) into the per-user cache, the Java version
  * check, and a supervised JVM that dies with the Node process that started it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -58,7 +58,11 @@ const builds = new Map<string, Promise<string>>();
  * Builds `dir` unless a complete copy is already there; idempotent and safe to call concurrently,
  * from this process or others. Resolves to `dir`.
  */
-export function buildOnce(dir: string, messages: { log: Log; building: string; built: string }, build: (staging: string) => Promise<void>): Promise<string> {
+export function buildOnce(
+  dir: string,
+  messages: { log: Log; building: string; built: string },
+  build: (staging: string) => Promise<void>,
+): Promise<string> {
   let pending = builds.get(dir);
   if (!pending) {
     pending = buildIfMissing(dir, messages, build);
@@ -68,7 +72,11 @@ export function buildOnce(dir: string, messages: { log: Log; building: string; b
   return pending;
 }
 
-async function buildIfMissing(dir: string, messages: { log: Log; building: string; built: string }, build: (staging: string) => Promise<void>): Promise<string> {
+async function buildIfMissing(
+  dir: string,
+  messages: { log: Log; building: string; built: string },
+  build: (staging: string) => Promise<void>,
+): Promise<string> {
   if (existsSync(path.join(dir, INSTALLED_MARKER))) return dir;
   messages.log(messages.building);
   await fs.mkdir(path.dirname(dir), { recursive: true });
@@ -116,7 +124,11 @@ export async function ensurePinnedMavenArtifact(artifact: PinnedMavenArtifact, c
   const dir = path.join(cacheRoot, version);
   return buildOnce(
     dir,
-    { log, building: `Installing ${artifact.name} ${version} from Maven Central into ${dir} (once)...`, built: `${artifact.name} ${version} installed.` },
+    {
+      log,
+      building: `Installing ${artifact.name} ${version} from Maven Central into ${dir} (once)...`,
+      built: `${artifact.name} ${version} installed.`,
+    },
     async (staging) => {
       // Maven runs on a copy so it never writes (target/, caches) into the repository.
       await fs.copyFile(artifact.pomPath, path.join(staging, 'pom.xml'));
@@ -140,7 +152,9 @@ export async function ensurePinnedMavenArtifact(artifact: PinnedMavenArtifact, c
       const installed = mavenQueue.then(copyDependencies, copyDependencies);
       mavenQueue = installed.catch(() => undefined);
       await installed.catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'ENOENT' ? new Error(`Maven (mvn) is needed to install ${artifact.name}; on Debian/Ubuntu: apt-get install maven`) : err;
+        throw err.code === 'ENOENT'
+          ? new Error(`Maven (mvn) is needed to install ${artifact.name}; on Debian/Ubuntu: apt-get install maven`)
+          : err;
       });
       const jars = await fs.readdir(path.join(staging, 'lib'));
       const mainJar = artifact.mainJar(version);

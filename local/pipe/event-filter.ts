@@ -9,13 +9,13 @@ import { createInterface } from 'node:readline';
 import {
   buildOnce,
   ensurePinnedMavenArtifact,
+  type JvmProtocolPipes,
+  type Log,
   mediaProbeCacheDir,
   requireJava,
   run,
-  startSupervisedJvm,
-  type JvmProtocolPipes,
-  type Log,
   type SupervisedJvm,
+  startSupervisedJvm,
 } from '../components/jvm';
 
 const FILTER_DIR = path.join(__dirname, 'filter');
@@ -40,7 +40,9 @@ export class InvalidFilterPatternError extends Error {
     /** event-ruler's own message. */
     readonly reason: string,
   ) {
-    super(`the pipe's FilterCriteria.Filters[${filterIndex}].Pattern is not a valid event pattern: ${pattern}\nevent-ruler says: ${reason}`);
+    super(
+      `the pipe's FilterCriteria.Filters[${filterIndex}].Pattern is not a valid event pattern: ${pattern}\nevent-ruler says: ${reason}`,
+    );
     this.name = 'InvalidFilterPatternError';
   }
 }
@@ -137,7 +139,8 @@ export class EventFilter {
       if (typeof answer.filter === 'number') throw new InvalidFilterPatternError(answer.filter, patterns[answer.filter], answer.error);
       throw new Error(`the pipe filter (event-ruler) refused its configuration: ${answer.error}`);
     }
-    if (answer.configured !== patterns.length) throw this.broken(`the pipe filter answered ${patterns.length} patterns with ${clip(JSON.stringify(answer))}`);
+    if (answer.configured !== patterns.length)
+      throw this.broken(`the pipe filter answered ${patterns.length} patterns with ${clip(JSON.stringify(answer))}`);
   }
 
   private request(body: Message): Promise<Message> {
@@ -189,17 +192,27 @@ async function compileHelper(jarsDir: string, log: Log): Promise<string> {
   const source = await fs.readFile(SOURCE);
   const jars = (await fs.readdir(jarsDir)).filter((name) => name.endsWith('.jar')).sort();
   // A changed helper, event-ruler version or target Java gets its own directory.
-  const digest = createHash('sha256').update(source).update(`\n${jars.join('\n')}\n${JAVA_RELEASE}`).digest('hex').slice(0, 16);
+  const digest = createHash('sha256')
+    .update(source)
+    .update(`\n${jars.join('\n')}\n${JAVA_RELEASE}`)
+    .digest('hex')
+    .slice(0, 16);
   const dir = mediaProbeCacheDir('event-filter', digest);
-  return buildOnce(dir, { log, building: `Compiling the pipe filter helper into ${dir} (once)...`, built: 'Pipe filter helper compiled.' }, async (staging) => {
-    // The compiler module rather than `javac`: Debian's JRE package (what setup installs) has the module but not the javac command.
-    const args = ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '--release', String(JAVA_RELEASE), '-d', staging];
-    // javac run as a module does not expand `lib/*`, so the class path names every jar.
-    args.push('-cp', jars.map((jar) => path.join(jarsDir, jar)).join(path.delimiter), SOURCE);
-    await run('java', args, staging).catch((error: Error) => {
-      throw new Error(`compiling ${path.basename(SOURCE)} failed (it needs the jdk.compiler module: a JDK, or Debian's openjdk-${JAVA_RELEASE}-jre-headless): ${error.message}`);
-    });
-  });
+  return buildOnce(
+    dir,
+    { log, building: `Compiling the pipe filter helper into ${dir} (once)...`, built: 'Pipe filter helper compiled.' },
+    async (staging) => {
+      // The compiler module rather than `javac`: Debian's JRE package (what setup installs) has the module but not the javac command.
+      const args = ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '--release', String(JAVA_RELEASE), '-d', staging];
+      // javac run as a module does not expand `lib/*`, so the class path names every jar.
+      args.push('-cp', jars.map((jar) => path.join(jarsDir, jar)).join(path.delimiter), SOURCE);
+      await run('java', args, staging).catch((error: Error) => {
+        throw new Error(
+          `compiling ${path.basename(SOURCE)} failed (it needs the jdk.compiler module: a JDK, or Debian's openjdk-${JAVA_RELEASE}-jre-headless): ${error.message}`,
+        );
+      });
+    },
+  );
 }
 
 function clip(text: string): string {

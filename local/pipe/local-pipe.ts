@@ -4,20 +4,20 @@
  * retries failed executions, bisects, and finally parks the batch in the dead-letter store.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DescribeStreamCommand,
+  type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type DynamoDBStreamsClient,
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { PipeSettings } from '../template';
-import type { ExecutionResult } from '../state-machine';
-import type { DeadLetterStore } from './dead-letter';
-import type { EventFilter } from './event-filter';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type PipeRecord, toPipeRecord } from '../../functions/lib/stream-record';
 import { backoffDelay } from '../../util/backoff';
+import type { ExecutionResult } from '../state-machine';
+import type { PipeSettings } from '../template';
+import type { DeadLetterStore } from './dead-letter';
+import type { EventFilter } from './event-filter';
 
 /** An execution's account of one row, as the update step returns it. */
 interface RowOutcome {
@@ -57,7 +57,6 @@ const MAX_RETRY_PAUSE_MS = 30_000;
 /** Pipes allow -1 (retry until the record expires); locally that would never end, so it is capped. */
 const LOCAL_RETRY_CAP = 10;
 
-
 export class LocalPipe {
   readonly stats: PipeStats = {
     stream_records: 0,
@@ -81,9 +80,12 @@ export class LocalPipe {
 
   constructor(private readonly options: LocalPipeOptions) {
     if (options.settings.invocationType !== 'REQUEST_RESPONSE') {
-      throw new Error(`the pipe must invoke the state machine synchronously (REQUEST_RESPONSE), the template says ${options.settings.invocationType}`);
+      throw new Error(
+        `the pipe must invoke the state machine synchronously (REQUEST_RESPONSE), the template says ${options.settings.invocationType}`,
+      );
     }
-    this.checkpoints = options.checkpointFile && existsSync(options.checkpointFile) ? JSON.parse(readFileSync(options.checkpointFile, 'utf8')) : {};
+    this.checkpoints =
+      options.checkpointFile && existsSync(options.checkpointFile) ? JSON.parse(readFileSync(options.checkpointFile, 'utf8')) : {};
   }
 
   start(): void {
@@ -127,7 +129,9 @@ export class LocalPipe {
     const shards: Shard[] = [];
     let exclusiveStartShardId: string | undefined;
     do {
-      const page = await this.options.streams.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }));
+      const page = await this.options.streams.send(
+        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+      );
       shards.push(...(page.StreamDescription?.Shards ?? []));
       exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStartShardId);
@@ -143,7 +147,12 @@ export class LocalPipe {
     // Locally the table belongs to the stack, so a shard never read before is read from its start.
     const type = checkpoint ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON';
     const response = await this.options.streams.send(
-      new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: checkpoint }),
+      new GetShardIteratorCommand({
+        StreamArn: this.options.streamArn,
+        ShardId: shardId,
+        ShardIteratorType: type,
+        SequenceNumber: checkpoint,
+      }),
     );
     return response.ShardIterator;
   }
@@ -183,7 +192,10 @@ export class LocalPipe {
       this.iterators.delete(shardId);
       this.finishedShards.add(shardId);
     }
-    await this.process(shardId, records.map((r) => toPipeRecord(r, this.options.streamArn)));
+    await this.process(
+      shardId,
+      records.map((r) => toPipeRecord(r, this.options.streamArn)),
+    );
     return records.length;
   }
 
@@ -204,7 +216,10 @@ export class LocalPipe {
     }
     const { batchSize, batchingWindowSeconds } = this.options.settings;
     // A pipe waits up to the batching window to fill a batch, then sends what it has.
-    while (pending.records.length >= batchSize || (pending.records.length > 0 && Date.now() - pending.since >= batchingWindowSeconds * 1000)) {
+    while (
+      pending.records.length >= batchSize ||
+      (pending.records.length > 0 && Date.now() - pending.since >= batchingWindowSeconds * 1000)
+    ) {
       const batch = pending.records.splice(0, batchSize);
       this.busy = true;
       try {
@@ -245,7 +260,8 @@ export class LocalPipe {
     let last: ExecutionResult | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt += 1) {
       // Pipes do not document their pause between retries: doubling from a second, without jitter, keeps local runs predictable.
-      if (attempt > 0) await sleep(backoffDelay(attempt - 1, { baseDelayMs: 1000 * scale, maxDelayMs: MAX_RETRY_PAUSE_MS * scale, jitter: false }));
+      if (attempt > 0)
+        await sleep(backoffDelay(attempt - 1, { baseDelayMs: 1000 * scale, maxDelayMs: MAX_RETRY_PAUSE_MS * scale, jitter: false }));
       last = await this.options.target(records);
       this.stats.executions += 1;
       this.options.onExecution?.(last, records);

@@ -2,12 +2,13 @@
  * The local components on real connections: DynamoDB Local with its stream and persistence, the
  * DynamoDB fault proxy, the SigV4-verifying S3 endpoint, and that nothing outlives its owner.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -17,7 +18,13 @@ import {
   UpdateItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import {
+  type _Record,
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -36,15 +43,15 @@ import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import {
+  type DynamoDbLocal,
   dynamoDbLocalVersion,
   ensureDynamoDbLocal,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
+  type S3Endpoint,
   startDynamoDbFaultProxy,
   startDynamoDbLocal,
   startS3Endpoint,
-  type DynamoDbLocal,
-  type S3Endpoint,
 } from '../../local/components';
 
 jest.setTimeout(120_000);
@@ -109,7 +116,9 @@ describe('DynamoDB Local', () => {
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     expect(StreamDescription?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
     const shardId = StreamDescription!.Shards![0].ShardId!;
-    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    let iterator = (
+      await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))
+    ).ShardIterator;
     const records: _Record[] = [];
     await eventually(async () => {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
@@ -210,7 +219,9 @@ describe('local S3 endpoint', () => {
     s3 = await startS3Endpoint({ dataDir });
     client = new S3Client(config());
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: oddKey, Body: media, ContentType: 'video/mp4', Metadata: { origin: 'test' } }));
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: oddKey, Body: media, ContentType: 'video/mp4', Metadata: { origin: 'test' } }),
+    );
   });
   afterAll(async () => {
     client.destroy();
@@ -231,7 +242,9 @@ describe('local S3 endpoint', () => {
     const big = randomBytes(3 * 1024 * 1024 + 17);
     const file = path.join(scratch, 'upload.bin');
     writeFileSync(file, big);
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: createReadStream(file), ContentLength: big.length }));
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'streamed.bin', Body: createReadStream(file), ContentLength: big.length }),
+    );
     const upload = s3.requests.filter((r) => r.key === 'streamed.bin' && r.operation === 'PutObject').map((r) => r.upload);
     expect(upload).toEqual([{ bytes: big.length, encoding: 'aws-chunked' }]);
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'streamed.bin' }));
@@ -245,7 +258,10 @@ describe('local S3 endpoint', () => {
     expect(ok.status).toBe(200);
     expect(Buffer.from(await ok.arrayBuffer())).toEqual(media);
 
-    const flipped = url.replace(/X-Amz-Signature=([0-9a-f]+)/, (_, sig: string) => `X-Amz-Signature=${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`);
+    const flipped = url.replace(
+      /X-Amz-Signature=([0-9a-f]+)/,
+      (_, sig: string) => `X-Amz-Signature=${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`,
+    );
     const badSignature = await fetch(flipped);
     expect(badSignature.status).toBe(403);
     expect(await errorCode(badSignature)).toBe('SignatureDoesNotMatch');
@@ -265,7 +281,9 @@ describe('local S3 endpoint', () => {
     expect(await errorCode(stranger)).toBe('InvalidAccessKeyId');
 
     // Query-string SigV2 is refused outright, as S3 does for buckets that require SigV4.
-    const sigV2 = await fetch(`${s3.endpoint}/${bucket}/streamed.bin?AWSAccessKeyId=${LOCAL_CREDENTIALS.accessKeyId}&Expires=9999999999&Signature=abc`);
+    const sigV2 = await fetch(
+      `${s3.endpoint}/${bucket}/streamed.bin?AWSAccessKeyId=${LOCAL_CREDENTIALS.accessKeyId}&Expires=9999999999&Signature=abc`,
+    );
     expect(sigV2.status).toBe(400);
     expect(await errorCode(sigV2)).toBe('InvalidRequest');
   });
@@ -331,7 +349,13 @@ describe('local S3 endpoint', () => {
   });
 
   test('header signatures cover headers and payload: tampering is caught', async () => {
-    const signer = new SignatureV4({ credentials: LOCAL_CREDENTIALS, region: LOCAL_REGION, service: 's3', sha256: Sha256, uriEscapePath: false });
+    const signer = new SignatureV4({
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
     const url = new URL(`${s3.endpoint}/${bucket}/signed-by-hand.txt`);
     const sign = (body: string, extra: Record<string, string> = {}) =>
       signer.sign(
@@ -341,7 +365,12 @@ describe('local S3 endpoint', () => {
           hostname: url.hostname,
           port: Number(url.port),
           path: url.pathname,
-          headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'x-amz-meta-a': '1', ...extra },
+          headers: {
+            host: url.host,
+            'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+            'x-amz-meta-a': '1',
+            ...extra,
+          },
           body,
         }),
       );
@@ -411,12 +440,12 @@ describe('local S3 endpoint', () => {
     await expect(client.send(new ListObjectsV2Command({ Bucket: bucket }))).rejects.toMatchObject(refused('ListObjectsV2'));
     await expect(client.send(new DeleteObjectCommand({ Bucket: bucket, Key: oddKey }))).rejects.toMatchObject(refused('DeleteObject'));
     await expect(client.send(new DeleteBucketCommand({ Bucket: bucket }))).rejects.toMatchObject(refused('DeleteBucket'));
-    await expect(client.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy.mp4', CopySource: `${bucket}/${encodeURIComponent(oddKey)}` }))).rejects.toMatchObject(
-      refused('CopyObject'),
-    );
-    await expect(client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, ResponseContentType: 'text/plain' }))).rejects.toMatchObject(
-      refused('GET on an object with ?response-content-type'),
-    );
+    await expect(
+      client.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy.mp4', CopySource: `${bucket}/${encodeURIComponent(oddKey)}` })),
+    ).rejects.toMatchObject(refused('CopyObject'));
+    await expect(
+      client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, ResponseContentType: 'text/plain' })),
+    ).rejects.toMatchObject(refused('GET on an object with ?response-content-type'));
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
     expect(head.ContentLength).toBe(media.length);
     await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy.mp4' }))).rejects.toMatchObject({ name: 'NotFound' });

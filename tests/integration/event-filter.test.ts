@@ -3,10 +3,11 @@
  * events/ samples, operators that only the real engine gets right on the stream's wire format,
  * an invalid pattern, batches answered in order, and that no helper outlives its owner.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventFilter, InvalidFilterPatternError } from '../../local/pipe/event-filter';
 import { localTemplate } from '../../local/template';
 
@@ -23,7 +24,12 @@ const modify = readEvent('stream-modify.json');
 /** What a delete of the same row looks like: OldImage only. */
 const remove: Json = (() => {
   const { NewImage: _newImage, ...dynamodb } = modify.dynamodb;
-  return { ...modify, eventID: '0f1e2d3c4b5a49687766554433221100', eventName: 'REMOVE', dynamodb: { ...dynamodb, SequenceNumber: '1201800000000012345680123' } };
+  return {
+    ...modify,
+    eventID: '0f1e2d3c4b5a49687766554433221100',
+    eventName: 'REMOVE',
+    dynamodb: { ...dynamodb, SequenceNumber: '1201800000000012345680123' },
+  };
 })();
 const samples = [insert, modify, remove];
 
@@ -48,7 +54,11 @@ describe("the template's filter", () => {
 describe('event-ruler on the stream wire format', () => {
   it('exists: false tests a DynamoDB type leaf; an attribute itself is no leaf, so exists: false matches it anyway', async () => {
     // The pipeline's own MODIFY carries the analysis; an INSERT does not, and a REMOVE has no NewImage at all.
-    expect(await passing([{ dynamodb: { NewImage: { analysis: { M: { status: { S: [{ exists: false }] } } } } } }])).toEqual([true, false, true]);
+    expect(await passing([{ dynamodb: { NewImage: { analysis: { M: { status: { S: [{ exists: false }] } } } } } }])).toEqual([
+      true,
+      false,
+      true,
+    ]);
     expect(await passing([{ dynamodb: { NewImage: { analysis: [{ exists: false }] } } }])).toEqual([true, true, true]);
     expect(await passing([{ dynamodb: { NewImage: { S3_object: [{ exists: true }] } } }])).toEqual([false, false, false]);
   });
@@ -86,9 +96,14 @@ it('an invalid pattern fails the start with the pattern and event-ruler’s mess
 });
 
 it('answers a batch in one line, in order, and concurrent batches each with their own answer', async () => {
-  const filter = await EventFilter.start({ patterns: [JSON.stringify({ dynamodb: { Keys: { movie_id: { N: ['3', '14', '15', '92', '653'] } } } })] });
+  const filter = await EventFilter.start({
+    patterns: [JSON.stringify({ dynamodb: { Keys: { movie_id: { N: ['3', '14', '15', '92', '653'] } } } })],
+  });
   try {
-    const page = Array.from({ length: 1000 }, (_, id) => ({ ...insert, dynamodb: { ...insert.dynamodb, Keys: { movie_id: { N: String(id) } } } }));
+    const page = Array.from({ length: 1000 }, (_, id) => ({
+      ...insert,
+      dynamodb: { ...insert.dynamodb, Keys: { movie_id: { N: String(id) } } },
+    }));
     const answer = await filter.matches(page);
     expect(answer).toHaveLength(1000);
     expect(answer.flatMap((kept, id) => (kept ? [id] : []))).toEqual([3, 14, 15, 92, 653]);

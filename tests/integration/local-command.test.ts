@@ -33,10 +33,14 @@ it('analyses every file under a directory and the given rows, and reports every 
   );
   const report = path.join(dir, 'report.json');
 
-  const { stdout } = await run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'cli/bin/media-probe.js'), 'local', library, '--rows', rowsFile, '--report', report], {
-    cwd: ROOT,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    path.join(ROOT, 'node_modules/.bin/node'),
+    [path.join(ROOT, 'cli/bin/media-probe.js'), 'local', library, '--rows', rowsFile, '--report', report],
+    {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
 
   const { items, stats } = JSON.parse(readFileSync(report, 'utf8'));
   const byId = new Map<number, any>(items.map((item: any) => [item.movie_id, item]));
@@ -50,14 +54,20 @@ it('analyses every file under a directory and the given rows, and reports every 
   });
   expect(byId.get(100).analysis.error).toMatchObject({ step: 'presign', type: 'ObjectNotFoundError' });
   expect(byId.get(100).owner).toBe('qa');
-  expect(byId.get(101).analysis.error).toMatchObject({ step: 'presign', type: 'InvalidRowError', message: 'the row has no S3_object attribute' });
+  expect(byId.get(101).analysis.error).toMatchObject({
+    step: 'presign',
+    type: 'InvalidRowError',
+    message: 'the row has no S3_object attribute',
+  });
   expect(stats).toMatchObject({ records_delivered: 6, succeeded: 3, failed: 3, dead_lettered: 0 });
   expect(stats.filtered_out).toBeGreaterThanOrEqual(6);
   expect(stdout).toContain('InvalidRowError in presign: the row has no S3_object attribute');
 });
 
 it('exits non-zero with the usage when given nothing to analyse', async () => {
-  await expect(run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'cli/bin/media-probe.js'), 'local'], { cwd: ROOT })).rejects.toMatchObject({
+  await expect(
+    run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'cli/bin/media-probe.js'), 'local'], { cwd: ROOT }),
+  ).rejects.toMatchObject({
     code: 2,
     stderr: expect.stringContaining('local needs a directory, --rows FILE, or both'),
   });

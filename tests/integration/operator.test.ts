@@ -2,16 +2,25 @@
  * The operator commands as an operator runs them: the real CLI in child processes against
  * `media-probe up --no-pipe` (so nothing is analysed unless a command starts it), on 200 rows.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BatchGetItemCommand, BatchWriteItemCommand, type BatchGetItemCommandOutput, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
 import { LOCAL_CREDENTIALS } from '../../local/components/constants';
 import type { LocalConnection } from '../../local/connection';
-import { itemToRow, rowToItem, type PlainRow } from '../../cli/rows';
 
 jest.setTimeout(120_000);
 
@@ -44,13 +53,19 @@ interface Result {
 /** Runs `media-probe ARGS --local --data <dataDir>` and resolves with its status and output, whatever the status. */
 function cli(...args: string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(NODE, [CLI, ...args, '--local', '--data', dataDir], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 90_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      NODE,
+      [CLI, ...args, '--local', '--data', dataDir],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
-const objectKey = (id: number) => (MISSING.includes(id) ? `ops/missing-${id}.wav` : id === NOT_MEDIA ? 'ops/shot-list.txt' : 'ops/ambience.wav');
+const objectKey = (id: number) =>
+  MISSING.includes(id) ? `ops/missing-${id}.wav` : id === NOT_MEDIA ? 'ops/shot-list.txt' : 'ops/ambience.wav';
 
 function row(id: number): PlainRow {
   return { movie_id: id, movie_title: `asset ${id}`, S3_bucket: connection.mediaBucket, S3_object: objectKey(id) };
@@ -65,7 +80,9 @@ async function readRows(ids: number[]): Promise<Map<number, PlainRow>> {
   for (let i = 0; i < ids.length; i += 100) {
     let keys: Array<Record<string, AttributeValue>> | undefined = ids.slice(i, i + 100).map((id) => ({ movie_id: { N: String(id) } }));
     while (keys?.length) {
-      const page: BatchGetItemCommandOutput = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [connection.tableName]: { Keys: keys, ConsistentRead: true } } }));
+      const page: BatchGetItemCommandOutput = await dynamodb.send(
+        new BatchGetItemCommand({ RequestItems: { [connection.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
       for (const item of page.Responses?.[connection.tableName] ?? []) found.set(Number(item.movie_id.N), itemToRow(item));
       keys = page.UnprocessedKeys?.[connection.tableName]?.Keys;
     }
@@ -74,7 +91,9 @@ async function readRows(ids: number[]): Promise<Map<number, PlainRow>> {
 }
 
 async function readRow(id: number): Promise<PlainRow | undefined> {
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: connection.tableName, Key: { movie_id: { N: String(id) } }, ConsistentRead: true }));
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: connection.tableName, Key: { movie_id: { N: String(id) } }, ConsistentRead: true }),
+  );
   return Item && itemToRow(Item);
 }
 
@@ -82,7 +101,9 @@ const statusOf = (r: PlainRow | undefined) => (r?.analysis as { status?: string 
 
 /** The pids of the DynamoDB Local processes (supervisor and JVM) serving this test's data directory. */
 function dynamoDbLocalPids(): number[] {
-  const found = spawnSync('pgrep', ['-f', `media-probe.component=DynamoDBLocal .*-dbPath ${path.join(dataDir, 'dynamodb')}`], { encoding: 'utf8' });
+  const found = spawnSync('pgrep', ['-f', `media-probe.component=DynamoDBLocal .*-dbPath ${path.join(dataDir, 'dynamodb')}`], {
+    encoding: 'utf8',
+  });
   return found.stdout.split('\n').filter(Boolean).map(Number);
 }
 
@@ -130,7 +151,17 @@ describe('put', () => {
   test('inserts rows, and refuses to overwrite one without --replace', async () => {
     for (const id of THROUGH_PUT) {
       const r = row(id);
-      const result = await cli('put', '--id', String(id), '--title', String(r.movie_title), '--bucket', String(r.S3_bucket), '--key', String(r.S3_object));
+      const result = await cli(
+        'put',
+        '--id',
+        String(id),
+        '--title',
+        String(r.movie_title),
+        '--bucket',
+        String(r.S3_bucket),
+        '--key',
+        String(r.S3_object),
+      );
       expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining(`inserted row ${id}`) });
     }
     // The other rows through the SDK, 25 per request: 200 child processes would take most of the time budget.
@@ -139,15 +170,34 @@ describe('put', () => {
       const requests = rest.slice(i, i + 25).map((id) => ({ PutRequest: { Item: rowToItem(row(id)) } }));
       await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [connection.tableName]: requests } }));
     }
-    const earlier = { status: 'SUCCEEDED', execution: 'earlier', started_at: '2026-01-01T00:00:00.000Z', finished_at: '2026-01-01T00:00:01.000Z', steps: {} };
-    await dynamodb.send(new PutItemCommand({ TableName: connection.tableName, Item: rowToItem({ ...row(ANALYSED_BEFORE), analysis: earlier }) }));
+    const earlier = {
+      status: 'SUCCEEDED',
+      execution: 'earlier',
+      started_at: '2026-01-01T00:00:00.000Z',
+      finished_at: '2026-01-01T00:00:01.000Z',
+      steps: {},
+    };
+    await dynamodb.send(
+      new PutItemCommand({ TableName: connection.tableName, Item: rowToItem({ ...row(ANALYSED_BEFORE), analysis: earlier }) }),
+    );
 
     const refused = await cli('put', '--id', '3', '--title', 'overwritten', '--bucket', connection.mediaBucket, '--key', 'ops/other.wav');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('row 3 ("asset 3") already exists in media-probe-local; pass --replace to overwrite it');
     expect(await readRow(3)).toEqual(row(3));
 
-    const replaced = await cli('put', '--id', '4', '--title', 'asset 4, replaced', '--bucket', connection.mediaBucket, '--key', 'ops/ambience.wav', '--replace');
+    const replaced = await cli(
+      'put',
+      '--id',
+      '4',
+      '--title',
+      'asset 4, replaced',
+      '--bucket',
+      connection.mediaBucket,
+      '--key',
+      'ops/ambience.wav',
+      '--replace',
+    );
     expect(replaced.code).toBe(0);
     expect(replaced.stdout).toContain('replaced row 4 (was "asset 4")');
     expect(replaced.stderr).toContain('npx media-probe reanalyze --id 4 --local');
@@ -163,7 +213,14 @@ describe('backfill', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`found ${ROWS} rows without an analysis`);
     expect(result.stdout).toContain(`would start ${ROWS / 10} executions`);
-    const listed = result.stdout.split('\n').slice(1).join(',').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+    const listed = result.stdout
+      .split('\n')
+      .slice(1)
+      .join(',')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number);
     expect(listed).toEqual(all);
     const rows = await readRows(all);
     expect([...rows.values()].filter((r) => r.analysis)).toEqual([]);
@@ -172,7 +229,9 @@ describe('backfill', () => {
   test('--only-missing analyses exactly the rows without an analysis; a second run finds nothing to do', async () => {
     const result = await cli('backfill', '--only-missing', '--rate', '20', '--concurrency', '4');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`found ${ROWS}, started ${ROWS} in ${ROWS / 10} executions, skipped 0 (changed since the scan), failed to start 0`);
+    expect(result.stdout).toContain(
+      `found ${ROWS}, started ${ROWS} in ${ROWS / 10} executions, skipped 0 (changed since the scan), failed to start 0`,
+    );
     // stderr is not a terminal here: plain progress lines, the last one complete.
     expect(result.stderr).toMatch(new RegExp(`backfill: ${ROWS}/${ROWS} rows · ${ROWS / 10} executions · .* · done`));
 
@@ -212,7 +271,10 @@ describe('status and reanalyze', () => {
   test('status summarises the table by outcome', async () => {
     const json = await cli('status', '--json');
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ total: ROWS + 1, counts: { SUCCEEDED: ROWS + 1 - failedIds.length, FAILED: failedIds.length, NOT_ANALYSED: 0 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      total: ROWS + 1,
+      counts: { SUCCEEDED: ROWS + 1 - failedIds.length, FAILED: failedIds.length, NOT_ANALYSED: 0 },
+    });
     const text = await cli('status', '--limit', '2');
     expect(text.stdout).toContain(`table media-probe-local on the local stack (${dataDir}): ${ROWS + 1} rows`);
     expect(text.stdout).toContain(`failed rows (${failedIds.length}):`);
@@ -231,7 +293,12 @@ describe('status and reanalyze', () => {
     const status = await cli('status', '--id', String(id), '--json');
     expect(status.code).toBe(0);
     const shown = JSON.parse(status.stdout);
-    expect(shown).toMatchObject({ movie_id: id, status: 'SUCCEEDED', summary: 'wav · 1.0 s · pcm_s16le 1 ch 16000 Hz', media: { format_name: 'wav' } });
+    expect(shown).toMatchObject({
+      movie_id: id,
+      status: 'SUCCEEDED',
+      summary: 'wav · 1.0 s · pcm_s16le 1 ch 16000 Hz',
+      media: { format_name: 'wav' },
+    });
     expect(shown.analysis.execution).toContain(':reanalyze-');
     expect(shown).not.toHaveProperty('ffprobe_output');
     expect(shown.ffprobe_output_bytes).toBeGreaterThan(0);

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { listFiles, rowsForFiles, uploadFiles, waitForOutcomes, insertRows } from '../../cli/local-run';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import { localTemplate } from '../../local/template';
+import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow } from '../../cli/rows';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { localTemplate } from '../../local/template';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SAMPLES = path.join(ROOT, 'samples');
@@ -37,11 +37,19 @@ async function analyse(rows: PlainRow[], timeoutMs = 90_000) {
 
 function row(key: string | undefined, extra: PlainRow = {}): PlainRow {
   const id = nextId++;
-  return { movie_id: id, movie_title: `asset ${id}`, S3_bucket: stack.mediaBucket, ...(key === undefined ? {} : { S3_object: key }), ...extra };
+  return {
+    movie_id: id,
+    movie_title: `asset ${id}`,
+    S3_bucket: stack.mediaBucket,
+    ...(key === undefined ? {} : { S3_object: key }),
+    ...extra,
+  };
 }
 
 async function item(id: unknown): Promise<PlainRow> {
-  const found = await stack.dynamodb.send(new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(id) } }, ConsistentRead: true }));
+  const found = await stack.dynamodb.send(
+    new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(id) } }, ConsistentRead: true }),
+  );
   return itemToRow(found.Item ?? {});
 }
 
@@ -62,7 +70,24 @@ function manyStreamsFile(): Buffer {
   const inputs = Array.from({ length: MANY_STREAMS }, () => ['-i', srt]).flat();
   const maps = ['-map', '0', ...Array.from({ length: MANY_STREAMS }, (_, i) => ['-map', String(i + 1)]).flat()];
   const out = path.join(dir, 'many.mkv');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5:duration=1', ...inputs, ...maps, '-c:v', 'mpeg4', '-c:s', 'srt', '-metadata:s:s', `title=${'a long subtitle track title '.repeat(12)}`, out]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x64:rate=5:duration=1',
+    ...inputs,
+    ...maps,
+    '-c:v',
+    'mpeg4',
+    '-c:s',
+    'srt',
+    '-metadata:s:s',
+    `title=${'a long subtitle track title '.repeat(12)}`,
+    out,
+  ]);
   return readFileSync(out);
 }
 
@@ -73,7 +98,12 @@ afterAll(async () => {
 describe('happy path', () => {
   it('analyses every sample format and records the data contract, leaving user attributes alone', async () => {
     const samples = (await listFiles(SAMPLES)).filter((f) => !f.key.endsWith('.txt'));
-    const rows: PlainRow[] = rowsForFiles(stack.mediaBucket, samples).map((r) => ({ ...r, movie_id: nextId++, owner: 'team-a', tags: ['promo', 'q3'] }));
+    const rows: PlainRow[] = rowsForFiles(stack.mediaBucket, samples).map((r) => ({
+      ...r,
+      movie_id: nextId++,
+      owner: 'team-a',
+      tags: ['promo', 'q3'],
+    }));
     const before = { ...stack.pipe!.stats };
     const result = await analyse(rows);
     await stack.waitUntilIdle();
@@ -104,7 +134,9 @@ describe('happy path', () => {
       expect(media.size_bytes).toBe(samples.find((f) => f.key === r.S3_object)!.size);
     }
     const byKey = (key: string) => result.items.find((i) => i.S3_object === key)!.media as Record<string, any>;
-    expect(byKey('trailer.mp4').video).toEqual([{ codec: 'h264', width: 320, height: 180, frame_rate: 25, pix_fmt: 'yuv420p', profile: expect.any(String) }]);
+    expect(byKey('trailer.mp4').video).toEqual([
+      { codec: 'h264', width: 320, height: 180, frame_rate: 25, pix_fmt: 'yuv420p', profile: expect.any(String) },
+    ]);
     expect(byKey('trailer.mp4').audio).toEqual([{ codec: 'aac', channels: 2, sample_rate: 48000 }]);
     expect(byKey('interview.mkv').audio).toEqual([{ codec: 'opus', channels: 1, sample_rate: 48000, language: 'fra' }]);
     expect(byKey('interview.mkv').subtitles).toEqual([{ codec: 'subrip', language: 'eng' }]);
@@ -115,7 +147,9 @@ describe('happy path', () => {
     const stats = stack.pipe!.stats;
     expect(stats.records_delivered - before.records_delivered).toBe(rows.length);
     expect(stats.filtered_out - before.filtered_out).toBeGreaterThanOrEqual(rows.length);
-    expect(stats.stream_records - before.stream_records).toBe(stats.records_delivered - before.records_delivered + stats.filtered_out - before.filtered_out);
+    expect(stats.stream_records - before.stream_records).toBe(
+      stats.records_delivered - before.records_delivered + stats.filtered_out - before.filtered_out,
+    );
   });
 
   it('keeps keys with spaces, unicode and reserved characters exact', async () => {
@@ -148,13 +182,39 @@ describe('happy path', () => {
 
 describe('bad input ends FAILED with the step and a readable reason', () => {
   const cases: Array<[string, () => Promise<PlainRow>, string, string, RegExp]> = [
-    ['a zero-byte object', async () => (await put('bad/empty.mp4', Buffer.alloc(0)), row('bad/empty.mp4')), 'ffprobe', 'NotMediaError', /could not read the object as media/],
+    [
+      'a zero-byte object',
+      async () => (await put('bad/empty.mp4', Buffer.alloc(0)), row('bad/empty.mp4')),
+      'ffprobe',
+      'NotMediaError',
+      /could not read the object as media/,
+    ],
     ['a text file', async () => row('shot-list.txt'), 'ffprobe', 'NotMediaError', /media/],
-    ['random bytes', async () => (await put('bad/random.mov', randomBytes(64 * 1024)), row('bad/random.mov')), 'ffprobe', 'NotMediaError', /media|streams/],
-    ['a truncated MP4', async () => (await put('bad/truncated.mp4', readFileSync(path.join(SAMPLES, 'trailer.mp4')).subarray(0, 1500)), row('bad/truncated.mp4')), 'ffprobe', 'NotMediaError', /media/],
+    [
+      'random bytes',
+      async () => (await put('bad/random.mov', randomBytes(64 * 1024)), row('bad/random.mov')),
+      'ffprobe',
+      'NotMediaError',
+      /media|streams/,
+    ],
+    [
+      'a truncated MP4',
+      async () => (
+        await put('bad/truncated.mp4', readFileSync(path.join(SAMPLES, 'trailer.mp4')).subarray(0, 1500)), row('bad/truncated.mp4')
+      ),
+      'ffprobe',
+      'NotMediaError',
+      /media/,
+    ],
     ['a missing object', async () => row('bad/never-uploaded.mp4'), 'presign', 'ObjectNotFoundError', /does not exist/],
     ['a row without S3_object', async () => row(undefined), 'presign', 'InvalidRowError', /no S3_object attribute/],
-    ['an S3_bucket of the wrong type', async () => row('trailer.mp4', { S3_bucket: 42 }), 'presign', 'InvalidRowError', /S3_bucket must be a string \(S\), but the row has a number \(N\)/],
+    [
+      'an S3_bucket of the wrong type',
+      async () => row('trailer.mp4', { S3_bucket: 42 }),
+      'presign',
+      'InvalidRowError',
+      /S3_bucket must be a string \(S\), but the row has a number \(N\)/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, makeRow, step, type, message) => {
@@ -169,7 +229,8 @@ describe('bad input ends FAILED with the step and a readable reason', () => {
     expect(analysis.error.message).not.toMatch(/https?:\/\/|X-Amz-|\n\s+at /);
     expect(analysis.steps[step]).toMatchObject({ status: 'FAILED', attempts: 1 });
     const order = ['presign', 'ffprobe', 'update'];
-    for (const later of order.slice(order.indexOf(step) + 1)) expect(analysis.steps[later]).toEqual({ status: 'SKIPPED', attempts: 0, duration_ms: 0 });
+    for (const later of order.slice(order.indexOf(step) + 1))
+      expect(analysis.steps[later]).toEqual({ status: 'SKIPPED', attempts: 0, duration_ms: 0 });
     for (const earlier of order.slice(0, order.indexOf(step))) expect(analysis.steps[earlier].status).toBe('SUCCEEDED');
     expect(it.owner).toBe('team-b');
     expect(it.notes).toEqual({ reviewed: false });
@@ -253,14 +314,20 @@ describe('a batch with one record whose outcome cannot be recorded', () => {
   it('is bisected until only that record is dead-lettered; the others are recorded', async () => {
     const rows = Array.from({ length: 4 }, () => row('ambience.wav'));
     const poisoned = String(rows[2].movie_id);
-    const recordOf = (event: unknown) => (event as { record?: { dynamodb?: { Keys?: { movie_id?: { N?: string } } } } })?.record?.dynamodb?.Keys?.movie_id?.N;
-    const clear = stack.functions.UpdateFunction.failWhen((event) => recordOf(event) === poisoned, 'TransientError', 'injected: table unreachable');
+    const recordOf = (event: unknown) =>
+      (event as { record?: { dynamodb?: { Keys?: { movie_id?: { N?: string } } } } })?.record?.dynamodb?.Keys?.movie_id?.N;
+    const clear = stack.functions.UpdateFunction.failWhen(
+      (event) => recordOf(event) === poisoned,
+      'TransientError',
+      'injected: table unreachable',
+    );
     const before = { ...stack.pipe!.stats };
     try {
       await insertRows(stack, rows);
       const result = await waitForOutcomes(stack, rows, 120_000);
       expect(result.complete).toBe(true);
-      for (const r of rows) expect(result.outcomes.get(String(r.movie_id))).toBe(String(r.movie_id) === poisoned ? 'DEAD_LETTERED' : 'SUCCEEDED');
+      for (const r of rows)
+        expect(result.outcomes.get(String(r.movie_id))).toBe(String(r.movie_id) === poisoned ? 'DEAD_LETTERED' : 'SUCCEEDED');
     } finally {
       clear();
     }
@@ -282,10 +349,14 @@ describe('stale results are not applied', () => {
     let intercepted = false;
     stack.functions.UpdateFunction.beforeNext(async () => {
       intercepted = true;
-      await stack.dynamodb.send(new UpdateItemCommand({
-        TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } },
-        UpdateExpression: 'SET S3_object = :k', ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
-      }));
+      await stack.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: stack.tableName,
+          Key: { movie_id: { N: String(r.movie_id) } },
+          UpdateExpression: 'SET S3_object = :k',
+          ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
+        }),
+      );
     });
     await insertRows(stack, [r]);
     await stack.waitUntilIdle();
@@ -307,7 +378,9 @@ describe('stale results are not applied', () => {
     });
     await insertRows(stack, [r]);
     await stack.waitUntilIdle();
-    const found = await stack.dynamodb.send(new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } }, ConsistentRead: true }));
+    const found = await stack.dynamodb.send(
+      new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(r.movie_id) } }, ConsistentRead: true }),
+    );
     expect(intercepted).toBe(true);
     expect(stack.pipe!.stats.left_alone).toBe(leftAlone + 1);
     expect(found.Item).toBeUndefined();
@@ -322,7 +395,10 @@ describe('stale results are not applied', () => {
     const insert = {
       eventID: 'replayed',
       eventName: 'INSERT',
-      dynamodb: { Keys: { movie_id: { N: String(r.movie_id) } }, NewImage: { movie_id: { N: String(r.movie_id) }, S3_bucket: { S: stack.mediaBucket }, S3_object: { S: 'theme.mp3' } } },
+      dynamodb: {
+        Keys: { movie_id: { N: String(r.movie_id) } },
+        NewImage: { movie_id: { N: String(r.movie_id) }, S3_bucket: { S: stack.mediaBucket }, S3_object: { S: 'theme.mp3' } },
+      },
     };
     const update = await stack.functions.UpdateFunction.invoke({
       status: 'FAILED',

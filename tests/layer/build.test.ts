@@ -1,9 +1,9 @@
 /** The layer's build contract: SAM's makefile target per architecture, the cache key and cache hits, the layer tree, and the pinned-input check. */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ARCHES, type Arch, BUILD_TIMEOUT_MS, LAYER_DIR, buildLayer, requireRoot } from './support/layer';
+import { ARCHES, type Arch, BUILD_TIMEOUT_MS, buildLayer, LAYER_DIR, requireRoot } from './support/layer';
 
 /** ELF e_machine values: the architecture a binary was built for. */
 const MACHINE: Record<Arch, number> = { x86_64: 0x3e, arm64: 0xb7 };
@@ -113,19 +113,28 @@ test.each(ARCHES)('a second build of %s is a cache hit that leaves the binary in
   expect(elfMachine(path.join(LAYER_DIR, 'build', arch, 'bin', 'ffprobe'))).toBe(MACHINE[arch]);
 });
 
-test('refuses inputs that do not match the pinned checksums', () => {
-  const copy = copyLayerSources();
-  temp.push(copy);
-  const sums = path.join(copy, 'SHA256SUMS');
-  // Flip the recorded hash of the upstream tarball: what Debian serves can no longer match it.
-  writeFileSync(sums, readFileSync(sums, 'utf8').replace(/^([0-9a-f]{63})([0-9a-f])(\s+ffmpeg_[^\s]+\.orig\.tar\.xz)$/m,
-    (_m, head: string, last: string, name: string) => `${head}${last === '0' ? '1' : '0'}${name}`));
-  expect(readFileSync(sums, 'utf8')).not.toBe(readFileSync(path.join(LAYER_DIR, 'SHA256SUMS'), 'utf8'));
-  const cache = tempDir('ffprobe-cache-');
-  const r = run('bash', [path.join(copy, 'build.sh'), 'build', 'x86_64', path.join(cache, 'out')], {
-    env: { ...process.env, FFPROBE_CACHE_DIR: cache },
-  });
-  expect(r.status).not.toBe(0);
-  expect(r.output).toContain('do not match SHA256SUMS');
-  expect(existsSync(path.join(cache, 'out', 'bin', 'ffprobe'))).toBe(false);
-}, 10 * 60 * 1000);
+test(
+  'refuses inputs that do not match the pinned checksums',
+  () => {
+    const copy = copyLayerSources();
+    temp.push(copy);
+    const sums = path.join(copy, 'SHA256SUMS');
+    // Flip the recorded hash of the upstream tarball: what Debian serves can no longer match it.
+    writeFileSync(
+      sums,
+      readFileSync(sums, 'utf8').replace(
+        /^([0-9a-f]{63})([0-9a-f])(\s+ffmpeg_[^\s]+\.orig\.tar\.xz)$/m,
+        (_m, head: string, last: string, name: string) => `${head}${last === '0' ? '1' : '0'}${name}`,
+      ),
+    );
+    expect(readFileSync(sums, 'utf8')).not.toBe(readFileSync(path.join(LAYER_DIR, 'SHA256SUMS'), 'utf8'));
+    const cache = tempDir('ffprobe-cache-');
+    const r = run('bash', [path.join(copy, 'build.sh'), 'build', 'x86_64', path.join(cache, 'out')], {
+      env: { ...process.env, FFPROBE_CACHE_DIR: cache },
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.output).toContain('do not match SHA256SUMS');
+    expect(existsSync(path.join(cache, 'out', 'bin', 'ffprobe'))).toBe(false);
+  },
+  10 * 60 * 1000,
+);

@@ -8,14 +8,14 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { FIXTURES, VIDEO_SIZE, generateFixtures } from './support/fixtures';
+import { FIXTURES, generateFixtures, VIDEO_SIZE } from './support/fixtures';
 import { type MediaServer, serveDirectory } from './support/http';
 import {
   ARCHES,
   type Arch,
   BUILD_TIMEOUT_MS,
-  EmptyRoot,
   buildLayer,
+  EmptyRoot,
   ensureDebPackages,
   parseProbe,
   probeArgs,
@@ -39,12 +39,34 @@ function openssl(args: string[], cwd: string): void {
 function makeCertificates(dir: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   for (const ca of ['ca', 'other-ca']) {
-    openssl(['req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.pem`,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${ca}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign',
+      ],
+      dir,
+    );
   }
-  for (const [name, san] of [['good', 'DNS:media.test,IP:127.0.0.1'], ['wrong-name', 'DNS:other.test']]) {
+  for (const [name, san] of [
+    ['good', 'DNS:media.test,IP:127.0.0.1'],
+    ['wrong-name', 'DNS:other.test'],
+  ]) {
     writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir);
+    // biome-ignore format: openssl's options stay on one line with their values
     openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
       '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`], dir);
   }
@@ -74,8 +96,16 @@ beforeAll(async () => {
 
   writeFileSync(
     path.join(mediaDir, 'playlist.m3u8'),
-    ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0',
-      '#EXTINF:1.0,', referenced.url('segment.ts'), '#EXT-X-ENDLIST', ''].join('\n'),
+    [
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      '#EXT-X-TARGETDURATION:1',
+      '#EXT-X-MEDIA-SEQUENCE:0',
+      '#EXTINF:1.0,',
+      referenced.url('segment.ts'),
+      '#EXT-X-ENDLIST',
+      '',
+    ].join('\n'),
   );
   writeFileSync(path.join(mediaDir, 'list.ffconcat'), `ffconcat version 1.0\nfile ${referenced.url('segment.ts')}\n`);
 
@@ -108,95 +138,141 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
 
   afterAll(() => root?.remove());
 
-  test('runs from an empty root; reports layer size and a cold-start proxy', async () => {
-    const runs = [];
-    for (let i = 0; i < 5; i++) runs.push(await root.run(['-hide_banner', '-version']));
-    for (const r of runs) {
-      expect(r).toMatchObject({ code: 0, signal: null });
-      expect(r.stdout).toMatch(/^ffprobe version 5\.1\.\d+/);
-    }
-    const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
-    const binary = statSync(path.join(layerRoot, 'bin', 'ffprobe')).size;
-    console.log(
-      `[ffprobe layer ${arch}] bin/ffprobe ${mib(binary)}, layer deflated ≈ ${mib(deflatedSize(layerRoot))}; ` +
-        `'ffprobe -version' first ${runs[0].ms.toFixed(0)} ms, median ${ms[2].toFixed(0)} ms` +
-        (root.arch === (os.arch() === 'arm64' ? 'arm64' : 'x86_64') ? '' : ' (under qemu-user)'),
-    );
-  }, PROBE_TIMEOUT_MS);
+  test(
+    'runs from an empty root; reports layer size and a cold-start proxy',
+    async () => {
+      const runs = [];
+      for (let i = 0; i < 5; i++) runs.push(await root.run(['-hide_banner', '-version']));
+      for (const r of runs) {
+        expect(r).toMatchObject({ code: 0, signal: null });
+        expect(r.stdout).toMatch(/^ffprobe version 5\.1\.\d+/);
+      }
+      const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
+      const binary = statSync(path.join(layerRoot, 'bin', 'ffprobe')).size;
+      console.log(
+        `[ffprobe layer ${arch}] bin/ffprobe ${mib(binary)}, layer deflated ≈ ${mib(deflatedSize(layerRoot))}; ` +
+          `'ffprobe -version' first ${runs[0].ms.toFixed(0)} ms, median ${ms[2].toFixed(0)} ms` +
+          (root.arch === (os.arch() === 'arm64' ? 'arm64' : 'x86_64') ? '' : ' (under qemu-user)'),
+      );
+    },
+    PROBE_TIMEOUT_MS,
+  );
 
-  test('offers only http/https/tcp/tls and no demuxer that follows references', async () => {
-    const protocols = await root.run(['-hide_banner', '-protocols']);
-    expect(protocols.code).toBe(0);
-    const input = protocols.stdout.split(/Input:|Output:/)[1].trim().split(/\s+/).sort();
-    expect(input).toEqual(['http', 'https', 'tcp', 'tls']);
+  test(
+    'offers only http/https/tcp/tls and no demuxer that follows references',
+    async () => {
+      const protocols = await root.run(['-hide_banner', '-protocols']);
+      expect(protocols.code).toBe(0);
+      const input = protocols.stdout
+        .split(/Input:|Output:/)[1]
+        .trim()
+        .split(/\s+/)
+        .sort();
+      expect(input).toEqual(['http', 'https', 'tcp', 'tls']);
 
-    const demuxers = await root.run(['-hide_banner', '-demuxers']);
-    expect(demuxers.code).toBe(0);
-    const names = new Set(
-      demuxers.stdout.split('\n').flatMap((l) => /^ D.\s+(\S+)/.exec(l)?.[1].split(',') ?? []),
-    );
-    for (const needed of ['mov', 'mp4', 'matroska', 'webm', 'mpegts', 'mpeg', 'avi', 'mxf', 'mp3', 'aac', 'flac', 'wav', 'ogg', 'png_pipe']) {
-      expect(names).toContain(needed);
-    }
-    for (const refused of ['hls', 'dash', 'concat', 'imf', 'image2', 'mlv', 'vobsub', 'sdp', 'rtsp', 'rtp', 'sap']) {
-      expect(names).not.toContain(refused);
-    }
-  }, PROBE_TIMEOUT_MS);
+      const demuxers = await root.run(['-hide_banner', '-demuxers']);
+      expect(demuxers.code).toBe(0);
+      const names = new Set(demuxers.stdout.split('\n').flatMap((l) => /^ D.\s+(\S+)/.exec(l)?.[1].split(',') ?? []));
+      for (const needed of [
+        'mov',
+        'mp4',
+        'matroska',
+        'webm',
+        'mpegts',
+        'mpeg',
+        'avi',
+        'mxf',
+        'mp3',
+        'aac',
+        'flac',
+        'wav',
+        'ogg',
+        'png_pipe',
+      ]) {
+        expect(names).toContain(needed);
+      }
+      for (const refused of ['hls', 'dash', 'concat', 'imf', 'image2', 'mlv', 'vobsub', 'sdp', 'rtsp', 'rtp', 'sap']) {
+        expect(names).not.toContain(refused);
+      }
+    },
+    PROBE_TIMEOUT_MS,
+  );
 
-  test.each(FIXTURES)('probes $file over HTTP', async (fixture) => {
-    const r = await root.run(probeArgs(media.url(fixture.file)), PROBE_TIMEOUT_MS);
-    expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
-    const probe = parseProbe(r.stdout);
-    expect(probe.format?.format_name?.split(',')).toContain(fixture.format);
-    const streams = probe.streams ?? [];
-    if (fixture.video) {
-      expect(streams).toContainEqual(expect.objectContaining({ codec_type: 'video', codec_name: fixture.video, ...VIDEO_SIZE }));
-    }
-    if (fixture.audio) {
-      expect(streams).toContainEqual(expect.objectContaining({ codec_type: 'audio', codec_name: fixture.audio, sample_rate: '48000' }));
-    }
-  }, PROBE_TIMEOUT_MS);
+  test.each(FIXTURES)(
+    'probes $file over HTTP',
+    async (fixture) => {
+      const r = await root.run(probeArgs(media.url(fixture.file)), PROBE_TIMEOUT_MS);
+      expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+      const probe = parseProbe(r.stdout);
+      expect(probe.format?.format_name?.split(',')).toContain(fixture.format);
+      const streams = probe.streams ?? [];
+      if (fixture.video) {
+        expect(streams).toContainEqual(expect.objectContaining({ codec_type: 'video', codec_name: fixture.video, ...VIDEO_SIZE }));
+      }
+      if (fixture.audio) {
+        expect(streams).toContainEqual(expect.objectContaining({ codec_type: 'audio', codec_name: fixture.audio, sample_rate: '48000' }));
+      }
+    },
+    PROBE_TIMEOUT_MS,
+  );
 
-  test('reads an MP4 with the moov at the end through ranged requests', async () => {
-    const before = media.requests.length;
-    const r = await root.run(probeArgs(media.url('moov-last.mp4')), PROBE_TIMEOUT_MS);
-    expect(r.code).toBe(0);
-    const ranges = media.requests.slice(before).map((q) => q.range);
-    expect(ranges.some((range) => range !== undefined && !/^bytes=0-/.test(range))).toBe(true);
-  }, PROBE_TIMEOUT_MS);
+  test(
+    'reads an MP4 with the moov at the end through ranged requests',
+    async () => {
+      const before = media.requests.length;
+      const r = await root.run(probeArgs(media.url('moov-last.mp4')), PROBE_TIMEOUT_MS);
+      expect(r.code).toBe(0);
+      const ranges = media.requests.slice(before).map((q) => q.range);
+      expect(ranges.some((range) => range !== undefined && !/^bytes=0-/.test(range))).toBe(true);
+    },
+    PROBE_TIMEOUT_MS,
+  );
 
   test.each([
     ['an HLS playlist', 'playlist.m3u8', 'hls'],
     ['an ffconcat script', 'list.ffconcat', 'concat'],
-  ])('does not follow %s', async (_what, file, demuxer) => {
-    const before = media.requests.length;
-    const probed = await root.run(probeArgs(media.url(file)), PROBE_TIMEOUT_MS);
-    expect(probed.signal).toBeNull();
-    expect(media.requests.slice(before).map((q) => q.path)).toContain(`/${file}`);
-    expect(probed.code).not.toBe(0);
-    expect(parseProbe(probed.stdout).streams ?? []).toEqual([]);
+  ])(
+    'does not follow %s',
+    async (_what, file, demuxer) => {
+      const before = media.requests.length;
+      const probed = await root.run(probeArgs(media.url(file)), PROBE_TIMEOUT_MS);
+      expect(probed.signal).toBeNull();
+      expect(media.requests.slice(before).map((q) => q.path)).toContain(`/${file}`);
+      expect(probed.code).not.toBe(0);
+      expect(parseProbe(probed.stdout).streams ?? []).toEqual([]);
 
-    const forced = await root.run(probeArgs(media.url(file), ['-f', demuxer]), PROBE_TIMEOUT_MS);
-    expect(forced.code).not.toBe(0);
-    expect(forced.stderr).toContain(`Unknown input format: ${demuxer}`);
-    expect(referenced.requests).toEqual([]);
-  }, PROBE_TIMEOUT_MS);
-
-  test('refuses local files and URL-wrapping protocols', async () => {
-    const wav = path.join(work, 'media', 'tone.wav');
-    const withFile = new EmptyRoot(arch, layerRoot, { '/untrusted/tone.wav': wav });
-    try {
-      for (const url of ['file:/untrusted/tone.wav', '/untrusted/tone.wav', `concat:${referenced.url('segment.ts')}`, `subfile:,,start,0,end,0,,:${referenced.url('segment.ts')}`]) {
-        const r = await withFile.run(probeArgs(url), PROBE_TIMEOUT_MS);
-        expect({ url, code: r.code, signal: r.signal }).toEqual({ url, code: 1, signal: null });
-        expect(r.stderr).toContain('Protocol not found');
-        expect(parseProbe(r.stdout).streams).toBeUndefined();
-      }
+      const forced = await root.run(probeArgs(media.url(file), ['-f', demuxer]), PROBE_TIMEOUT_MS);
+      expect(forced.code).not.toBe(0);
+      expect(forced.stderr).toContain(`Unknown input format: ${demuxer}`);
       expect(referenced.requests).toEqual([]);
-    } finally {
-      withFile.remove();
-    }
-  }, PROBE_TIMEOUT_MS);
+    },
+    PROBE_TIMEOUT_MS,
+  );
+
+  test(
+    'refuses local files and URL-wrapping protocols',
+    async () => {
+      const wav = path.join(work, 'media', 'tone.wav');
+      const withFile = new EmptyRoot(arch, layerRoot, { '/untrusted/tone.wav': wav });
+      try {
+        for (const url of [
+          'file:/untrusted/tone.wav',
+          '/untrusted/tone.wav',
+          `concat:${referenced.url('segment.ts')}`,
+          `subfile:,,start,0,end,0,,:${referenced.url('segment.ts')}`,
+        ]) {
+          const r = await withFile.run(probeArgs(url), PROBE_TIMEOUT_MS);
+          expect({ url, code: r.code, signal: r.signal }).toEqual({ url, code: 1, signal: null });
+          expect(r.stderr).toContain('Protocol not found');
+          expect(parseProbe(r.stdout).streams).toBeUndefined();
+        }
+        expect(referenced.requests).toEqual([]);
+      } finally {
+        withFile.remove();
+      }
+    },
+    PROBE_TIMEOUT_MS,
+  );
 
   describe('https', () => {
     let tlsRoot: EmptyRoot;
@@ -216,21 +292,29 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
     test.each([
       ['a host name', () => tls.good.url('tone.wav')],
       ['an IP address', () => `https://127.0.0.1:${tls.good.port}/tone.wav`],
-    ])('probes over verified TLS by %s', async (_what, url) => {
-      const r = await tlsRoot.run(probeArgs(url(), verify('/ca.pem')), PROBE_TIMEOUT_MS);
-      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(parseProbe(r.stdout).streams).toContainEqual(expect.objectContaining({ codec_name: 'pcm_s16le' }));
-    }, PROBE_TIMEOUT_MS);
+    ])(
+      'probes over verified TLS by %s',
+      async (_what, url) => {
+        const r = await tlsRoot.run(probeArgs(url(), verify('/ca.pem')), PROBE_TIMEOUT_MS);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(parseProbe(r.stdout).streams).toContainEqual(expect.objectContaining({ codec_name: 'pcm_s16le' }));
+      },
+      PROBE_TIMEOUT_MS,
+    );
 
     test.each([
       ['a certificate for another host name', () => tls.wrongName.url('tone.wav'), '/ca.pem'],
       ['a certificate from an untrusted CA', () => tls.good.url('tone.wav'), '/other-ca.pem'],
-    ])('rejects %s', async (_what, url, ca) => {
-      const r = await tlsRoot.run(probeArgs(url(), verify(ca)), PROBE_TIMEOUT_MS);
-      expect(r.signal).toBeNull();
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/certificate verify failed/);
-      expect(parseProbe(r.stdout).streams).toBeUndefined();
-    }, PROBE_TIMEOUT_MS);
+    ])(
+      'rejects %s',
+      async (_what, url, ca) => {
+        const r = await tlsRoot.run(probeArgs(url(), verify(ca)), PROBE_TIMEOUT_MS);
+        expect(r.signal).toBeNull();
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/certificate verify failed/);
+        expect(parseProbe(r.stdout).streams).toBeUndefined();
+      },
+      PROBE_TIMEOUT_MS,
+    );
   });
 });

@@ -9,7 +9,7 @@ import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, re
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hostFfprobe } from '../../local/ffprobe-binary';
-import { Evaluator, ensureVenv, loadTemplate, repoRoot, run, venvTool, VENV_TIMEOUT_MS, type Json } from './support';
+import { Evaluator, ensureVenv, type Json, loadTemplate, repoRoot, run, VENV_TIMEOUT_MS, venvTool } from './support';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 const template = loadTemplate();
@@ -52,18 +52,25 @@ function loadBundle(bundle: string, environment: Record<string, string>) {
 }
 
 describe('sam build', () => {
-  it.each(['PresignFunction', 'FfprobeFunction', 'UpdateFunction'])('bundles %s into a module that loads and exports its handler', (logicalId) => {
-    const bundle = path.join(buildDir, logicalId, 'index.js');
-    expect(existsSync(bundle)).toBe(true);
-    expect(existsSync(`${bundle}.map`)).toBe(true);
-    // The probe function checks its layer at cold start; here the layer's build for this machine stands in for /opt.
-    const layer: Record<string, string> = logicalId === 'FfprobeFunction' ? { FFPROBE_PATH: hostFfprobe(repoRoot) } : {};
-    const probe = loadBundle(bundle, { ...environmentOf(logicalId), ...layer });
-    expect({ stderr: probe.stderr, handler: probe.stdout }).toEqual({ stderr: '', handler: 'function' });
-  }, 60_000);
+  it.each(['PresignFunction', 'FfprobeFunction', 'UpdateFunction'])(
+    'bundles %s into a module that loads and exports its handler',
+    (logicalId) => {
+      const bundle = path.join(buildDir, logicalId, 'index.js');
+      expect(existsSync(bundle)).toBe(true);
+      expect(existsSync(`${bundle}.map`)).toBe(true);
+      // The probe function checks its layer at cold start; here the layer's build for this machine stands in for /opt.
+      const layer: Record<string, string> = logicalId === 'FfprobeFunction' ? { FFPROBE_PATH: hostFfprobe(repoRoot) } : {};
+      const probe = loadBundle(bundle, { ...environmentOf(logicalId), ...layer });
+      expect({ stderr: probe.stderr, handler: probe.stdout }).toEqual({ stderr: '', handler: 'function' });
+    },
+    60_000,
+  );
 
   it('refuses to start the probe function without its layer, saying so', () => {
-    const probe = loadBundle(path.join(buildDir, 'FfprobeFunction', 'index.js'), { ...environmentOf('FfprobeFunction'), FFPROBE_PATH: path.join(buildDir, 'no-such-layer', 'ffprobe') });
+    const probe = loadBundle(path.join(buildDir, 'FfprobeFunction', 'index.js'), {
+      ...environmentOf('FfprobeFunction'),
+      FFPROBE_PATH: path.join(buildDir, 'no-such-layer', 'ffprobe'),
+    });
     expect(probe.stdout).toBe('');
     expect(probe.stderr).toMatch(/ConfigurationError: ffprobe not found at .*: is the ffprobe layer attached to the function\?/);
   }, 60_000);

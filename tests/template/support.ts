@@ -3,7 +3,7 @@
  * tags, evaluating the intrinsic functions the template uses for a given set of parameters, and
  * running the Python tools from the project's .venv (created by tools/venv.sh).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { readTemplate } from '../../local/cfn';
 
@@ -19,7 +19,7 @@ export function loadTemplate(): Json {
   return readTemplate(templatePath);
 }
 
-export { attOf, Evaluator, refOf, type Deployment } from '../../local/cfn';
+export { attOf, type Deployment, Evaluator, refOf } from '../../local/cfn';
 
 export interface RunResult {
   status: number | null;

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { attOf, Evaluator, loadTemplate, refOf, repoRoot, type Deployment, type Json } from './support';
+import { attOf, type Deployment, Evaluator, type Json, loadTemplate, refOf, repoRoot } from './support';
 
 const template = loadTemplate();
 const resources = template.Resources as Record<string, Json>;
@@ -82,7 +82,11 @@ describe('functions', () => {
   it('presign may only read objects in the configured media buckets', () => {
     const statements = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['media-a', 'library.b'] } });
     expect(statements).toEqual([
-      expect.objectContaining({ Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::media-a/*', 'arn:aws:s3:::library.b/*'] }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: ['arn:aws:s3:::media-a/*', 'arn:aws:s3:::library.b/*'],
+      }),
     ]);
   });
 
@@ -100,9 +104,14 @@ describe('functions', () => {
     const statements = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'], MediaKmsKeyArn: key } });
     expect(statements).toHaveLength(2);
     expect(statements[1]).toEqual(
-      expect.objectContaining({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } } }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: key,
+        Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+      }),
     );
-    expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'] } }).map(actionsOf).flat()).not.toContain('kms:Decrypt');
+    expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'] } }).flatMap(actionsOf)).not.toContain('kms:Decrypt');
   });
 
   it('probe may only put objects into the results bucket', () => {
@@ -118,7 +127,11 @@ describe('functions', () => {
       const p = props('FfprobeFunction', { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
       expect(p.Layers).toEqual([refOf('FfprobeLayer')]);
       expect(p.MemorySize).toBe(1024);
-      expect(p.Environment.Variables).toEqual({ FFPROBE_PATH: '/opt/bin/ffprobe', FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout, RESULTS_BUCKET: refOf('ResultsBucket') });
+      expect(p.Environment.Variables).toEqual({
+        FFPROBE_PATH: '/opt/bin/ffprobe',
+        FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout,
+        RESULTS_BUCKET: refOf('ResultsBucket'),
+      });
       expect(p.Timeout).toBeGreaterThanOrEqual(ffprobeTimeout + 15);
       expect(2 * p.Timeout).toBeLessThan(300);
     }
@@ -126,18 +139,34 @@ describe('functions', () => {
 
   it('update may only UpdateItem on the movie table, created or attached', () => {
     const created = statementsOf('UpdateFunction');
-    expect(created).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: attOf('MoviesTable', 'Arn') })]);
+    expect(created).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: attOf('MoviesTable', 'Arn') }),
+    ]);
     const attached = statementsOf('UpdateFunction', {
-      parameters: { ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2024-01-01T00:00:00.000' },
+      parameters: {
+        ExistingTableName: 'movies',
+        ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2024-01-01T00:00:00.000',
+      },
     });
     expect(attached).toEqual([
       expect.objectContaining({ Action: 'dynamodb:UpdateItem', Resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies' }),
     ]);
-    expect(props('UpdateFunction', { parameters: { ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' } }).Environment.Variables.TABLE_NAME).toBe('movies');
+    expect(
+      props('UpdateFunction', {
+        parameters: {
+          ExistingTableName: 'movies',
+          ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x',
+        },
+      }).Environment.Variables.TABLE_NAME,
+    ).toBe('movies');
   });
 
   it('each function logs to its own group with the configured retention', () => {
-    for (const [fn, group] of [['PresignFunction', 'PresignLogGroup'], ['FfprobeFunction', 'ProbeLogGroup'], ['UpdateFunction', 'UpdateLogGroup']]) {
+    for (const [fn, group] of [
+      ['PresignFunction', 'PresignLogGroup'],
+      ['FfprobeFunction', 'ProbeLogGroup'],
+      ['UpdateFunction', 'UpdateLogGroup'],
+    ]) {
       expect(props(fn).LoggingConfig.LogGroup).toBe(refOf(group));
       expect(props(group, { parameters: { LogRetentionDays: 90 } }).RetentionInDays).toBe(90);
     }
@@ -163,7 +192,10 @@ describe('ffprobe layer', () => {
     const samconfig = readFileSync(path.join(repoRoot, 'samconfig.toml'), 'utf8');
     const makeDefault = /^FFPROBE_ARCH\s*\?=\s*(\S+)\s*$/m.exec(makefile)?.[1];
     const samconfigValue = /"Architecture=([A-Za-z0-9_]+)"/.exec(samconfig)?.[1];
-    expect({ makeDefault, samconfigValue }).toEqual({ makeDefault: template.Parameters.Architecture.Default, samconfigValue: template.Parameters.Architecture.Default });
+    expect({ makeDefault, samconfigValue }).toEqual({
+      makeDefault: template.Parameters.Architecture.Default,
+      samconfigValue: template.Parameters.Architecture.Default,
+    });
   });
 });
 
@@ -197,7 +229,9 @@ describe('movie table', () => {
     const assertion = template.Rules.ExistingTableNeedsBothValues.Assertions[0].Assert;
     const holds = (parameters: Record<string, string>) => deploy({ parameters }).evaluate(assertion);
     expect(holds({})).toBe(true);
-    expect(holds({ ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' })).toBe(true);
+    expect(
+      holds({ ExistingTableName: 'movies', ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' }),
+    ).toBe(true);
     expect(holds({ ExistingTableName: 'movies' })).toBe(false);
     expect(holds({ ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x' })).toBe(false);
   });
@@ -235,7 +269,11 @@ describe('pipe', () => {
   it('has a role that can read the stream, run the state machine and dead-letter, nothing else', () => {
     const role = props('PipeRole');
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Principal: { Service: 'pipes.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } }),
+      expect.objectContaining({
+        Principal: { Service: 'pipes.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      }),
     ]);
     const statements = role.Policies.flatMap((p: Json) => p.PolicyDocument.Statement) as Json[];
     const grants = Object.fromEntries(statements.map((s) => [actionsOf(s).sort().join(' '), resourcesOf(s)]));
@@ -252,12 +290,21 @@ describe('pipe', () => {
 
 describe('dead-letter queue', () => {
   it('is encrypted and keeps messages for the maximum 14 days', () => {
-    expect(props('DeadLetterQueue')).toEqual(expect.objectContaining({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 }));
+    expect(props('DeadLetterQueue')).toEqual(
+      expect.objectContaining({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 }),
+    );
   });
 
   it('raises an alarm as soon as a message is visible, notifying the topic only if one is given', () => {
     const alarm = props('DeadLetterQueueAlarm');
-    expect(alarm).toEqual(expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }));
+    expect(alarm).toEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
     expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: attOf('DeadLetterQueue', 'QueueName') }]);
     expect(alarm.AlarmActions).toBeUndefined();
     const topic = 'arn:aws:sns:eu-west-1:123456789012:media-alerts';
@@ -268,7 +315,12 @@ describe('dead-letter queue', () => {
 describe('results bucket', () => {
   it('is private and encrypted', () => {
     const bucket = props('ResultsBucket');
-    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBeDefined();
     expect(bucket.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
   });
@@ -343,7 +395,15 @@ describe('outputs', () => {
   it('give the table, stream, state machine (with its console page), DLQ and results bucket', () => {
     const outputs = deploy({ region: 'eu-central-1' }).evaluate(template.Outputs) as Record<string, { Value: string }>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['DeadLetterQueueArn', 'DeadLetterQueueUrl', 'ResultsBucketName', 'StateMachineArn', 'StateMachineConsoleUrl', 'TableName', 'TableStreamArn'].sort(),
+      [
+        'DeadLetterQueueArn',
+        'DeadLetterQueueUrl',
+        'ResultsBucketName',
+        'StateMachineArn',
+        'StateMachineConsoleUrl',
+        'TableName',
+        'TableStreamArn',
+      ].sort(),
     );
     expect(outputs.StateMachineConsoleUrl.Value).toBe(
       `https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/statemachines/view/${refOf('MediaProbeStateMachine')}`,
@@ -357,7 +417,11 @@ describe('checkov skips', () => {
   it('every skipped check gives its reason next to the resource', () => {
     for (const [logicalId, resource] of Object.entries(resources)) {
       for (const skip of (resource.Metadata?.checkov?.skip ?? []) as Json[]) {
-        expect({ logicalId, id: skip.id, hasReason: typeof skip.comment === 'string' && skip.comment.length > 30 }).toEqual({ logicalId, id: skip.id, hasReason: true });
+        expect({ logicalId, id: skip.id, hasReason: typeof skip.comment === 'string' && skip.comment.length > 30 }).toEqual({
+          logicalId,
+          id: skip.id,
+          hasReason: true,
+        });
       }
     }
   });

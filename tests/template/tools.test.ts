@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureVenv, loadTemplate, repoRoot, run, venvTool, VENV_TIMEOUT_MS, type Json } from './support';
+import { ensureVenv, type Json, loadTemplate, repoRoot, run, VENV_TIMEOUT_MS, venvTool } from './support';
 
 beforeAll(ensureVenv, VENV_TIMEOUT_MS);
 
@@ -42,7 +42,10 @@ describe('checkov', () => {
     expect(cloudformation.summary.parsing_errors).toBe(0);
     expect(cloudformation.summary.resource_count).toBeGreaterThan(10);
     for (const report of all) {
-      expect({ framework: report.check_type, failed: report.results.failed_checks.map((c: Json) => `${c.resource} ${c.check_id}`) }).toEqual({
+      expect({
+        framework: report.check_type,
+        failed: report.results.failed_checks.map((c: Json) => `${c.resource} ${c.check_id}`),
+      }).toEqual({
         framework: report.check_type,
         failed: [],
       });
@@ -67,9 +70,13 @@ describe('checkov on the transformed template', () => {
   it('fails no check on the roles and policies SAM generates', () => {
     const workDir = mkdtempSync(path.join(tmpdir(), 'media-probe-transform-'));
     try {
-      const transformed = run(path.join(repoRoot, '.venv', 'sam', 'bin', 'python'), [path.join(repoRoot, 'tools', 'sam-transform.py'), 'template.yaml'], {
-        timeoutMs: 120_000,
-      });
+      const transformed = run(
+        path.join(repoRoot, '.venv', 'sam', 'bin', 'python'),
+        [path.join(repoRoot, 'tools', 'sam-transform.py'), 'template.yaml'],
+        {
+          timeoutMs: 120_000,
+        },
+      );
       expect({ status: transformed.status, stderr: transformed.stderr }).toEqual({ status: 0, stderr: '' });
       const file = path.join(workDir, 'transformed.json');
       writeFileSync(file, transformed.stdout);

@@ -3,44 +3,61 @@ import {
   attemptsBeforeCatch,
   describeCaughtError,
   failedSteps,
+  type StepReport,
   stepTiming,
   succeeded,
   tagAttempt,
   withoutFinishTime,
-  type StepReport,
 } from '../../functions/lib/analysis';
 import { ATTEMPTS_BEFORE_CATCH } from '../../functions/lib/errors';
 
-const PRESIGNED = 'https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Credential=ASIAEXAMPLE&X-Amz-Signature=0123abcd';
+const PRESIGNED =
+  'https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Credential=ASIAEXAMPLE&X-Amz-Signature=0123abcd';
 
 /** The Cause Step Functions hands a Catch when a Lambda throws: the runtime's JSON error document. */
 function lambdaCause(errorType: string, errorMessage: string): string {
   return JSON.stringify({
     errorType,
     errorMessage,
-    trace: [`${errorType}: ${errorMessage}`, '    at runFfprobe (/var/task/index.js:1:2345)', '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)'],
+    trace: [
+      `${errorType}: ${errorMessage}`,
+      '    at runFfprobe (/var/task/index.js:1:2345)',
+      '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
+    ],
   });
 }
 
 describe('describeCaughtError', () => {
   it("takes the Lambda's errorMessage out of a JSON Cause", () => {
-    expect(describeCaughtError({ Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'ffprobe found no audio, video or subtitle streams in the object') })).toEqual({
+    expect(
+      describeCaughtError({
+        Error: 'NotMediaError',
+        Cause: lambdaCause('NotMediaError', 'ffprobe found no audio, video or subtitle streams in the object'),
+      }),
+    ).toEqual({
       type: 'NotMediaError',
       message: 'ffprobe found no audio, video or subtitle streams in the object',
     });
   });
 
   it('keeps a plain-text Cause as the message', () => {
-    expect(describeCaughtError({ Error: 'States.Timeout', Cause: 'The state timed out.' })).toEqual({ type: 'States.Timeout', message: 'The state timed out.' });
+    expect(describeCaughtError({ Error: 'States.Timeout', Cause: 'The state timed out.' })).toEqual({
+      type: 'States.Timeout',
+      message: 'The state timed out.',
+    });
   });
 
   it('never carries a stack trace', () => {
     const plain = describeCaughtError({
       Error: 'Error',
-      Cause: 'Error: boom\n    at Object.<anonymous> (/var/task/index.js:10:11)\n    at Module._compile (node:internal/modules/cjs/loader:1358:14)',
+      Cause:
+        'Error: boom\n    at Object.<anonymous> (/var/task/index.js:10:11)\n    at Module._compile (node:internal/modules/cjs/loader:1358:14)',
     });
     expect(plain.message).toBe('Error: boom');
-    const multiLine = describeCaughtError({ Error: 'Error', Cause: lambdaCause('Error', 'first line\n    at secret (/var/task/index.js:1:1)') });
+    const multiLine = describeCaughtError({
+      Error: 'Error',
+      Cause: lambdaCause('Error', 'first line\n    at secret (/var/task/index.js:1:1)'),
+    });
     expect(multiLine.message).toBe('first line');
     expect(JSON.stringify(multiLine)).not.toMatch(/\/var\/task|at secret|trace/);
   });
@@ -65,7 +82,10 @@ describe('describeCaughtError', () => {
 
   it('fills in a type and a message when the Catch had neither', () => {
     expect(describeCaughtError({})).toEqual({ type: 'UnknownError', message: 'the step failed with UnknownError' });
-    expect(describeCaughtError({ Error: 'Sandbox.Timedout', Cause: '' })).toEqual({ type: 'Sandbox.Timedout', message: 'the step failed with Sandbox.Timedout' });
+    expect(describeCaughtError({ Error: 'Sandbox.Timedout', Cause: '' })).toEqual({
+      type: 'Sandbox.Timedout',
+      message: 'the step failed with Sandbox.Timedout',
+    });
     expect(describeCaughtError({ Error: 'X', Cause: lambdaCause('X', '') }).message).toBe('the step failed with X');
   });
 
@@ -115,7 +135,12 @@ describe('failedSteps', () => {
     );
     expect(steps).toStrictEqual({
       presign: { status: 'SUCCEEDED', attempts: 1, duration_ms: 180 },
-      ffprobe: { status: 'FAILED', attempts: ATTEMPTS_BEFORE_CATCH.ProbeTimeoutError, duration_ms: 121_000, error: 'ProbeTimeoutError: ffprobe did not finish within 60 s' },
+      ffprobe: {
+        status: 'FAILED',
+        attempts: ATTEMPTS_BEFORE_CATCH.ProbeTimeoutError,
+        duration_ms: 121_000,
+        error: 'ProbeTimeoutError: ffprobe did not finish within 60 s',
+      },
       update: skipped,
     });
     expect(steps.presign).not.toHaveProperty('finished_at');
@@ -127,7 +152,10 @@ describe('failedSteps', () => {
       { presign: presignReport, ffprobe: ffprobeReport },
       {
         step: 'update',
-        error: { Error: 'TransientError', Cause: lambdaCause('TransientError', 'updating the row: ProvisionedThroughputExceededException') },
+        error: {
+          Error: 'TransientError',
+          Cause: lambdaCause('TransientError', 'updating the row: ProvisionedThroughputExceededException'),
+        },
         started_at: ffprobeReport.finished_at,
         failed_at: '2025-01-15T10:00:12.900Z',
       },
@@ -146,14 +174,25 @@ describe('failedSteps', () => {
   });
 
   it('marks an earlier step without a report as SKIPPED and times an unknown start as 0', () => {
-    const { steps } = failedSteps({}, { step: 'update', error: { Error: 'ValidationException', Cause: 'One or more parameter values were invalid' } });
+    const { steps } = failedSteps(
+      {},
+      { step: 'update', error: { Error: 'ValidationException', Cause: 'One or more parameter values were invalid' } },
+    );
     expect(steps.presign).toStrictEqual(skipped);
     expect(steps.ffprobe).toStrictEqual(skipped);
-    expect(steps.update).toStrictEqual({ status: 'FAILED', attempts: 1, duration_ms: 0, error: 'ValidationException: One or more parameter values were invalid' });
+    expect(steps.update).toStrictEqual({
+      status: 'FAILED',
+      attempts: 1,
+      duration_ms: 0,
+      error: 'ValidationException: One or more parameter values were invalid',
+    });
   });
 
   it('never reports a negative duration', () => {
-    const { steps } = failedSteps({}, { step: 'presign', error: { Error: 'X' }, started_at: '2025-01-15T10:00:01.000Z', failed_at: '2025-01-15T10:00:00.000Z' });
+    const { steps } = failedSteps(
+      {},
+      { step: 'presign', error: { Error: 'X' }, started_at: '2025-01-15T10:00:01.000Z', failed_at: '2025-01-15T10:00:00.000Z' },
+    );
     expect(steps.presign.duration_ms).toBe(0);
   });
 });
@@ -183,7 +222,12 @@ describe('stepTiming', () => {
     const report = succeeded(1, '2025-01-15T10:00:04.000Z', now);
     expect(report).toStrictEqual({ status: 'SUCCEEDED', attempts: 2, duration_ms: 1000, finished_at: '2025-01-15T10:00:05.000Z' });
     expect(withoutFinishTime(report)).toStrictEqual({ status: 'SUCCEEDED', attempts: 2, duration_ms: 1000 });
-    expect(withoutFinishTime({ ...report, status: 'FAILED', error: 'X: y' })).toStrictEqual({ status: 'FAILED', attempts: 2, duration_ms: 1000, error: 'X: y' });
+    expect(withoutFinishTime({ ...report, status: 'FAILED', error: 'X: y' })).toStrictEqual({
+      status: 'FAILED',
+      attempts: 2,
+      duration_ms: 1000,
+      error: 'X: y',
+    });
     expect(withoutFinishTime(undefined)).toBeUndefined();
   });
 });
@@ -202,11 +246,18 @@ describe('the attempt a step reports with its error', () => {
   });
 
   it('describeCaughtError takes the attempt off the message and reports it', () => {
-    expect(describeCaughtError({ Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 2]') })).toEqual({ type: 'NotMediaError', message: 'not media', attempt: 2 });
+    expect(describeCaughtError({ Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 2]') })).toEqual({
+      type: 'NotMediaError',
+      message: 'not media',
+      attempt: 2,
+    });
   });
 
   it('failedSteps records the tagged attempt, so a permanent error after transient retries counts them', () => {
-    const { steps } = failedSteps({}, { step: 'presign', error: { Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 3]') } });
+    const { steps } = failedSteps(
+      {},
+      { step: 'presign', error: { Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 3]') } },
+    );
     expect(steps.presign.attempts).toBe(3);
     expect(steps.presign.error).toBe('NotMediaError: not media');
   });

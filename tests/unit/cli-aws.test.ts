@@ -43,11 +43,15 @@ describe('startExecution', () => {
 
     const started = await startExecution(sfn(), STATE_MACHINE, records, 'reanalyze-1', retry);
 
-    expect(started).toEqual({ executionArn: 'arn:aws:states:eu-west-1:123456789012:express:media-probe:reanalyze-1:abc', movieIds: ['7', '8'] });
+    expect(started).toEqual({
+      executionArn: 'arn:aws:states:eu-west-1:123456789012:express:media-probe:reanalyze-1:abc',
+      movieIds: ['7', '8'],
+    });
     const calls = sfnMock.commandCalls(StartExecutionCommand);
     expect(calls).toHaveLength(4);
     // Every try sends the same request: the records as the JSON array the pipe would deliver.
-    for (const call of calls) expect(call.args[0].input).toEqual({ stateMachineArn: STATE_MACHINE, name: 'reanalyze-1', input: JSON.stringify(records) });
+    for (const call of calls)
+      expect(call.args[0].input).toEqual({ stateMachineArn: STATE_MACHINE, name: 'reanalyze-1', input: JSON.stringify(records) });
     expect(pauses).toEqual([100, 200, 400]);
   });
 
@@ -88,7 +92,13 @@ describe('resolveTarget --stack', () => {
     });
     const target = await resolveTarget({ stack: 'media-probe' });
     target.close();
-    expect({ table: target.tableName, stream: target.streamArn, machine: target.stateMachineArn, region: target.region, flags: target.flags }).toEqual({
+    expect({
+      table: target.tableName,
+      stream: target.streamArn,
+      machine: target.stateMachineArn,
+      region: target.region,
+      flags: target.flags,
+    }).toEqual({
       table: 'movies',
       stream: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2026',
       machine: STATE_MACHINE,
@@ -99,23 +109,40 @@ describe('resolveTarget --stack', () => {
 
   test('a stack that does not exist', async () => {
     cfnMock.on(DescribeStacksCommand).rejects(awsError('ValidationError', 'Stack with id nope does not exist', 400));
-    await expect(resolveTarget({ stack: 'nope' })).rejects.toThrow(/^stack "nope" does not exist in eu-west-1: check the name, and AWS_REGION \/ AWS_PROFILE/);
+    await expect(resolveTarget({ stack: 'nope' })).rejects.toThrow(
+      /^stack "nope" does not exist in eu-west-1: check the name, and AWS_REGION \/ AWS_PROFILE/,
+    );
   });
 
   test('missing credentials', async () => {
-    cfnMock.on(DescribeStacksCommand).rejects(new CredentialsProviderError('Could not load credentials from any providers', { tryNextLink: false }));
-    await expect(resolveTarget({ stack: 'media-probe' })).rejects.toThrow(/^no AWS credentials found while describing stack media-probe in eu-west-1: configure them/);
+    cfnMock
+      .on(DescribeStacksCommand)
+      .rejects(new CredentialsProviderError('Could not load credentials from any providers', { tryNextLink: false }));
+    await expect(resolveTarget({ stack: 'media-probe' })).rejects.toThrow(
+      /^no AWS credentials found while describing stack media-probe in eu-west-1: configure them/,
+    );
   });
 
   test('a stack without the media-probe outputs', async () => {
     cfnMock.on(DescribeStacksCommand).resolves({
-      Stacks: [{ StackName: 'other', StackStatus: 'ROLLBACK_COMPLETE', CreationTime: new Date(0), Outputs: [{ OutputKey: 'TableName', OutputValue: 't' }] }],
+      Stacks: [
+        {
+          StackName: 'other',
+          StackStatus: 'ROLLBACK_COMPLETE',
+          CreationTime: new Date(0),
+          Outputs: [{ OutputKey: 'TableName', OutputValue: 't' }],
+        },
+      ],
     });
-    await expect(resolveTarget({ stack: 'other' })).rejects.toThrow('stack "other" (ROLLBACK_COMPLETE) has no output TableStreamArn, StateMachineArn');
+    await expect(resolveTarget({ stack: 'other' })).rejects.toThrow(
+      'stack "other" (ROLLBACK_COMPLETE) has no output TableStreamArn, StateMachineArn',
+    );
   });
 
   test('throttled beyond the SDK retries', async () => {
-    cfnMock.on(DescribeStacksCommand).rejects(Object.assign(awsError('Throttling', 'Rate exceeded', 400), { $metadata: { httpStatusCode: 400, attempts: 3 } }));
+    cfnMock
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(awsError('Throttling', 'Rate exceeded', 400), { $metadata: { httpStatusCode: 400, attempts: 3 } }));
     await expect(resolveTarget({ stack: 'media-probe' })).rejects.toThrow(
       'AWS kept throttling describing stack media-probe in eu-west-1 after 3 attempts (Throttling: Rate exceeded): try again later, or lower --rate / --concurrency',
     );
@@ -150,7 +177,9 @@ describe('target options', () => {
     });
 
     test('no endpoints.json: no local stack is running', async () => {
-      await expect(resolveTarget({ local: true, data: dir })).rejects.toThrow(`no local stack is running: start \`npx media-probe up\` first (looked for ${path.join(dir, 'endpoints.json')})`);
+      await expect(resolveTarget({ local: true, data: dir })).rejects.toThrow(
+        `no local stack is running: start \`npx media-probe up\` first (looked for ${path.join(dir, 'endpoints.json')})`,
+      );
     });
 
     test('an endpoints.json whose process is gone is stale', async () => {
@@ -176,22 +205,24 @@ describe('target options', () => {
 describe('explainAwsError', () => {
   test('no region configured', () => {
     expect(explainAwsError(new Error('Region is missing'), 'looking up stack s').message).toBe(
-      'no AWS region configured while looking up stack s: set AWS_REGION (or AWS_PROFILE with a region) to the stack\'s region',
+      "no AWS region configured while looking up stack s: set AWS_REGION (or AWS_PROFILE with a region) to the stack's region",
     );
   });
 
   test('expired or rejected credentials, and denied permissions', () => {
-    expect(explainAwsError(awsError('ExpiredTokenException', 'The security token included in the request is expired', 400), 'scanning table t').message).toMatch(
-      /^AWS rejected the credentials while scanning table t \(ExpiredTokenException: .*\): refresh them/,
-    );
-    expect(explainAwsError(awsError('AccessDeniedException', 'not authorized to perform: states:StartExecution', 400), 'StartExecution on m').message).toBe(
-      'not allowed: StartExecution on m was denied (AccessDeniedException: not authorized to perform: states:StartExecution)',
-    );
+    expect(
+      explainAwsError(awsError('ExpiredTokenException', 'The security token included in the request is expired', 400), 'scanning table t')
+        .message,
+    ).toMatch(/^AWS rejected the credentials while scanning table t \(ExpiredTokenException: .*\): refresh them/);
+    expect(
+      explainAwsError(awsError('AccessDeniedException', 'not authorized to perform: states:StartExecution', 400), 'StartExecution on m')
+        .message,
+    ).toBe('not allowed: StartExecution on m was denied (AccessDeniedException: not authorized to perform: states:StartExecution)');
   });
 
   test('an unreachable endpoint', () => {
-    expect(explainAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'scanning table t').message).toBe(
-      'could not reach the endpoint while scanning table t (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1)',
-    );
+    expect(
+      explainAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'scanning table t').message,
+    ).toBe('could not reach the endpoint while scanning table t (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1)');
   });
 });

@@ -42,11 +42,15 @@ describe('progressText', () => {
   const counts = { total: 200, started: 90, skipped: 5, failed: 5, executions: 9 };
 
   test('a bar with counts, rate and ETA for a terminal', () => {
-    expect(progressText(counts, 10_000, true)).toBe('[############------------] 100/200 rows · 9 executions · 10.0 rows/s · ETA 10 s · 5 skipped · 5 failed to start');
+    expect(progressText(counts, 10_000, true)).toBe(
+      '[############------------] 100/200 rows · 9 executions · 10.0 rows/s · ETA 10 s · 5 skipped · 5 failed to start',
+    );
   });
 
   test('a plain line for logs, and "done" at the end', () => {
-    expect(progressText({ ...counts, started: 190 }, 20_000, false)).toBe('backfill: 200/200 rows · 9 executions · 10.0 rows/s · done · 5 skipped · 5 failed to start');
+    expect(progressText({ ...counts, started: 190 }, 20_000, false)).toBe(
+      'backfill: 200/200 rows · 9 executions · 10.0 rows/s · done · 5 skipped · 5 failed to start',
+    );
     expect(progressText({ total: 7200, started: 10, skipped: 0, failed: 0, executions: 1 }, 10_000, false)).toContain('ETA 1 h 59 min');
   });
 });

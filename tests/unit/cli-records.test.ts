@@ -1,13 +1,13 @@
 /** The stream records reanalyze and backfill start the state machine with: the pipe's shape, the row as it is now, marked as synthetic. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildAnalysisUpdate } from '../../functions/lib/update-expression';
-import { assetFromRecord } from '../../functions/lib/row';
 import { hasNewOutcome } from '../../cli/commands/reanalyze';
 import { movieId } from '../../cli/options';
 import { movieIdOfRecord, recordsForRows } from '../../cli/stream-records';
 import { compareIds, projection } from '../../cli/table';
 import type { Analysis } from '../../functions/lib/analysis';
+import { assetFromRecord } from '../../functions/lib/row';
+import { buildAnalysisUpdate } from '../../functions/lib/update-expression';
 
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2026-01-01T00:00:00.000';
 const pipeSample = JSON.parse(readFileSync(path.join(__dirname, '../../events/pipe-batch.json'), 'utf8')) as Array<Record<string, any>>;
@@ -38,7 +38,11 @@ describe('recordsForRows', () => {
       eventVersion: '1.1',
       awsRegion: 'eu-west-1',
       eventSourceARN: STREAM_ARN,
-      dynamodb: { Keys: { movie_id: { N: '1337' } }, StreamViewType: 'NEW_AND_OLD_IMAGES', ApproximateCreationDateTime: now.getTime() / 1000 },
+      dynamodb: {
+        Keys: { movie_id: { N: '1337' } },
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+        ApproximateCreationDateTime: now.getTime() / 1000,
+      },
     });
   });
 
@@ -62,10 +66,18 @@ describe('recordsForRows', () => {
 
   test('is a row the pipeline analyses, and its result applies to the row as it is', () => {
     expect(assetFromRecord(record)).toEqual({ movieId: '1337', bucket: 'my-movies', key: 'trailers/agent327.mp4' });
-    const analysis = { status: 'FAILED', execution: 'e', started_at: '2026-11-25T10:00:00.000Z', finished_at: '2026-11-25T10:00:01.000Z', steps: {} } as unknown as Analysis;
+    const analysis = {
+      status: 'FAILED',
+      execution: 'e',
+      started_at: '2026-11-25T10:00:00.000Z',
+      finished_at: '2026-11-25T10:00:01.000Z',
+      steps: {},
+    } as unknown as Analysis;
     const update = buildAnalysisUpdate('movies', record, analysis);
     expect(update.Key).toEqual({ movie_id: { N: '1337' } });
-    expect(Object.values(update.ExpressionAttributeValues ?? {})).toEqual(expect.arrayContaining([{ S: 'my-movies' }, { S: 'trailers/agent327.mp4' }]));
+    expect(Object.values(update.ExpressionAttributeValues ?? {})).toEqual(
+      expect.arrayContaining([{ S: 'my-movies' }, { S: 'trailers/agent327.mp4' }]),
+    );
   });
 
   test('one record per row, each with its own id, in order', () => {
@@ -83,7 +95,13 @@ describe('ids and projections', () => {
     expect(movieId(' -7 ')).toBe('-7');
     expect(() => movieId('4.5')).toThrow('it must be an integer movie_id');
     expect(() => movieId('1'.repeat(39))).toThrow(/more digits than a DynamoDB number holds/);
-    expect(['10', '9', '-1', '9007199254740993', '9007199254740992'].sort(compareIds)).toEqual(['-1', '9', '10', '9007199254740992', '9007199254740993']);
+    expect(['10', '9', '-1', '9007199254740993', '9007199254740992'].sort(compareIds)).toEqual([
+      '-1',
+      '9',
+      '10',
+      '9007199254740992',
+      '9007199254740993',
+    ]);
   });
 
   test('every name of a projection goes through a placeholder, shared between paths', () => {

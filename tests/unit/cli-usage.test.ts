@@ -30,7 +30,10 @@ describe('usage errors', () => {
   it.each([
     [['backfill', '--local', '--rate', 'abc'], "option '--rate <per-second>' argument 'abc' is invalid. it must be a positive number"],
     [['backfill', '--local', '--failed', '--all'], "option '--failed' cannot be used with option '--all'"],
-    [['backfill', '--local', '--concurrency', '65'], "option '--concurrency <n>' argument '65' is invalid. it must be an integer from 1 to 64"],
+    [
+      ['backfill', '--local', '--concurrency', '65'],
+      "option '--concurrency <n>' argument '65' is invalid. it must be an integer from 1 to 64",
+    ],
     [['status', '--local', '--id', '4.5'], "option '--id <n>' argument '4.5' is invalid. it must be an integer movie_id"],
     [['status', '--local', '--id', '4', '--failed'], '--failed and --limit list the table; they do not combine with --id'],
     [['reanalyze', '--local'], "required option '--id <n>' not specified"],

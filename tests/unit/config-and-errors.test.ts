@@ -1,6 +1,6 @@
 /** Fail-fast configuration and the retryable/permanent split of SDK errors that every step relies on. */
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../../functions/lib/config';
-import { TransientError, asTransientIfRetryable, isTransientAwsError } from '../../functions/lib/errors';
+import { asTransientIfRetryable, isTransientAwsError, TransientError } from '../../functions/lib/errors';
 
 describe('configuration from the environment', () => {
   const saved = { ...process.env };
@@ -25,7 +25,9 @@ describe('configuration from the environment', () => {
     expect(getIntegerFromEnv('UNIT_SECONDS', bounds)).toBe(3600);
     for (const raw of ['29', '3601', '12.5', 'five', '1e9']) {
       process.env.UNIT_SECONDS = raw;
-      expect(() => getIntegerFromEnv('UNIT_SECONDS', bounds)).toThrow(`environment variable UNIT_SECONDS must be an integer from 30 to 3600, got "${raw}"`);
+      expect(() => getIntegerFromEnv('UNIT_SECONDS', bounds)).toThrow(
+        `environment variable UNIT_SECONDS must be an integer from 30 to 3600, got "${raw}"`,
+      );
     }
   });
 
@@ -39,7 +41,10 @@ describe('configuration from the environment', () => {
         failure = error;
       }
     });
-    expect(failure).toMatchObject({ name: 'ConfigurationError', message: 'environment variable PRESIGN_EXPIRY_SECONDS must be an integer from 30 to 3600, got "5"' });
+    expect(failure).toMatchObject({
+      name: 'ConfigurationError',
+      message: 'environment variable PRESIGN_EXPIRY_SECONDS must be an integer from 30 to 3600, got "5"',
+    });
   });
 });
 

@@ -10,7 +10,13 @@ function fakeHelper() {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const requests: unknown[] = [];
-  stdin.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((line) => requests.push(JSON.parse(line))));
+  stdin.on('data', (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((line) => requests.push(JSON.parse(line))),
+  );
   let exit!: (code: number | null) => void;
   const exited = new Promise<number | null>((resolve) => (exit = resolve));
   let stderr = '';

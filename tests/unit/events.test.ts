@@ -14,9 +14,8 @@ import { assetFromRecord, sourceRecordOf } from '../../functions/lib/row';
 import type { PresignEvent } from '../../functions/presign/index';
 import type { UpdateEvent } from '../../functions/update/index';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
-import { PRESIGN_EXPIRY_SECONDS, TABLE_NAME, loadHandlers, type Handlers } from './helpers/handlers';
+import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
-
 
 const EVENTS = join(__dirname, '../../events');
 // The samples are plain JSON; each test reads only the fields it checks.
@@ -59,7 +58,9 @@ describe('events/presign.json', () => {
       record: sourceRecordOf(sample('stream-insert')),
       execution: sample('presign').execution,
       asset: sample('ffprobe').asset,
-      url: expect.stringMatching(/^https:\/\/my-movies-bucket\.s3\.us-east-1\.amazonaws\.com\/trailers\/Agent_327-Operation_Barbershop-Trailer\.webm\?/),
+      url: expect.stringMatching(
+        /^https:\/\/my-movies-bucket\.s3\.us-east-1\.amazonaws\.com\/trailers\/Agent_327-Operation_Barbershop-Trailer\.webm\?/,
+      ),
       expires_at: expect.any(String),
       size_bytes: 8913221,
       step: { status: 'SUCCEEDED', attempts: 1, duration_ms: expect.any(Number), finished_at: expect.any(String) },
@@ -106,7 +107,11 @@ describe('events/update-success.json', () => {
     expect(input.Key).toEqual({ movie_id: { N: '1337' } });
     const written = unmarshall(input.ExpressionAttributeValues!);
     expect(written[':media']).toEqual(sample('update-success').result.media);
-    expect(written[':analysis']).toMatchObject({ status: 'SUCCEEDED', started_at: '2025-01-01T12:00:00.512Z', steps: { presign: { attempts: 1 }, ffprobe: { attempts: 1 } } });
+    expect(written[':analysis']).toMatchObject({
+      status: 'SUCCEEDED',
+      started_at: '2025-01-01T12:00:00.512Z',
+      steps: { presign: { attempts: 1 }, ffprobe: { attempts: 1 } },
+    });
   });
 });
 
@@ -116,7 +121,11 @@ describe('events/update-failure.json', () => {
     expect(Object.keys(event).sort()).toEqual(payloadKeys('update with failure'));
     expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
     expect(event.status).toBe('FAILED');
-    expect(event.failure).toMatchObject({ step: 'ffprobe', error: { Error: 'NotMediaError' }, started_at: event.steps.presign.finished_at });
+    expect(event.failure).toMatchObject({
+      step: 'ffprobe',
+      error: { Error: 'NotMediaError' },
+      started_at: event.steps.presign.finished_at,
+    });
     expect(JSON.parse(event.failure.error.Cause).errorType).toBe('NotMediaError');
   });
 
@@ -127,12 +136,21 @@ describe('events/update-failure.json', () => {
       movie_id: '1337',
       status: 'FAILED',
       applied: true,
-      error: { step: 'ffprobe', type: 'NotMediaError', message: 'ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)' },
+      error: {
+        step: 'ffprobe',
+        type: 'NotMediaError',
+        message: 'ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)',
+      },
     });
     const analysis = unmarshall(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.ExpressionAttributeValues!)[':analysis'];
     expect(analysis.steps).toEqual({
       presign: { status: 'SUCCEEDED', attempts: 1, duration_ms: 212 },
-      ffprobe: { status: 'FAILED', attempts: 1, duration_ms: 657, error: 'NotMediaError: ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)' },
+      ffprobe: {
+        status: 'FAILED',
+        attempts: 1,
+        duration_ms: 657,
+        error: 'NotMediaError: ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)',
+      },
       update: { status: 'SKIPPED', attempts: 0, duration_ms: 0 },
     });
     expect(JSON.stringify(analysis)).not.toContain('/var/task');
@@ -141,7 +159,11 @@ describe('events/update-failure.json', () => {
 
 describe('stream-record samples', () => {
   it('events/stream-insert.json is a valid row', () => {
-    expect(assetFromRecord(sample('stream-insert'))).toEqual({ movieId: '1337', bucket: 'my-movies-bucket', key: 'trailers/Agent_327-Operation_Barbershop-Trailer.webm' });
+    expect(assetFromRecord(sample('stream-insert'))).toEqual({
+      movieId: '1337',
+      bucket: 'my-movies-bucket',
+      key: 'trailers/Agent_327-Operation_Barbershop-Trailer.webm',
+    });
   });
 
   it('events/pipe-batch.json is a batch of INSERT records, each a valid row', () => {

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { runFfprobe } from '../../functions/lib/ffprobe-command';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 
-const URL_WITH_METACHARACTERS = "https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20pwned)`id`|c&d'e\"f.mp4?X-Amz-Signature=abc";
+const URL_WITH_METACHARACTERS = 'https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20pwned)`id`|c&d\'e"f.mp4?X-Amz-Signature=abc';
 const MEDIA_JSON = JSON.stringify({
   streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3', sample_rate: '44100', channels: 1 }],
   format: { filename: 'x', format_name: 'mp3', duration: '2.037551', size: '17317' },
@@ -113,7 +113,10 @@ describe('runFfprobe', () => {
   });
 
   it('rejects a successful run whose output is not media', async () => {
-    const script = fake.printing('ffprobe', JSON.stringify({ streams: [{ codec_type: 'data' }], format: { format_name: 'mov,mp4,m4a,3gp,3g2,mj2' } }));
+    const script = fake.printing(
+      'ffprobe',
+      JSON.stringify({ streams: [{ codec_type: 'data' }], format: { format_name: 'mov,mp4,m4a,3gp,3g2,mj2' } }),
+    );
     await expect(runFfprobe(script, 'https://b.example/x.mp4', limits)).rejects.toMatchObject({ name: 'NotMediaError' });
   });
 
@@ -132,7 +135,9 @@ describe('runFfprobe', () => {
   it('refuses a file: URL before starting anything', async () => {
     const ran = fake.path('ran');
     const script = fake.script('ffprobe', `: > '${ran}'`);
-    await expect(Promise.resolve().then(() => runFfprobe(script, 'file:///etc/passwd', limits))).rejects.toThrow(/refusing to probe a file: URL/);
+    await expect(Promise.resolve().then(() => runFfprobe(script, 'file:///etc/passwd', limits))).rejects.toThrow(
+      /refusing to probe a file: URL/,
+    );
     expect(existsSync(ran)).toBe(false);
   });
 });

@@ -24,16 +24,24 @@ describe('buildFfprobeArgs', () => {
   it('builds the whole argument array for an https URL, verifying the server against the CA bundle', () => {
     expect(buildFfprobeArgs(PRESIGNED, { caFile: CA })).toEqual([
       '-hide_banner',
-      '-loglevel', 'error',
-      '-protocol_whitelist', 'https,tls,tcp',
-      '-tls_verify', '1',
-      '-ca_file', CA,
-      '-rw_timeout', '15000000',
-      '-max_alloc', String(256 * 1024 * 1024),
+      '-loglevel',
+      'error',
+      '-protocol_whitelist',
+      'https,tls,tcp',
+      '-tls_verify',
+      '1',
+      '-ca_file',
+      CA,
+      '-rw_timeout',
+      '15000000',
+      '-max_alloc',
+      String(256 * 1024 * 1024),
       '-show_streams',
       '-show_format',
-      '-print_format', 'json=compact=1',
-      '-i', PRESIGNED,
+      '-print_format',
+      'json=compact=1',
+      '-i',
+      PRESIGNED,
     ]);
   });
 
@@ -48,7 +56,7 @@ describe('buildFfprobeArgs', () => {
   });
 
   it('passes a URL full of shell metacharacters as one untouched element', () => {
-    const url = "https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20x)`id`|c&d>e<f'g\"h*?X-Amz-Signature=1 2";
+    const url = 'https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20x)`id`|c&d>e<f\'g"h*?X-Amz-Signature=1 2';
     const args = buildFfprobeArgs(url, { caFile: CA });
     expect(args.at(-1)).toBe(url);
     expect(args.at(-2)).toBe('-i');
@@ -139,7 +147,10 @@ describe('classifyProbeFailure', () => {
   it.each([
     ['5xx (as FFmpeg prints it)', `${PRESIGNED}: Server returned 5XX Server Error reply`],
     ['connection reset', `[tls @ 0x55d0c0a1b2c0] Error in the pull function.\n${PRESIGNED}: Connection reset by peer`],
-    ['connection refused', `[tcp @ 0x5612dda3e900] Connection to tcp://127.0.0.1:8799 failed: Connection refused\n${PRESIGNED}: Connection refused`],
+    [
+      'connection refused',
+      `[tcp @ 0x5612dda3e900] Connection to tcp://127.0.0.1:8799 failed: Connection refused\n${PRESIGNED}: Connection refused`,
+    ],
     ['connection timed out', `${PRESIGNED}: Connection timed out`],
     ['429', `${PRESIGNED}: Server returned 429 Too Many Requests`],
   ])('%s → TransientError', (_label, stderr) => {
@@ -187,7 +198,11 @@ describe('checkProbeOutput', () => {
       JSON.stringify({ streams: [{ codec_type: 'data', codec_tag_string: 'tmcd' }, { codec_type: 'attachment' }], format }),
       'ffprobe found no audio, video or subtitle streams in the object',
     ],
-    ['no format', JSON.stringify({ streams: [{ codec_type: 'video' }] }), 'ffprobe found no audio, video or subtitle streams in the object'],
+    [
+      'no format',
+      JSON.stringify({ streams: [{ codec_type: 'video' }] }),
+      'ffprobe found no audio, video or subtitle streams in the object',
+    ],
   ])('%s → NotMediaError', (_label, stdout, message) => {
     expect(() => checkProbeOutput(stdout)).toThrow(expect.objectContaining({ name: 'NotMediaError', message }));
   });

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TransientError } from '../../functions/lib/errors';
-import { outputKey, probeAsset, storeOutput, type FfprobeSettings } from '../../functions/lib/ffprobe';
-import { FakeFfprobeDir } from './helpers/fake-ffprobe';
+import { type FfprobeSettings, outputKey, probeAsset, storeOutput } from '../../functions/lib/ffprobe';
 import mp4 from './fixtures/mp4-h264-aac.json';
+import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'UNITTESTKEYID', secretAccessKey: 'unit-test-secret' } });
 const s3Mock = mockClient(s3);
@@ -19,7 +19,14 @@ let settings: FfprobeSettings;
 beforeAll(() => {
   fake = new FakeFfprobeDir();
   const script = fake.reportingUrl('ffprobe', mp4);
-  settings = { ffprobePath: script, timeoutMs: 5000, maxOutputBytes: 1024 * 1024, inlineLimitBytes: 100 * 1024, resultsBucket: RESULTS, caFile: '/etc/ssl/certs/ca-certificates.crt' };
+  settings = {
+    ffprobePath: script,
+    timeoutMs: 5000,
+    maxOutputBytes: 1024 * 1024,
+    inlineLimitBytes: 100 * 1024,
+    resultsBucket: RESULTS,
+    caFile: '/etc/ssl/certs/ca-certificates.crt',
+  };
 });
 afterAll(() => fake.remove());
 beforeEach(() => s3Mock.reset());
@@ -56,14 +63,26 @@ describe('storeOutput', () => {
   });
 
   it('a PutObject 503 → TransientError', async () => {
-    s3Mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Please reduce your request rate.' }));
+    s3Mock.on(PutObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'SlowDown',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 503 },
+        message: 'Please reduce your request rate.',
+      }),
+    );
     const failure = storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: 0 });
     await expect(failure).rejects.toBeInstanceOf(TransientError);
     await expect(failure).rejects.toThrow('storing the ffprobe output: SlowDown (Please reduce your request rate.)');
   });
 
   it('a PutObject AccessDenied passes through unchanged', async () => {
-    const denied = new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' });
+    const denied = new S3ServiceException({
+      name: 'AccessDenied',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403 },
+      message: 'Access Denied',
+    });
     s3Mock.on(PutObjectCommand).rejects(denied);
     await expect(storeOutput(s3, '42', json, { ...settings, inlineLimitBytes: 0 })).rejects.toBe(denied);
   });
@@ -80,7 +99,9 @@ describe('outputKey', () => {
 describe('probeAsset', () => {
   it('probes the URL and returns the summary with the output kept inline', async () => {
     const outcome = await probeAsset(s3, '42', presignedUrl('a'.repeat(64)), settings);
-    expect(outcome.media.video).toEqual([{ codec: 'h264', width: 1920, height: 1080, frame_rate: 29.97, pix_fmt: 'yuv420p', profile: 'High' }]);
+    expect(outcome.media.video).toEqual([
+      { codec: 'h264', width: 1920, height: 1080, frame_rate: 29.97, pix_fmt: 'yuv420p', profile: 'High' },
+    ]);
     expect('ffprobe_output' in outcome.stored && JSON.parse(outcome.stored.ffprobe_output).streams).toHaveLength(2);
     expect(s3Mock.calls()).toHaveLength(0);
   });

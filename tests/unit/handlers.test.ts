@@ -3,12 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import mp4 from './fixtures/mp4-h264-aac.json';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
-import { PRESIGN_EXPIRY_SECONDS, TABLE_NAME, loadHandlers, type Handlers } from './helpers/handlers';
+import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
 import { insertRecord, rowImage } from './helpers/records';
-import mp4 from './fixtures/mp4-h264-aac.json';
-
 
 const s3Mock = mockClient(S3Client);
 const dynamoMock = mockClient(DynamoDBClient);
@@ -36,7 +35,9 @@ beforeEach(() => {
 describe('presign handler', () => {
   it('returns the asset, a URL expiring after PRESIGN_EXPIRY_SECONDS, and its step report', async () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
-    const { result } = await captureOutput(() => handlers.presign({ record: insertRecord(), attempt: 1, entered_at: new Date(Date.now() - 50).toISOString() }, context));
+    const { result } = await captureOutput(() =>
+      handlers.presign({ record: insertRecord(), attempt: 1, entered_at: new Date(Date.now() - 50).toISOString() }, context),
+    );
     if (!result) throw new Error('the presign handler failed');
     expect(result.asset).toEqual(asset);
     expect(new URL(result.url).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_EXPIRY_SECONDS));
@@ -107,12 +108,18 @@ describe('ffprobe handler', () => {
 
   it('writes output over the inline limit to the results bucket (through the handler, with the configured bucket)', async () => {
     s3Mock.on(PutObjectCommand).resolves({});
-    const streams = Array.from({ length: 600 }, (_, index) => ({ ...mp4.streams[1], index, tags: { language: 'eng', title: `Track ${index}` } }));
+    const streams = Array.from({ length: 600 }, (_, index) => ({
+      ...mp4.streams[1],
+      index,
+      tags: { language: 'eng', title: `Track ${index}` },
+    }));
     nextProbe(`/bin/cat '${fake.path('many-streams.json')}'`);
     writeFileSync(fake.path('many-streams.json'), JSON.stringify({ streams, format: mp4.format }));
     const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
     if (!result) throw new Error('the ffprobe handler failed');
-    expect(result.result.stored).toEqual({ ffprobe_output_location: expect.stringMatching(/^s3:\/\/media-probe-results\/ffprobe-output\/42\/[0-9a-f]{64}\.json$/) });
+    expect(result.result.stored).toEqual({
+      ffprobe_output_location: expect.stringMatching(/^s3:\/\/media-probe-results\/ffprobe-output\/42\/[0-9a-f]{64}\.json$/),
+    });
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
     expect(result.result.media.audio).toHaveLength(600);
   });
@@ -132,13 +139,22 @@ describe('ffprobe handler with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
 });
 
 describe('update handler', () => {
-  const execution = { id: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-1:item-0', started_at: '2025-01-15T10:00:00.000Z' };
+  const execution = {
+    id: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-1:item-0',
+    started_at: '2025-01-15T10:00:00.000Z',
+  };
   const failure = {
     status: 'FAILED' as const,
     record: insertRecord(),
     execution,
     steps: {},
-    failure: { step: 'presign' as const, error: { Error: 'AccessDeniedError', Cause: '{"errorType":"AccessDeniedError","errorMessage":"the pipeline may not read the object"}' } },
+    failure: {
+      step: 'presign' as const,
+      error: {
+        Error: 'AccessDeniedError',
+        Cause: '{"errorType":"AccessDeniedError","errorMessage":"the pipeline may not read the object"}',
+      },
+    },
     attempt: 2,
   };
 
@@ -156,7 +172,9 @@ describe('update handler', () => {
   });
 
   it('reports a refused write as applied: false and warns with the reason', async () => {
-    dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' }));
+    dynamoMock
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' }));
     const { result, output } = await captureOutput(() => handlers.update(failure, context));
     expect(result).toMatchObject({ applied: false, reason: 'the row was deleted before the result could be recorded' });
     expect(output).toMatch(/"level":"WARN".*left the row alone|left the row alone.*"level":"WARN"/);

@@ -1,6 +1,6 @@
 /** The typed `media` summary of realistic ffprobe documents, and its one-line description. */
 import type { FfprobeOutput } from '../../functions/lib/ffprobe-command';
-import { describeMedia, parseFrameRate, summariseMedia, type MediaSummary } from '../../functions/lib/media-summary';
+import { describeMedia, type MediaSummary, parseFrameRate, summariseMedia } from '../../functions/lib/media-summary';
 import mkv from './fixtures/mkv-subtitles.json';
 import mp3 from './fixtures/mp3-cover-art.json';
 import mp4 from './fixtures/mp4-h264-aac.json';
@@ -61,12 +61,18 @@ describe('summariseMedia', () => {
   });
 
   it('falls back to r_frame_rate when avg_frame_rate is unknown', () => {
-    const media = summary({ streams: [{ codec_type: 'video', codec_name: 'vp9', avg_frame_rate: '0/0', r_frame_rate: '25/1' }], format: {} });
+    const media = summary({
+      streams: [{ codec_type: 'video', codec_name: 'vp9', avg_frame_rate: '0/0', r_frame_rate: '25/1' }],
+      format: {},
+    });
     expect(media.video).toStrictEqual([{ codec: 'vp9', frame_rate: 25 }]);
   });
 
   it('accepts numbers as numbers as well as strings, and an empty document', () => {
-    const media = summary({ streams: [{ codec_type: 'audio', sample_rate: 22050, channels: '1' }], format: { duration: 3.5, size: 'garbage' } });
+    const media = summary({
+      streams: [{ codec_type: 'audio', sample_rate: 22050, channels: '1' }],
+      format: { duration: 3.5, size: 'garbage' },
+    });
     expect(media).toStrictEqual({ duration_s: 3.5, video: [], audio: [{ channels: 1, sample_rate: 22050 }], subtitles: [] });
     expect(summariseMedia({})).toStrictEqual({ video: [], audio: [], subtitles: [] });
   });

@@ -11,7 +11,12 @@ const asset = { movieId: MOVIE_ID, bucket: BUCKET, key: KEY };
 
 /** An S3 error as the SDK raises it: named, with the HTTP status in $metadata. */
 function s3Error(name: string, httpStatusCode: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode }, message: name });
+  return new S3ServiceException({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode },
+    message: name,
+  });
 }
 
 beforeEach(() => s3Mock.reset());
@@ -70,7 +75,9 @@ describe('presignAsset', () => {
 
   it('a bucket in another region → AccessDeniedError saying so', async () => {
     s3Mock.on(HeadObjectCommand).rejects(s3Error('PermanentRedirect', 301));
-    await expect(presignAsset(s3, asset, 300)).rejects.toThrow(new AccessDeniedError(`the bucket of s3://${BUCKET}/${KEY} is in another region than the pipeline`));
+    await expect(presignAsset(s3, asset, 300)).rejects.toThrow(
+      new AccessDeniedError(`the bucket of s3://${BUCKET}/${KEY} is in another region than the pipeline`),
+    );
   });
 
   it.each([

@@ -1,7 +1,7 @@
 /** Reading the asset out of a stream record: what is accepted, and what each rejection says. */
 import { InvalidRowError } from '../../functions/lib/errors';
 import { assetFromRecord, keysOf, newImageOf, sourceRecordOf } from '../../functions/lib/row';
-import { BUCKET, KEY, MOVIE_ID, insertRecord, rowImage } from './helpers/records';
+import { BUCKET, insertRecord, KEY, MOVIE_ID, rowImage } from './helpers/records';
 
 /** The InvalidRowError the call throws; fails the test when it throws anything else or nothing. */
 function invalidRow(fn: () => unknown): InvalidRowError {
@@ -35,7 +35,9 @@ describe('assetFromRecord', () => {
   it('rejects a movie_id key that is not a number', () => {
     const record = insertRecord();
     record.dynamodb!.Keys = { movie_id: { S: '42' } };
-    expect(invalidRow(() => assetFromRecord(record)).message).toBe('the row key movie_id must be a number (N), but the record has a string (S)');
+    expect(invalidRow(() => assetFromRecord(record)).message).toBe(
+      'the row key movie_id must be a number (N), but the record has a string (S)',
+    );
     record.dynamodb!.Keys = { id: { N: '42' } };
     expect(invalidRow(() => assetFromRecord(record)).message).toBe('the row key movie_id must be a number (N), but the record has none');
   });
@@ -65,30 +67,33 @@ describe('assetFromRecord', () => {
   it('does not trip over an attribute value that is not an object', () => {
     const image = rowImage();
     (image as Record<string, unknown>).S3_object = 'movies/raw-string.mp4';
-    expect(invalidRow(() => assetFromRecord(insertRecord(image))).message).toBe('S3_object must be a string (S), but the row has an unknown type');
+    expect(invalidRow(() => assetFromRecord(insertRecord(image))).message).toBe(
+      'S3_object must be a string (S), but the row has an unknown type',
+    );
     (image as Record<string, unknown>).S3_object = null;
-    expect(invalidRow(() => assetFromRecord(insertRecord(image))).message).toBe('S3_object must be a string (S), but the row has an unknown type');
+    expect(invalidRow(() => assetFromRecord(insertRecord(image))).message).toBe(
+      'S3_object must be a string (S), but the row has an unknown type',
+    );
   });
 
   it.each(['S3_bucket', 'S3_object'])('rejects an empty %s', (name) => {
     expect(invalidRow(() => assetFromRecord(insertRecord(rowImage({ [name]: { S: '' } })))).message).toBe(`${name} is an empty string`);
   });
 
-  it.each([
-    'ab',
-    'a'.repeat(256),
-    'example..bucket',
-    'example bucket',
-    'example/bucket',
-    'bücket',
-  ])('rejects the invalid bucket name %j and quotes it', (bucket) => {
-    const error = invalidRow(() => assetFromRecord(insertRecord(rowImage({ S3_bucket: { S: bucket } }))));
-    expect(error.message).toBe(`S3_bucket "${bucket}" is not a valid S3 bucket name`);
-  });
+  it.each(['ab', 'a'.repeat(256), 'example..bucket', 'example bucket', 'example/bucket', 'bücket'])(
+    'rejects the invalid bucket name %j and quotes it',
+    (bucket) => {
+      const error = invalidRow(() => assetFromRecord(insertRecord(rowImage({ S3_bucket: { S: bucket } }))));
+      expect(error.message).toBe(`S3_bucket "${bucket}" is not a valid S3 bucket name`);
+    },
+  );
 
-  it.each(['abc', 'a'.repeat(63), 'media.example.com', '123-media-2025', 'Legacy_Media-Bucket', 'a'.repeat(255)])('accepts the valid (or legacy us-east-1) bucket name %j', (bucket) => {
-    expect(assetFromRecord(insertRecord(rowImage({ S3_bucket: { S: bucket } }))).bucket).toBe(bucket);
-  });
+  it.each(['abc', 'a'.repeat(63), 'media.example.com', '123-media-2025', 'Legacy_Media-Bucket', 'a'.repeat(255)])(
+    'accepts the valid (or legacy us-east-1) bucket name %j',
+    (bucket) => {
+      expect(assetFromRecord(insertRecord(rowImage({ S3_bucket: { S: bucket } }))).bucket).toBe(bucket);
+    },
+  );
 
   it('accepts a key of exactly 1024 bytes and rejects 1025, counting UTF-8 bytes rather than characters', () => {
     expect(assetFromRecord(insertRecord(rowImage({ S3_object: { S: 'k'.repeat(1024) } }))).key).toHaveLength(1024);

@@ -22,11 +22,16 @@ interface State {
   ItemProcessor?: { States: Record<string, State> };
 }
 
-const asl = JSON.parse(readFileSync(join(__dirname, '../../statemachine/media-probe.asl.json'), 'utf8')) as { States: Record<string, State> };
+const asl = JSON.parse(readFileSync(join(__dirname, '../../statemachine/media-probe.asl.json'), 'utf8')) as {
+  States: Record<string, State>;
+};
 
 /** Every state, nested Map processors included, by name. */
 function allStates(states: Record<string, State>): Array<[string, State]> {
-  return Object.entries(states).flatMap(([name, state]) => [[name, state] as [string, State], ...(state.ItemProcessor ? allStates(state.ItemProcessor.States) : [])]);
+  return Object.entries(states).flatMap(([name, state]) => [
+    [name, state] as [string, State],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor.States) : []),
+  ]);
 }
 
 /** Every `"key.$": "path"` inside a template, at any depth. */
@@ -91,7 +96,9 @@ describe('the state machine definition', () => {
   it('passes each function the fields its handler reads', () => {
     const payload = (name: string) => {
       const params = states.find(([n]) => n === name)![1].Parameters as { Payload: Record<string, unknown> };
-      return Object.keys(params.Payload).map((key) => key.replace(/\.\$$/, '')).sort();
+      return Object.keys(params.Payload)
+        .map((key) => key.replace(/\.\$$/, ''))
+        .sort();
     };
     expect(payload('presign')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
     expect(payload('ffprobe')).toEqual(['asset', 'attempt', 'entered_at', 'size_bytes', 'url']);
@@ -102,7 +109,12 @@ describe('the state machine definition', () => {
   it('keeps the presigned URL out of the update step and the failure records', () => {
     const leaks = states
       .filter(([name]) => name !== 'ffprobe')
-      .flatMap(([name, state]) => [state.Parameters].flatMap(jsonPaths).filter(({ path }) => /url/i.test(path)).map(({ path }) => `${name}: ${path}`));
+      .flatMap(([name, state]) =>
+        [state.Parameters]
+          .flatMap(jsonPaths)
+          .filter(({ path }) => /url/i.test(path))
+          .map(({ path }) => `${name}: ${path}`),
+      );
     expect(leaks).toEqual([]);
   });
 });

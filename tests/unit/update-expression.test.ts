@@ -2,8 +2,8 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from '../../functions/lib/analysis';
 import type { FfprobeResult } from '../../functions/lib/ffprobe';
-import { OWNED_ATTRIBUTES, buildAnalysisUpdate, explainStaleRow } from '../../functions/lib/update-expression';
-import { BUCKET, KEY, insertRecord, rowImage } from './helpers/records';
+import { buildAnalysisUpdate, explainStaleRow, OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
+import { BUCKET, insertRecord, KEY, rowImage } from './helpers/records';
 
 const TABLE = 'media-probe-Movies';
 const STARTED_AT = '2025-01-15T10:00:00.000Z';
@@ -15,13 +15,23 @@ const analysis = (status: Analysis['status']): Analysis => ({
   finished_at: '2025-01-15T10:00:03.000Z',
   steps: {
     presign: { status: 'SUCCEEDED', attempts: 1, duration_ms: 120 },
-    ffprobe: status === 'SUCCEEDED' ? { status: 'SUCCEEDED', attempts: 1, duration_ms: 2400 } : { status: 'FAILED', attempts: 1, duration_ms: 2400, error: 'NotMediaError: x' },
-    update: status === 'SUCCEEDED' ? { status: 'SUCCEEDED', attempts: 1, duration_ms: 40 } : { status: 'SKIPPED', attempts: 0, duration_ms: 0 },
+    ffprobe:
+      status === 'SUCCEEDED'
+        ? { status: 'SUCCEEDED', attempts: 1, duration_ms: 2400 }
+        : { status: 'FAILED', attempts: 1, duration_ms: 2400, error: 'NotMediaError: x' },
+    update:
+      status === 'SUCCEEDED' ? { status: 'SUCCEEDED', attempts: 1, duration_ms: 40 } : { status: 'SKIPPED', attempts: 0, duration_ms: 0 },
   },
   ...(status === 'FAILED' ? { error: { step: 'ffprobe' as const, type: 'NotMediaError', message: 'x' } } : {}),
 });
 
-const media: FfprobeResult['media'] = { format_name: 'mp3', duration_s: 2.04, video: [], audio: [{ codec: 'mp3', channels: 1, sample_rate: 44100 }], subtitles: [] };
+const media: FfprobeResult['media'] = {
+  format_name: 'mp3',
+  duration_s: 2.04,
+  video: [],
+  audio: [{ codec: 'mp3', channels: 1, sample_rate: 44100 }],
+  subtitles: [],
+};
 const inline: FfprobeResult = { stored: { ffprobe_output: '{"streams":[],"format":{}}' }, media };
 const located: FfprobeResult = { stored: { ffprobe_output_location: 's3://media-probe-results/ffprobe-output/42/abc.json' }, media };
 
@@ -93,8 +103,18 @@ describe('buildAnalysisUpdate', () => {
     expect(input.ConditionExpression).toBe(
       'attribute_exists(#key0) AND #src0 = :src0 AND #src1 = :src1 AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)',
     );
-    expect(input.ExpressionAttributeNames).toMatchObject({ '#key0': 'movie_id', '#src0': 'S3_bucket', '#src1': 'S3_object', '#analysis': 'analysis', '#started_at': 'started_at' });
-    expect(input.ExpressionAttributeValues).toMatchObject({ ':src0': { S: BUCKET }, ':src1': { S: KEY }, ':started_at': { S: STARTED_AT } });
+    expect(input.ExpressionAttributeNames).toMatchObject({
+      '#key0': 'movie_id',
+      '#src0': 'S3_bucket',
+      '#src1': 'S3_object',
+      '#analysis': 'analysis',
+      '#started_at': 'started_at',
+    });
+    expect(input.ExpressionAttributeValues).toMatchObject({
+      ':src0': { S: BUCKET },
+      ':src1': { S: KEY },
+      ':started_at': { S: STARTED_AT },
+    });
   });
 
   it('requires the source attributes to be still absent when the record lacked them', () => {
@@ -106,17 +126,23 @@ describe('buildAnalysisUpdate', () => {
   });
 
   it('compares a mistyped source attribute with its own type, binary decoded', () => {
-    const input = buildAnalysisUpdate(TABLE, insertRecord(rowImage({ S3_bucket: { N: '12' }, S3_object: { B: 'AQI=' } })), analysis('FAILED'));
+    const input = buildAnalysisUpdate(
+      TABLE,
+      insertRecord(rowImage({ S3_bucket: { N: '12' }, S3_object: { B: 'AQI=' } })),
+      analysis('FAILED'),
+    );
     expect(input.ExpressionAttributeValues![':src0']).toEqual({ N: '12' });
     expect(Array.from(input.ExpressionAttributeValues![':src1'].B!)).toEqual([1, 2]);
   });
 
   it('still guards on the key and the start time for a record without NewImage', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(null), analysis('FAILED'));
-    expect(input.ConditionExpression).toBe('attribute_exists(#key0) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)');
+    expect(input.ConditionExpression).toBe(
+      'attribute_exists(#key0) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)',
+    );
   });
 
-  it("never lets a failure report replace the success its own execution already recorded", () => {
+  it('never lets a failure report replace the success its own execution already recorded', () => {
     const failure = buildAnalysisUpdate(TABLE, insertRecord(), analysis('FAILED'));
     expect(failure.ConditionExpression).toContain('NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)');
     expect(failure.ExpressionAttributeValues![':execution']).toEqual({ S: analysis('FAILED').execution });
@@ -126,7 +152,9 @@ describe('buildAnalysisUpdate', () => {
 
   it('drops undefined fields instead of failing to marshall them', () => {
     const partial = { ...analysis('SUCCEEDED'), error: undefined };
-    expect(() => buildAnalysisUpdate(TABLE, insertRecord(), partial, { ...inline, media: { ...media, bit_rate: undefined } })).not.toThrow();
+    expect(() =>
+      buildAnalysisUpdate(TABLE, insertRecord(), partial, { ...inline, media: { ...media, bit_rate: undefined } }),
+    ).not.toThrow();
   });
 });
 
@@ -157,7 +185,13 @@ describe('explainStaleRow', () => {
   });
 
   it('a newer analysis is already recorded', () => {
-    const newer = current({ analysis: { status: 'SUCCEEDED', started_at: '2025-01-15T10:05:00.000Z', execution: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-2:item-0' } });
+    const newer = current({
+      analysis: {
+        status: 'SUCCEEDED',
+        started_at: '2025-01-15T10:05:00.000Z',
+        execution: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-2:item-0',
+      },
+    });
     expect(explainStaleRow(insertRecord(), newer, STARTED_AT)).toBe(
       'a newer analysis (started 2025-01-15T10:05:00.000Z by arn:aws:states:us-east-1:123456789012:express:media-probe:run-2:item-0) is already recorded',
     );

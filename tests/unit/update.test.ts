@@ -4,10 +4,13 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StepRecord } from '../../functions/lib/analysis';
 import { TransientError } from '../../functions/lib/errors';
-import { analysisFor, updateRow, type UpdateRequest } from '../../functions/lib/update';
-import { BUCKET, KEY, insertRecord } from './helpers/records';
+import { analysisFor, type UpdateRequest, updateRow } from '../../functions/lib/update';
+import { BUCKET, insertRecord, KEY } from './helpers/records';
 
-const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'UNITTESTKEYID', secretAccessKey: 'unit-test-secret' } });
+const dynamodb = new DynamoDBClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'UNITTESTKEYID', secretAccessKey: 'unit-test-secret' },
+});
 const dynamoMock = mockClient(dynamodb);
 const TABLE = 'media-probe-movies';
 const updateStep: StepRecord = { status: 'SUCCEEDED', attempts: 1, duration_ms: 35 };
@@ -21,7 +24,10 @@ const success: UpdateRequest = {
     presign: { status: 'SUCCEEDED', attempts: 1, duration_ms: 150, finished_at: '2025-01-15T10:00:00.200Z' } as StepRecord,
     ffprobe: { status: 'SUCCEEDED', attempts: 1, duration_ms: 2100, finished_at: '2025-01-15T10:00:02.350Z' } as StepRecord,
   },
-  result: { stored: { ffprobe_output: '{"streams":[{"codec_type":"audio"}],"format":{}}' }, media: { video: [], audio: [{ codec: 'mp3' }], subtitles: [] } },
+  result: {
+    stored: { ffprobe_output: '{"streams":[{"codec_type":"audio"}],"format":{}}' },
+    media: { video: [], audio: [{ codec: 'mp3' }], subtitles: [] },
+  },
 };
 
 const failure: UpdateRequest = {
@@ -31,7 +37,10 @@ const failure: UpdateRequest = {
   steps: {},
   failure: {
     step: 'presign',
-    error: { Error: 'ObjectNotFoundError', Cause: JSON.stringify({ errorType: 'ObjectNotFoundError', errorMessage: 'the object does not exist' }) },
+    error: {
+      Error: 'ObjectNotFoundError',
+      Cause: JSON.stringify({ errorType: 'ObjectNotFoundError', errorMessage: 'the object does not exist' }),
+    },
     started_at: '2025-01-15T10:00:00.000Z',
     failed_at: '2025-01-15T10:00:00.300Z',
   },
@@ -39,7 +48,12 @@ const failure: UpdateRequest = {
 
 /** A DynamoDB error as the SDK raises it. */
 function dynamoError(name: string, httpStatusCode: number, message = name): DynamoDBServiceException {
-  return new DynamoDBServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode }, message });
+  return new DynamoDBServiceException({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode },
+    message,
+  });
 }
 
 beforeEach(() => dynamoMock.reset());
@@ -52,7 +66,9 @@ describe('updateRow', () => {
     const input = call.args[0].input;
     expect(input.TableName).toBe(TABLE);
     expect(input.Key).toEqual({ movie_id: { N: '42' } });
-    expect(input.ExpressionAttributeValues![':output']).toEqual({ S: (success.result!.stored as { ffprobe_output: string }).ffprobe_output });
+    expect(input.ExpressionAttributeValues![':output']).toEqual({
+      S: (success.result!.stored as { ffprobe_output: string }).ffprobe_output,
+    });
     expect(input.ExpressionAttributeValues![':analysis'].M!.steps.M!.presign.M).not.toHaveProperty('finished_at');
   });
 
@@ -70,7 +86,11 @@ describe('updateRow', () => {
 
   it('a refused condition with the current row → applied: false, with the reason', async () => {
     const Item = marshall({ movie_id: 42, S3_bucket: BUCKET, S3_object: 'movies/42/recut.mp4' });
-    dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed', Item }));
+    dynamoMock
+      .on(UpdateItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed', Item }),
+      );
     expect(await updateRow(dynamodb, TABLE, success, updateStep)).toStrictEqual({
       movie_id: '42',
       status: 'SUCCEEDED',
@@ -80,7 +100,9 @@ describe('updateRow', () => {
   });
 
   it('a refused condition without a row → applied: false, the row was deleted', async () => {
-    dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' }));
+    dynamoMock
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' }));
     expect(await updateRow(dynamodb, TABLE, failure, updateStep)).toStrictEqual({
       movie_id: '42',
       status: 'FAILED',
@@ -107,7 +129,9 @@ describe('updateRow', () => {
   });
 
   it('refuses a record that is not a stream record before calling DynamoDB', async () => {
-    await expect(updateRow(dynamodb, TABLE, { ...failure, record: { hello: 'world' } }, updateStep)).rejects.toMatchObject({ name: 'InvalidRowError' });
+    await expect(updateRow(dynamodb, TABLE, { ...failure, record: { hello: 'world' } }, updateStep)).rejects.toMatchObject({
+      name: 'InvalidRowError',
+    });
     expect(dynamoMock.calls()).toHaveLength(0);
   });
 });
@@ -132,7 +156,12 @@ describe('analysisFor', () => {
   it('a failure takes the step map and the error from the failure', () => {
     const analysis = analysisFor(failure, updateStep, now);
     expect(analysis.status).toBe('FAILED');
-    expect(analysis.steps.presign).toStrictEqual({ status: 'FAILED', attempts: 1, duration_ms: 300, error: 'ObjectNotFoundError: the object does not exist' });
+    expect(analysis.steps.presign).toStrictEqual({
+      status: 'FAILED',
+      attempts: 1,
+      duration_ms: 300,
+      error: 'ObjectNotFoundError: the object does not exist',
+    });
     expect(analysis.error).toEqual({ step: 'presign', type: 'ObjectNotFoundError', message: 'the object does not exist' });
   });
 

@@ -1,6 +1,7 @@
 /** The generic helpers in util/: the token bucket, the bounded pool, back-off with full jitter and retries, the progress line. */
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, RetriesExhaustedError, withRetries } from '../../util/backoff';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
@@ -62,10 +63,15 @@ describe('runPool', () => {
   test('begins no further item once stopped', async () => {
     const begun: number[] = [];
     let stop = false;
-    await runPool([1, 2, 3, 4, 5], 1, async (item) => {
-      begun.push(item);
-      if (item === 2) stop = true;
-    }, () => stop);
+    await runPool(
+      [1, 2, 3, 4, 5],
+      1,
+      async (item) => {
+        begun.push(item);
+        if (item === 2) stop = true;
+      },
+      () => stop,
+    );
     expect(begun).toEqual([1, 2]);
   });
 });
@@ -85,7 +91,9 @@ describe('withRetries and backoffDelay', () => {
   test('retries retryable errors, then gives up with the last error attached', async () => {
     const pauses: number[] = [];
     const fn = jest.fn().mockRejectedValue(Object.assign(new Error('slow down'), { name: 'Throttled' }));
-    const error = (await withRetries(fn, () => true, { ...options, random: () => 0.5, sleep: async (ms) => void pauses.push(ms) }).catch((e) => e)) as RetriesExhaustedError;
+    const error = (await withRetries(fn, () => true, { ...options, random: () => 0.5, sleep: async (ms) => void pauses.push(ms) }).catch(
+      (e) => e,
+    )) as RetriesExhaustedError;
     expect(error).toBeInstanceOf(RetriesExhaustedError);
     expect(error.attempts).toBe(4);
     expect((error.lastError as Error).message).toBe('slow down');

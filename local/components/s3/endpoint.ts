@@ -6,18 +6,18 @@
  * NotImplemented error, naming the operation, rather than faked.
  */
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
-import { FaultInjector, type FaultHandle } from '../faults';
+import { type FaultHandle, FaultInjector } from '../faults';
 import { track } from '../lifecycle';
 import { receiveBody } from './payload';
+import { type AuthMode, type Credentials, decodeSegment, type QueryBag, SigV4Verifier } from './sigv4';
 import { ObjectStore } from './store';
-import { decodeSegment, SigV4Verifier, type AuthMode, type Credentials, type QueryBag } from './sigv4';
 import { S3Error } from './xml';
 
 export type S3FaultCode = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
@@ -176,11 +176,17 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     CreateBucket: async ({ req, res, route }) => {
       await drain(req);
       const bucket = route.bucket!;
-      if (!validBucketName(bucket)) throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+      if (!validBucketName(bucket))
+        throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
       const created = await store.createBucket(bucket);
       // us-east-1 answers 200 to re-creating your own bucket; every other region says 409.
       if (!created && region !== 'us-east-1') {
-        throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
+        throw new S3Error(
+          409,
+          'BucketAlreadyOwnedByYou',
+          'Your previous request to create the named bucket succeeded and you already own it.',
+          { BucketName: bucket },
+        );
       }
       res.writeHead(200, { Location: `/${bucket}`, 'Content-Length': 0 }).end();
     },
@@ -250,7 +256,10 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     const range = parseRange(singleHeader(req, 'range'), head.size);
     if (range === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${head.size}`);
-      throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: singleHeader(req, 'range')!, ActualObjectSize: String(head.size) });
+      throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', {
+        RangeRequested: singleHeader(req, 'range')!,
+        ActualObjectSize: String(head.size),
+      });
     }
     const opened = req.method === 'HEAD' ? { meta: head, stream: undefined } : await store.open(bucket, key, range);
     if (!opened) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
@@ -311,9 +320,14 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       }
       const conditional = CONDITIONAL_HEADERS.find((h) => req.headers[h.toLowerCase()] !== undefined);
       if (conditional) {
-        throw new S3Error(501, 'NotImplemented', `A header you provided implies functionality that is not implemented: the local S3 endpoint does not evaluate ${conditional}.`, {
-          Header: conditional,
-        });
+        throw new S3Error(
+          501,
+          'NotImplemented',
+          `A header you provided implies functionality that is not implemented: the local S3 endpoint does not evaluate ${conditional}.`,
+          {
+            Header: conditional,
+          },
+        );
       }
       const fault = faults.take({ method, ...route });
       if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
@@ -364,8 +378,12 @@ function resolveRoute(method: string, rawPath: string, query: QueryBag, headers:
   // Authentication parameters and the SDK's x-id=<operation> marker do not select an operation.
   const params = Object.keys(query).filter((p) => !p.startsWith('X-Amz-') && !p.startsWith('x-amz-') && p !== 'x-id');
   const target: Target = key !== undefined ? 'object' : bucket !== undefined ? 'bucket' : 'service';
-  const known = OPERATIONS.find((o) => o.method === method && o.target === target && (o.param === undefined ? params.length === 0 : params.includes(o.param)));
-  let operation = known?.operation ?? `${method} on ${target === 'object' ? 'an object' : `the ${target}`}${params.length > 0 ? ` with ?${params.join('&')}` : ''}`;
+  const known = OPERATIONS.find(
+    (o) => o.method === method && o.target === target && (o.param === undefined ? params.length === 0 : params.includes(o.param)),
+  );
+  let operation =
+    known?.operation ??
+    `${method} on ${target === 'object' ? 'an object' : `the ${target}`}${params.length > 0 ? ` with ?${params.join('&')}` : ''}`;
   // CopyObject is a PutObject whose body comes from another object.
   if (operation === 'PutObject' && headers['x-amz-copy-source'] !== undefined) operation = 'CopyObject';
   return { operation, ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }) };
@@ -423,7 +441,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requ
     return;
   }
   const error = err instanceof S3Error ? err : new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');
-  if (!(err instanceof S3Error)) log(`local S3 endpoint: ${req.method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  if (!(err instanceof S3Error))
+    log(`local S3 endpoint: ${req.method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   req.resume();
   if (req.method === 'HEAD') {
     res.writeHead(error.status, { 'Content-Length': 0 }).end();

@@ -71,10 +71,10 @@ export async function receiveBody(req: IncomingMessage, payloadHash: string, fil
   }
 
   const trailers = new Map<string, string>();
-  const announced = chunked
-    ? (header(req, 'x-amz-trailer') ?? '').split(',').map((t) => t.trim().toLowerCase())
-    : Object.keys(req.headers);
-  const algorithms = announced.filter((h) => h.startsWith(CHECKSUM_PREFIX) && h !== `${CHECKSUM_PREFIX}type`).map((h) => h.slice(CHECKSUM_PREFIX.length));
+  const announced = chunked ? (header(req, 'x-amz-trailer') ?? '').split(',').map((t) => t.trim().toLowerCase()) : Object.keys(req.headers);
+  const algorithms = announced
+    .filter((h) => h.startsWith(CHECKSUM_PREFIX) && h !== `${CHECKSUM_PREFIX}type`)
+    .map((h) => h.slice(CHECKSUM_PREFIX.length));
   const digests = new Map<string, Digest | undefined>(algorithms.map((a) => [a, digestFor(a)]));
   const md5 = createHash('md5');
   const sha256 = /^[0-9a-f]{64}$/.test(payloadHash) ? createHash('sha256') : undefined;

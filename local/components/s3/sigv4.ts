@@ -137,7 +137,11 @@ export class SigV4Verifier {
   private checkCredential(credential: string, shortDate: string, errorCode: string, prefix: string): void {
     const [accessKeyId, date, region, service, terminator, ...rest] = credential.split('/');
     if (rest.length > 0 || terminator !== 'aws4_request' || service !== 's3' || !date || !region) {
-      throw new S3Error(400, errorCode, `${prefix} the credential is malformed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`);
+      throw new S3Error(
+        400,
+        errorCode,
+        `${prefix} the credential is malformed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`,
+      );
     }
     if (accessKeyId !== this.credentials.accessKeyId) {
       throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', {
@@ -229,13 +233,20 @@ export class SigV4Verifier {
       );
     }
     const signingDate = parseAmzDate(amzDate);
-    if (!signingDate) throw paramError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"');
+    if (!signingDate) throw paramError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
     if (!/^\d+$/.test(expires)) throw paramError('X-Amz-Expires should be a number');
     const expiresIn = Number(expires);
     if (expiresIn > MAX_PRESIGN_EXPIRES) {
-      throw paramError('X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds');
+      throw paramError(
+        'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
+      );
     }
-    this.checkCredential(credential, amzDate.slice(0, 8), 'AuthorizationQueryParametersError', 'Error parsing the X-Amz-Credential parameter;');
+    this.checkCredential(
+      credential,
+      amzDate.slice(0, 8),
+      'AuthorizationQueryParametersError',
+      'Error parsing the X-Amz-Credential parameter;',
+    );
     const expiry = new Date(signingDate.getTime() + expiresIn * 1000);
     if (now > expiry) {
       throw new S3Error(403, 'AccessDenied', 'Request has expired', {

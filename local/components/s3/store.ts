@@ -99,7 +99,11 @@ export class ObjectStore {
    * Open the object's bytes (optionally a byte range, inclusive). Retries once when an overwrite
    * removed the data file between reading the metadata and opening it.
    */
-  async open(bucket: string, key: string, range?: { start: number; end: number }): Promise<{ meta: ObjectMeta; stream: ReadStream } | undefined> {
+  async open(
+    bucket: string,
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<{ meta: ObjectMeta; stream: ReadStream } | undefined> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const meta = await this.head(bucket, key);
       if (!meta) return undefined;

@@ -93,6 +93,7 @@ export const FIXTURES: Fixture[] = [
 /** Encodes every fixture into `dir` with the system ffmpeg (single-threaded, bitexact, no metadata). */
 export function generateFixtures(dir: string): void {
   for (const f of FIXTURES) {
+    // biome-ignore format: ffmpeg's options stay on one line with their values
     const args = [
       '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-threads', '1',
       ...f.args,

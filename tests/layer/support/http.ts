@@ -76,7 +76,9 @@ export async function serveDirectory(root: string, tls?: TlsOptions): Promise<Me
         res.end();
         return;
       }
-      createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+      createReadStream(file, { start, end })
+        .on('error', () => res.destroy())
+        .pipe(res);
     })();
   };
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);

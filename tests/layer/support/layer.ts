@@ -28,7 +28,10 @@ export function ensureDebPackages(packages: string[]): void {
   );
   if (missing.length === 0) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...missing]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', ...missing],
+  ]) {
     const r = spawnSync('apt-get', args, { env, encoding: 'utf8', timeout: 15 * 60 * 1000 });
     if (r.status !== 0) fail(`apt-get ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   }

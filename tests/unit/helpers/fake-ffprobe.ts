@@ -41,7 +41,10 @@ export class FakeFfprobeDir {
     writeFileSync(this.path(`${name}.prefix`), prefix);
     writeFileSync(this.path(`${name}.suffix`), suffix);
     const last = 'eval "url=\\${$#}"';
-    return this.script(name, `${last}\nprintf '%s%s%s' "$(/bin/cat '${this.path(`${name}.prefix`)}')" "$url" "$(/bin/cat '${this.path(`${name}.suffix`)}')"`);
+    return this.script(
+      name,
+      `${last}\nprintf '%s%s%s' "$(/bin/cat '${this.path(`${name}.prefix`)}')" "$url" "$(/bin/cat '${this.path(`${name}.suffix`)}')"`,
+    );
   }
 
   remove(): void {

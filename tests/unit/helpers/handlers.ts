@@ -3,8 +3,9 @@
  * first, then the module. Each Jest test file has its own module registry, so the SDK client
  * classes a test mocks are the ones the handlers use.
  */
-import type { handler as PresignHandler } from '../../../functions/presign/index';
+
 import type { handler as ProbeHandler } from '../../../functions/ffprobe/index';
+import type { handler as PresignHandler } from '../../../functions/presign/index';
 import type { handler as UpdateHandler } from '../../../functions/update/index';
 
 export const PRESIGN_EXPIRY_SECONDS = 120;

@@ -31,7 +31,9 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result?:
   const spies = [
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (record(chunk), true)),
     jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (record(chunk), true)),
-    ...(['log', 'info', 'warn', 'error', 'debug', 'trace'] as const).map((method) => jest.spyOn(console, method).mockImplementation(record)),
+    ...(['log', 'info', 'warn', 'error', 'debug', 'trace'] as const).map((method) =>
+      jest.spyOn(console, method).mockImplementation(record),
+    ),
   ];
   try {
     return { result: await fn(), output: chunks.join('\n') };
