@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS } from '../local/components/constants';
@@ -111,7 +111,7 @@ async function stackTarget(stackName: string): Promise<Target> {
     } catch (error) {
       throw explainAwsError(error, `looking up stack ${stackName}`);
     }
-    let stack;
+    let stack: Stack | undefined;
     try {
       stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
     } catch (error) {

@@ -67,7 +67,7 @@ export class LocalFunction {
     const saved = Object.fromEntries(Object.keys(this.environment).map((name) => [name, process.env[name]]));
     Object.assign(process.env, this.environment);
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // A synchronous require: the module reads its environment while it loads, and only then may the process get its own back.
       return require(path.join(this.repositoryRoot, this.settings.entryPoint)) as Record<string, unknown>;
     } finally {
       for (const [name, value] of Object.entries(saved)) {

@@ -199,8 +199,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         checkpointFile,
         retryIntervalScale: options.retryIntervalScale,
       });
-      pipe.start();
-      stops.push(() => pipe!.stop());
+      const started = pipe;
+      started.start();
+      stops.push(() => started.stop());
     }
 
     return {

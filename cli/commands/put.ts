@@ -1,5 +1,5 @@
 /** `media-probe put`: inserts an asset row, refusing to overwrite an existing movie_id unless --replace. */
-import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand, type PutItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import { Option } from '@commander-js/extra-typings';
 import { InvalidRowError } from '../../functions/lib/errors';
 import { assetFromRecord } from '../../functions/lib/row';
@@ -34,7 +34,7 @@ export async function put(values: PutOptions): Promise<number> {
   }
 
   return withTarget(values, async (target) => {
-    let previous;
+    let previous: PutItemCommandOutput;
     try {
       previous = await target.dynamodb.send(
         new PutItemCommand({

@@ -181,27 +181,23 @@ describe('happy path', () => {
 });
 
 describe('bad input ends FAILED with the step and a readable reason', () => {
+  const uploaded = async (key: string, body: Buffer) => {
+    await put(key, body);
+    return row(key);
+  };
   const cases: Array<[string, () => Promise<PlainRow>, string, string, RegExp]> = [
     [
       'a zero-byte object',
-      async () => (await put('bad/empty.mp4', Buffer.alloc(0)), row('bad/empty.mp4')),
+      () => uploaded('bad/empty.mp4', Buffer.alloc(0)),
       'ffprobe',
       'NotMediaError',
       /could not read the object as media/,
     ],
     ['a text file', async () => row('shot-list.txt'), 'ffprobe', 'NotMediaError', /media/],
-    [
-      'random bytes',
-      async () => (await put('bad/random.mov', randomBytes(64 * 1024)), row('bad/random.mov')),
-      'ffprobe',
-      'NotMediaError',
-      /media|streams/,
-    ],
+    ['random bytes', () => uploaded('bad/random.mov', randomBytes(64 * 1024)), 'ffprobe', 'NotMediaError', /media|streams/],
     [
       'a truncated MP4',
-      async () => (
-        await put('bad/truncated.mp4', readFileSync(path.join(SAMPLES, 'trailer.mp4')).subarray(0, 1500)), row('bad/truncated.mp4')
-      ),
+      () => uploaded('bad/truncated.mp4', readFileSync(path.join(SAMPLES, 'trailer.mp4')).subarray(0, 1500)),
       'ffprobe',
       'NotMediaError',
       /media/,

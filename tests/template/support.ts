@@ -11,7 +11,6 @@ export const repoRoot = path.resolve(__dirname, '..', '..');
 export const templatePath = path.join(repoRoot, 'template.yaml');
 
 /** Template data as the tests dig into it: any path, checked by the assertion that reads it. */
-// biome-ignore lint/suspicious/noExplicitAny: the tests walk arbitrary template and tool-report JSON.
 export type Json = any;
 
 /** template.yaml as plain data, short-form tags turned into their long form (`!Ref X` → `{Ref: X}`). */

@@ -11,11 +11,13 @@ function fakeHelper() {
   const stdout = new PassThrough();
   const requests: unknown[] = [];
   stdin.on('data', (chunk: Buffer) =>
-    chunk
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-      .forEach((line) => requests.push(JSON.parse(line))),
+    requests.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    ),
   );
   let exit!: (code: number | null) => void;
   const exited = new Promise<number | null>((resolve) => (exit = resolve));

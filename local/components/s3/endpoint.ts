@@ -166,7 +166,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   const region = options.region ?? LOCAL_REGION;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const scratch = options.dataDir ? undefined : await fs.mkdtemp(path.join(os.tmpdir(), 'media-probe-s3-'));
-  const store = new ObjectStore(options.dataDir ?? scratch!);
+  const store = new ObjectStore(options.dataDir ?? scratch ?? '');
   await store.init();
   const verifier = new SigV4Verifier(credentials, region);
   const faults = new S3Faults();
@@ -175,7 +175,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   const handlers: Partial<Record<string, (ctx: Context) => Promise<void>>> = {
     CreateBucket: async ({ req, res, route }) => {
       await drain(req);
-      const bucket = route.bucket!;
+      const bucket = bucketOf(route);
       if (!validBucketName(bucket))
         throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
       const created = await store.createBucket(bucket);
@@ -191,7 +191,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       res.writeHead(200, { Location: `/${bucket}`, 'Content-Length': 0 }).end();
     },
     HeadBucket: async ({ res, route }) => {
-      await requireBucket(route.bucket!);
+      await requireBucket(bucketOf(route));
       res.writeHead(200, { 'x-amz-bucket-region': region, 'Content-Length': 0 }).end();
     },
     PutObject: putObject,
@@ -204,8 +204,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   }
 
   async function putObject({ req, res, route, payloadHash, record }: Context): Promise<void> {
-    const bucket = route.bucket!;
-    const key = route.key!;
+    const { bucket, key } = objectOf(route);
     await requireBucket(bucket);
     if (Buffer.byteLength(key) > 1024) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
     const temp = store.tempFile();
@@ -227,7 +226,8 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       else delete headers['content-encoding'];
       const userMetadata: Record<string, string> = {};
       for (const name of Object.keys(req.headers)) {
-        if (name.startsWith('x-amz-meta-')) userMetadata[name.slice('x-amz-meta-'.length)] = singleHeader(req, name)!;
+        const value = singleHeader(req, name);
+        if (name.startsWith('x-amz-meta-') && value !== undefined) userMetadata[name.slice('x-amz-meta-'.length)] = value;
       }
       const meta = await store.commit(bucket, key, temp, {
         size: body.size,
@@ -248,16 +248,16 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   }
 
   async function getObject({ req, res, route, query }: Context): Promise<void> {
-    const bucket = route.bucket!;
-    const key = route.key!;
+    const { bucket, key } = objectOf(route);
     await requireBucket(bucket);
     const head = await store.head(bucket, key);
     if (!head) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-    const range = parseRange(singleHeader(req, 'range'), head.size);
+    const requested = singleHeader(req, 'range');
+    const range = parseRange(requested, head.size);
     if (range === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${head.size}`);
       throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', {
-        RangeRequested: singleHeader(req, 'range')!,
+        RangeRequested: requested ?? '',
         ActualObjectSize: String(head.size),
       });
     }
@@ -387,6 +387,18 @@ function resolveRoute(method: string, rawPath: string, query: QueryBag, headers:
   // CopyObject is a PutObject whose body comes from another object.
   if (operation === 'PutObject' && headers['x-amz-copy-source'] !== undefined) operation = 'CopyObject';
   return { operation, ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }) };
+}
+
+/** The bucket a bucket or object operation names: the route table sends only those operations to handlers that ask. */
+function bucketOf(route: Route): string {
+  if (route.bucket === undefined) throw new S3Error(400, 'InvalidRequest', `${route.operation} needs a bucket in the path`);
+  return route.bucket;
+}
+
+/** The bucket and key an object operation names. */
+function objectOf(route: Route): { bucket: string; key: string } {
+  if (route.key === undefined) throw new S3Error(400, 'InvalidRequest', `${route.operation} needs an object key in the path`);
+  return { bucket: bucketOf(route), key: route.key };
 }
 
 function parseQuery(raw: string): QueryBag {

@@ -190,11 +190,11 @@ export class SigV4Verifier {
 
     const amzDate = headerValue(request.headers, 'x-amz-date');
     const signingDate = parseAmzDate(amzDate);
-    if (!signingDate) throw new S3Error(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
-    this.checkCredential(credential, amzDate!.slice(0, 8), 'AuthorizationHeaderMalformed', 'The authorization header is malformed;');
+    if (!amzDate || !signingDate) throw new S3Error(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+    this.checkCredential(credential, amzDate.slice(0, 8), 'AuthorizationHeaderMalformed', 'The authorization header is malformed;');
     if (Math.abs(now.getTime() - signingDate.getTime()) > MAX_SKEW_MS) {
       throw new S3Error(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
-        RequestTime: amzDate!,
+        RequestTime: amzDate,
         ServerTime: now.toISOString(),
         MaxAllowedSkewMilliseconds: String(MAX_SKEW_MS),
       });
@@ -276,7 +276,8 @@ export class SigV4Verifier {
     const expectedSigned = queryValue(presigned.query as QueryBag, 'X-Amz-SignedHeaders');
     const expected = queryValue(presigned.query as QueryBag, 'X-Amz-Signature');
     if (expectedSigned !== signedHeaders || !expected || !sameSignature(expected, signature)) throw SIGNATURE_MISMATCH();
-    return { mode: 'presigned', payloadHash: signsContentHash ? headerValue(request.headers, CONTENT_SHA256)! : UNSIGNED_PAYLOAD };
+    // checkSignedHeaders has made sure every signed header, a signed x-amz-content-sha256 too, is in the request.
+    return { mode: 'presigned', payloadHash: (signsContentHash && headerValue(request.headers, CONTENT_SHA256)) || UNSIGNED_PAYLOAD };
   }
 
   /** The request as the client signed it: canonical path, the given query and only the signed headers. */

@@ -24,6 +24,7 @@ export function requireRoot(): void {
 /** Installs Debian packages the tests use (fixture encoder, qemu, openssl) when missing. */
 export function ensureDebPackages(packages: string[]): void {
   const missing = packages.filter(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${Status} is dpkg-query's field syntax, not a template
     (p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout !== 'install ok installed',
   );
   if (missing.length === 0) return;

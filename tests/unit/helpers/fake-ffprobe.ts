@@ -40,6 +40,7 @@ export class FakeFfprobeDir {
     const [prefix, suffix] = JSON.stringify({ ...doc, format: { ...doc.format, filename: marker } }).split(marker);
     writeFileSync(this.path(`${name}.prefix`), prefix);
     writeFileSync(this.path(`${name}.suffix`), suffix);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${$#} is the shell's last argument, not a template
     const last = 'eval "url=\\${$#}"';
     return this.script(
       name,

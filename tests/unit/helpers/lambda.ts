@@ -29,8 +29,14 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result?:
     chunks.push(args.map((a) => (typeof a === 'string' ? a : Buffer.isBuffer(a) ? a.toString('utf8') : JSON.stringify(a))).join(' '));
   };
   const spies = [
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (record(chunk), true)),
-    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (record(chunk), true)),
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      record(chunk);
+      return true;
+    }),
+    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
+      record(chunk);
+      return true;
+    }),
     ...(['log', 'info', 'warn', 'error', 'debug', 'trace'] as const).map((method) =>
       jest.spyOn(console, method).mockImplementation(record),
     ),
@@ -40,6 +46,6 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result?:
   } catch (error) {
     return { error, output: chunks.join('\n') };
   } finally {
-    spies.forEach((spy) => spy.mockRestore());
+    for (const spy of spies) spy.mockRestore();
   }
 }
