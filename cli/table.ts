@@ -10,7 +10,9 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { backoffDelay } from '../util/backoff';
-import { OperatorError } from './errors';
+import { Progress } from '../util/progress';
+import { explained, OperatorError } from './errors';
+import type { Target } from './target';
 
 /** The table's partition key (template.yaml; an attached table must use it too). */
 export const KEY = 'movie_id';
@@ -79,6 +81,25 @@ export async function parallelScan(
   };
   await Promise.all(Array.from({ length: segments }, (_, segment) => readSegment(segment)));
   return items;
+}
+
+/**
+ * Scans the target's whole table as `parallelScan` does, with a running count of the rows read on a
+ * terminal (erased when the scan ends); a failure is explained for the operator.
+ */
+export async function scanTable(
+  target: Target,
+  input: Omit<ScanCommandInput, 'TableName' | 'Segment' | 'TotalSegments' | 'ExclusiveStartKey'>,
+): Promise<Item[]> {
+  const progress = new Progress({ terminalOnly: true });
+  return explained(
+    `scanning table ${target.tableName}`,
+    parallelScan(
+      target.dynamodb,
+      { TableName: target.tableName, ...input },
+      { onPage: (scanned) => progress.update(`scanning the table: ${scanned} rows read`) },
+    ),
+  ).finally(() => progress.finish());
 }
 
 /**

@@ -10,11 +10,11 @@ import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
 import { batchRecords, chunk, RECORDS_PER_EXECUTION } from '../batching';
-import { explainAwsError, explained } from '../errors';
+import { explainAwsError } from '../errors';
 import { integerFrom, operatorCommand, positiveNumber } from '../options';
 import { runName, startExecution } from '../start';
 import { movieIdOfRecord, recordsForRows } from '../stream-records';
-import { compareIds, getRows, type Item, idOf, KEY, parallelScan, projection } from '../table';
+import { compareIds, getRows, type Item, idOf, KEY, projection, scanTable } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
 
 export type BackfillMode = 'only-missing' | 'failed' | 'all';
@@ -91,20 +91,11 @@ export function progressText(counts: ProgressCounts, elapsedMs: number, bar: boo
 async function findRows(target: Target, mode: BackfillMode): Promise<string[]> {
   const { filter } = MODES[mode];
   const projected = projection([KEY]);
-  const progress = new Progress({ terminalOnly: true });
-  const items = await explained(
-    `scanning table ${target.tableName}`,
-    parallelScan(
-      target.dynamodb,
-      {
-        TableName: target.tableName,
-        ...projected,
-        ...filter,
-        ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, ...filter?.ExpressionAttributeNames },
-      },
-      { onPage: (scanned) => progress.update(`scanning the table: ${scanned} rows read`) },
-    ),
-  ).finally(() => progress.finish());
+  const items = await scanTable(target, {
+    ...projected,
+    ...filter,
+    ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, ...filter?.ExpressionAttributeNames },
+  });
   return items
     .map(idOf)
     .filter((id): id is string => id !== undefined)

@@ -1,11 +1,10 @@
 /** `media-probe status`: one row's analysis, or the table's counts by outcome and its failed rows. */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { Option } from '@commander-js/extra-typings';
-import { Progress } from '../../util/progress';
 import { explained, OperatorError, UsageError } from '../errors';
 import { integerFrom, movieId, operatorCommand } from '../options';
 import { itemToRow } from '../rows';
-import { compareIds, type Item, KEY, parallelScan, projection } from '../table';
+import { compareIds, type Item, KEY, projection, scanTable } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
 import { failedRowOf, failedTable, outcomeLine, type RowStatus, rowReport, STATUS_LABELS, statusOf } from '../view';
 
@@ -44,25 +43,16 @@ async function oneRow(target: Target, id: string, json: boolean): Promise<number
 
 async function summary(target: Target, options: { failedOnly: boolean; limit?: number; json: boolean }): Promise<number> {
   const projected = projection(SUMMARY_PATHS);
-  const progress = new Progress({ terminalOnly: true });
-  const items = await explained(
-    `scanning table ${target.tableName}`,
-    parallelScan(
-      target.dynamodb,
-      {
-        TableName: target.tableName,
-        ...projected,
-        ...(options.failedOnly
-          ? {
-              FilterExpression: '#fa.#fs = :failed',
-              ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, '#fa': 'analysis', '#fs': 'status' },
-              ExpressionAttributeValues: { ':failed': { S: 'FAILED' } },
-            }
-          : {}),
-      },
-      { onPage: (scanned) => progress.update(`scanning the table: ${scanned} rows read`) },
-    ),
-  ).finally(() => progress.finish());
+  const items = await scanTable(target, {
+    ...projected,
+    ...(options.failedOnly
+      ? {
+          FilterExpression: '#fa.#fs = :failed',
+          ExpressionAttributeNames: { ...projected.ExpressionAttributeNames, '#fa': 'analysis', '#fs': 'status' },
+          ExpressionAttributeValues: { ':failed': { S: 'FAILED' } },
+        }
+      : {}),
+  });
   const counts: Record<RowStatus, number> = { SUCCEEDED: 0, FAILED: 0, NOT_ANALYSED: 0 };
   const failed: Item[] = [];
   for (const item of items) {
