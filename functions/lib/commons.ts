@@ -10,6 +10,10 @@ export const tracer = new Tracer({ serviceName });
 /**
  * Timeouts for every SDK client: a hung S3 or DynamoDB call surfaces as a TimeoutError, which the
  * steps raise as TransientError for the state machine to retry, instead of running into the
- * function's own timeout (which no Retry could tell apart from a real hang).
+ * function's own timeout (Sandbox.Timedout, which no Retry could tell apart from a real hang).
+ * Without `throwOnRequestTimeout` the handler only logs a warning and keeps waiting. The SDK's
+ * own three attempts of 3 s each, with its back-off, stay under 10 s: inside the 15 s timeout of
+ * the presign and update functions. The largest body sent, a 16 MiB ffprobe output, needs only
+ * 6 MB/s to fit.
  */
-export const SDK_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 5_000 };
+export const SDK_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true };

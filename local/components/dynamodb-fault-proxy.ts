@@ -11,10 +11,13 @@ import { track } from './lifecycle';
 
 export type DynamoDbFaultError = 'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'InternalServerError';
 
+/** An error DynamoDB answers with, or `Stall`: the request is read and never answered (until the proxy stops). */
+export type DynamoDbFault = DynamoDbFaultError | 'Stall';
+
 export interface DynamoDbFaultRule {
   /** Operation name (`UpdateItem`) or full X-Amz-Target (`DynamoDB_20120810.UpdateItem`). */
   operation: string;
-  error: DynamoDbFaultError;
+  error: DynamoDbFault;
   /** How many matching calls fail (default 1); Infinity fails them until cleared. */
   times?: number;
 }
@@ -40,10 +43,10 @@ const ERRORS: Record<DynamoDbFaultError, { status: number; type: string; message
 
 /** Faults for the DynamoDB proxy, matched on the X-Amz-Target operation. */
 export class DynamoDbFaults {
-  private readonly injector = new FaultInjector<string, DynamoDbFaultError>();
+  private readonly injector = new FaultInjector<string, DynamoDbFault>();
 
   inject(rule: DynamoDbFaultRule): FaultHandle {
-    if (!(rule.error in ERRORS)) throw new Error(`unknown DynamoDB fault ${String(rule.error)}`);
+    if (rule.error !== 'Stall' && !(rule.error in ERRORS)) throw new Error(`unknown DynamoDB fault ${String(rule.error)}`);
     const { operation } = rule;
     const matches = operation.includes('.')
       ? (target: string) => target === operation
@@ -56,7 +59,7 @@ export class DynamoDbFaults {
   }
 
   /** Consume the fault for one call, if armed (used by the proxy). */
-  take(target: string): DynamoDbFaultError | undefined {
+  take(target: string): DynamoDbFault | undefined {
     return this.injector.take(target);
   }
 }
@@ -77,9 +80,9 @@ export async function startDynamoDbFaultProxy(upstreamEndpoint: string): Promise
     const target = String(req.headers['x-amz-target'] ?? '');
     const fault = target ? faults.take(target) : undefined;
     if (fault) {
-      // Drain the body so the client's keep-alive connection stays usable.
+      // Drain the body so the client's keep-alive connection stays usable; a stall never answers.
       req.resume();
-      req.on('end', () => sendError(res, fault));
+      if (fault !== 'Stall') req.on('end', () => sendError(res, fault));
       return;
     }
     const forward = http.request(
