@@ -1,6 +1,7 @@
 /** The `analysis` record the pipeline keeps on each item: overall status, per-step status, and the failure in words. */
 import { ATTEMPTS_BEFORE_CATCH } from './errors';
 import { redactUrls } from './ffprobe-command';
+import { truncate } from './truncate';
 
 export const STEP_NAMES = ['presign', 'ffprobe', 'update'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -62,16 +63,19 @@ export function succeeded(attempt: number | undefined, enteredAt: string | undef
 const ATTEMPT_SUFFIX = /\s*\[attempt (\d+)\]$/;
 
 /**
- * A middy middleware that ends a step's error message with the attempt that raised it: Step
- * Functions hands a Catch only the error, so this is how the failure record learns how many
- * tries the step made.
+ * A middy middleware that bounds a step's error message and ends it with the attempt that raised
+ * it: Step Functions hands a Catch only the error, so this is how the failure record learns how
+ * many tries the step made.
  */
 export function tagAttempt(): { onError: (request: { event: unknown; error: unknown }) => Promise<void> } {
   return {
     onError: async (request) => {
       const attempt = (request.event as { attempt?: unknown } | null)?.attempt;
       const error = request.error as Error | null;
-      if (error instanceof Error && Number.isInteger(attempt)) error.message = `${error.message} [attempt ${(attempt as number) + 1}]`;
+      if (!(error instanceof Error)) return;
+      // The message travels into the Catch's state and onto the row: bounded here, whatever raised it.
+      error.message = truncate(error.message, MAX_MESSAGE_LENGTH);
+      if (Number.isInteger(attempt)) error.message = `${error.message} [attempt ${(attempt as number) + 1}]`;
     },
   };
 }
@@ -93,7 +97,7 @@ export function describeCaughtError(caught: CaughtError): { type: string; messag
   message = message.split('\n')[0] ?? '';
   const tagged = ATTEMPT_SUFFIX.exec(message);
   message = redactUrls(message.replace(ATTEMPT_SUFFIX, '')).trim();
-  if (message.length > MAX_MESSAGE_LENGTH) message = `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+  message = truncate(message, MAX_MESSAGE_LENGTH);
   return { type, message: message || `the step failed with ${type}`, ...(tagged ? { attempt: Number(tagged[1]) } : {}) };
 }
 

@@ -1,7 +1,7 @@
 /** The ffprobe step: probe the presigned URL and decide where its JSON is kept (inline on the item, or the results bucket). */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { asTransientIfRetryable, NotMediaError } from './errors';
+import { asTransientIfRetryable, NotMediaError, ProbeOutputTooLargeError } from './errors';
 import { type ProbeLimits, runFfprobe } from './ffprobe-command';
 import { type MediaSummary, summariseMedia } from './media-summary';
 
@@ -51,6 +51,12 @@ export async function storeOutput(s3: S3Client, movieId: string, json: string, s
  * Probes one URL and returns the stored output and the typed summary. An empty object is refused
  * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
  */
+/**
+ * Most of the summary's JSON a row keeps: with the inline ffprobe JSON (up to 100 KiB) and the
+ * analysis it stays within Step Functions' 256 KiB state and DynamoDB's 400 KiB item.
+ */
+const MAX_SUMMARY_BYTES = 64 * 1024;
+
 export async function probeAsset(
   s3: S3Client,
   movieId: string,
@@ -60,5 +66,12 @@ export async function probeAsset(
 ): Promise<FfprobeResult> {
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
-  return { stored: await storeOutput(s3, movieId, json, settings), media: summariseMedia(output) };
+  const media = summariseMedia(output);
+  const summaryBytes = Buffer.byteLength(JSON.stringify(media), 'utf8');
+  if (summaryBytes > MAX_SUMMARY_BYTES) {
+    throw new ProbeOutputTooLargeError(
+      `the media summary of ${output.streams?.length ?? 0} streams is ${Math.ceil(summaryBytes / 1024)} KiB, more than the ${MAX_SUMMARY_BYTES / 1024} KiB a row keeps for it`,
+    );
+  }
+  return { stored: await storeOutput(s3, movieId, json, settings), media };
 }

@@ -1,5 +1,6 @@
 /** Summarises ffprobe's JSON into the typed `media` map: only what ffprobe reported, nothing invented. */
 import type { FfprobeOutput } from './ffprobe-command';
+import { truncate } from './truncate';
 
 export interface VideoSummary {
   codec?: string;
@@ -47,8 +48,11 @@ function positive(value: unknown): number | undefined {
   return n !== undefined && n > 0 ? n : undefined;
 }
 
+/** No string of the summary is longer: a tag is the file's to choose, and a row or a state has room for only so much. */
+const MAX_TEXT_LENGTH = 256;
+
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' && value !== 'unknown' ? value : undefined;
+  return typeof value === 'string' && value !== '' && value !== 'unknown' ? truncate(value, MAX_TEXT_LENGTH) : undefined;
 }
 
 /** "30000/1001" → 29.97; "0/0" (ffprobe's "unknown") → undefined. */

@@ -1,6 +1,7 @@
 /** Reads an asset row out of a DynamoDB stream record and says plainly what is wrong with it when it can't. */
 import { InvalidRowError } from './errors';
 import type { StreamAttributeValue, StreamImage, StreamRecord } from './stream-record';
+import { truncate } from './truncate';
 
 /** A row that can be analysed: where its media lives. */
 export interface Asset {
@@ -26,6 +27,8 @@ const TYPE_NAMES: Record<string, string> = {
 // (capitals, underscores, up to 255 characters) that still exist and presign path-style.
 const BUCKET_NAME = /^[A-Za-z0-9._-]{3,255}$/;
 const MAX_KEY_BYTES = 1024;
+/** How much of an invalid bucket name an error quotes: whole up to one character past the longest name S3 ever allowed. */
+const MAX_BUCKET_QUOTE = 256;
 
 function describeType(value: StreamAttributeValue): string {
   const type = Object.keys(value)[0];
@@ -73,7 +76,9 @@ export function assetFromRecord(record: unknown): Asset {
   const bucket = requireString(image, 'S3_bucket');
   const key = requireString(image, 'S3_object');
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) {
-    throw new InvalidRowError(`S3_bucket "${bucket}" is not a valid S3 bucket name`);
+    const shown =
+      bucket.length > MAX_BUCKET_QUOTE ? `"${truncate(bucket, MAX_BUCKET_QUOTE + 1)}" (${bucket.length} characters)` : `"${bucket}"`;
+    throw new InvalidRowError(`S3_bucket ${shown} is not a valid S3 bucket name`);
   }
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new InvalidRowError(`S3_object is longer than S3's ${MAX_KEY_BYTES}-byte key limit`);

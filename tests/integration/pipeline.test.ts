@@ -211,6 +211,13 @@ describe('bad input ends FAILED with the step and a readable reason', () => {
       'InvalidRowError',
       /S3_bucket must be a string \(S\), but the row has a number \(N\)/,
     ],
+    [
+      'a row whose S3_bucket is 140 KB',
+      async () => ({ ...row('trailer.mp4'), S3_bucket: 'b'.repeat(140_000) }),
+      'presign',
+      'InvalidRowError',
+      /^S3_bucket "b{256}…" \(140000 characters\) is not a valid S3 bucket name$/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, makeRow, step, type, message) => {
@@ -232,6 +239,30 @@ describe('bad input ends FAILED with the step and a readable reason', () => {
     expect(it.notes).toEqual({ reviewed: false });
     expect(it.media).toBeUndefined();
     expect(it.ffprobe_output).toBeUndefined();
+  });
+});
+
+describe('hostile files stay within what a state and a row hold', () => {
+  it('analyses a Matroska file whose language tags fill 300 KB, keeping a cut language', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'media-probe-tags-'));
+    const file = path.join(dir, 'languages.mkv');
+    // Three tracks with a 100 KB language each: one argument stays under the kernel's 128 KiB limit.
+    const language = 'x'.repeat(100_000);
+    execFileSync('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error'],
+      ...[0, 1, 2].flatMap(() => ['-f', 'lavfi', '-i', 'sine=duration=1']),
+      ...[0, 1, 2].flatMap((i) => ['-map', String(i), `-metadata:s:a:${i}`, `language=${language}`]),
+      ...['-c:a', 'libopus', file],
+    ]);
+    await put('hostile/languages.mkv', readFileSync(file));
+    const r = row('hostile/languages.mkv');
+    await analyse([r]);
+    const it = await item(r.movie_id);
+    expect((it.analysis as Record<string, any>).status).toBe('SUCCEEDED');
+    expect((it.media as Record<string, any>).audio).toEqual(
+      [0, 1, 2].map(() => ({ codec: 'opus', channels: 1, sample_rate: 48000, language: `${'x'.repeat(255)}…` })),
+    );
+    expect(it.ffprobe_output_location).toMatch(/^s3:\/\//);
   });
 });
 

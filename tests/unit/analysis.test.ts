@@ -245,6 +245,12 @@ describe('the attempt a step reports with its error', () => {
     expect(error.message).toBe('boom');
   });
 
+  it("tagAttempt cuts a long message, so no error can push the Catch state over Step Functions' 256 KB", async () => {
+    const error = new Error('x'.repeat(140_000));
+    await tagAttempt().onError({ event: { attempt: 0 }, error });
+    expect(error.message).toBe(`${'x'.repeat(999)}… [attempt 1]`);
+  });
+
   it('describeCaughtError takes the attempt off the message and reports it', () => {
     expect(describeCaughtError({ Error: 'NotMediaError', Cause: lambdaCause('NotMediaError', 'not media [attempt 2]') })).toEqual({
       type: 'NotMediaError',

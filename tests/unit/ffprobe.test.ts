@@ -122,4 +122,22 @@ describe('probeAsset', () => {
     expect(first.stored).toHaveProperty('ffprobe_output_location');
     expect(retry.stored).toEqual(first.stored);
   });
+
+  it('refuses a summary too large for a row with ProbeOutputTooLargeError, saying how large', async () => {
+    const many = {
+      ...mp4,
+      streams: Array.from({ length: 5_000 }, (_, index) => ({
+        index,
+        codec_type: 'subtitle',
+        codec_name: 'subrip',
+        tags: { language: `l${index}` },
+      })),
+    };
+    const script = fake.reportingUrl('many-streams', many);
+    s3Mock.on(PutObjectCommand).resolves({});
+    await expect(probeAsset(s3, '42', presignedUrl('e'.repeat(64)), { ...settings, ffprobePath: script })).rejects.toMatchObject({
+      name: 'ProbeOutputTooLargeError',
+      message: expect.stringMatching(/^the media summary of 5000 streams is \d+ KiB, more than the 64 KiB a row keeps for it$/),
+    });
+  });
 });

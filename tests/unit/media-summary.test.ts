@@ -78,6 +78,24 @@ describe('summariseMedia', () => {
   });
 });
 
+describe('summariseMedia on hostile files', () => {
+  it('cuts every string it copies to 256 characters, marking the cut, so a tag cannot fill a row or a state', () => {
+    const hostile = {
+      ...mp4,
+      streams: mp4.streams.map((s) => ({ ...s, profile: 'p'.repeat(300_000), tags: { language: 'l'.repeat(300_000) } })),
+    };
+    const summary = summariseMedia(hostile as FfprobeOutput);
+    expect(summary.video[0].profile).toBe(`${'p'.repeat(255)}…`);
+    expect(summary.audio[0].language).toBe(`${'l'.repeat(255)}…`);
+    expect(JSON.stringify(summary).length).toBeLessThan(2_000);
+  });
+
+  it('keeps a string of exactly 256 characters whole', () => {
+    const exact = { ...mp4, format: { ...mp4.format, format_name: 'f'.repeat(256) } };
+    expect(summariseMedia(exact as FfprobeOutput).format_name).toBe('f'.repeat(256));
+  });
+});
+
 describe('parseFrameRate', () => {
   it.each([
     ['30000/1001', 29.97],

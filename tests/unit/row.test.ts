@@ -64,6 +64,11 @@ describe('assetFromRecord', () => {
     expect(error.message).toBe(`${name} must be a string (S), but the row has ${typeName}`);
   });
 
+  it('quotes at most the start of an invalid bucket name, with its length, so the error fits a row', () => {
+    const error = invalidRow(() => assetFromRecord(insertRecord(rowImage({ S3_bucket: { S: 'b'.repeat(140_000) } }))));
+    expect(error.message).toBe(`S3_bucket "${'b'.repeat(256)}…" (140000 characters) is not a valid S3 bucket name`);
+  });
+
   it('does not trip over an attribute value that is not an object', () => {
     const image = rowImage();
     (image as Record<string, unknown>).S3_object = 'movies/raw-string.mp4';
