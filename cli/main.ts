@@ -8,6 +8,7 @@ import { reanalyzeCommand } from './commands/reanalyze';
 import { statusCommand } from './commands/status';
 import { upCommand } from './commands/up';
 import { UsageError } from './errors';
+import { printable } from './table-format';
 
 /** Exit status of a command line that cannot work (commander's own parse errors and UsageError alike). */
 const USAGE_EXIT = 2;
@@ -66,6 +67,8 @@ function exitStatusOf(program: Command, error: unknown): number {
     }
     return USAGE_EXIT;
   }
-  process.stderr.write(`media-probe ${command.name()}: ${(error as Error)?.message ?? String(error)}\n`);
+  // Messages can quote what a row holds (a title, a key): each line is made safe to print.
+  const message = ((error as Error)?.message ?? String(error)).split('\n').map(printable).join('\n');
+  process.stderr.write(`media-probe ${command.name()}: ${message}\n`);
   return 1;
 }

@@ -4,7 +4,7 @@ import { STEP_NAMES } from '../functions/lib/analysis';
 import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
 import { itemToRow, type PlainRow, recordedOutcome } from './rows';
 import type { Item } from './table';
-import { formatTable } from './table-format';
+import { formatTable, printable } from './table-format';
 
 export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'NOT_ANALYSED';
 
@@ -91,7 +91,7 @@ export function rowReport(row: PlainRow, inlineOutputBytes: number | undefined):
   if (typeof row.ffprobe_output_location === 'string') fields.push(['ffprobe JSON', row.ffprobe_output_location]);
   else if (inlineOutputBytes !== undefined) fields.push(['ffprobe JSON', `on the row (ffprobe_output, ${inlineOutputBytes} bytes)`]);
   const width = Math.max(...fields.map(([k]) => k.length));
-  const text = fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  const text = fields.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}`);
   const steps = analysis?.steps;
   if (steps) {
     const rows = STEP_NAMES.map((name: StepName) => {

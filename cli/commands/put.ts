@@ -7,6 +7,7 @@ import { explainAwsError, OperatorError, UsageError } from '../errors';
 import { movieId, operatorCommand } from '../options';
 import { itemToRow } from '../rows';
 import { KEY } from '../table';
+import { printable } from '../table-format';
 import { type TargetValues, withTarget } from '../target';
 
 export interface PutOptions extends TargetValues {
@@ -62,14 +63,14 @@ export async function put(values: PutOptions): Promise<number> {
     if (previous.Attributes) {
       const old = itemToRow(previous.Attributes);
       process.stdout.write(
-        `replaced row ${id} (was "${String(old.movie_title ?? '')}") in ${target.tableName} on ${target.label}: ${where}\n`,
+        `replaced row ${id} (was "${printable(String(old.movie_title ?? ''))}") in ${target.tableName} on ${target.label}: ${printable(where)}\n`,
       );
       // A replacement reaches the stream as MODIFY, which the pipe filters out.
       process.stderr.write(
         `the pipe analyses inserts only; start the analysis with: npx media-probe reanalyze --id ${id} ${target.flags}\n`,
       );
     } else {
-      process.stdout.write(`inserted row ${id} into ${target.tableName} on ${target.label}: ${where}\n`);
+      process.stdout.write(`inserted row ${id} into ${target.tableName} on ${target.label}: ${printable(where)}\n`);
     }
     return 0;
   });

@@ -1,0 +1,62 @@
+/** What the CLI prints of a row cannot drive the terminal: escape sequences and other control characters in titles, keys and media tags are shown escaped. */
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { resultsTable } from '../../cli/local-run';
+import { formatTable, printable } from '../../cli/table-format';
+import { failedRowOf, failedTable, rowReport } from '../../cli/view';
+
+const HOSTILE = 'Agent \u001b]0;owned\u0007\u001b[2J327\r\u202eevil\u0085';
+const ESCAPED = 'Agent \\x1b]0;owned\\x07\\x1b[2J327\\x0d\\u202eevil\\x85';
+/** Any C0/C1 control or direction override left raw in printed text. */
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe('printable', () => {
+  it('writes every control character and direction override as its escape, leaving other text alone', () => {
+    expect(printable(HOSTILE)).toBe(ESCAPED);
+    expect(printable('line\nbreak\ttab')).toBe('line\\x0abreak\\x09tab');
+    expect(printable('Amélie · 東京 🎬')).toBe('Amélie · 東京 🎬');
+  });
+});
+
+describe('tables and reports', () => {
+  const row = {
+    movie_id: 7,
+    movie_title: HOSTILE,
+    S3_bucket: 'b',
+    S3_object: `clips/${HOSTILE}.mp4`,
+    analysis: { status: 'FAILED', started_at: '2025-01-01T00:00:00Z', error: { step: 'ffprobe', type: 'NotMediaError', message: HOSTILE } },
+  };
+
+  it('formatTable escapes every cell and keeps the columns aligned', () => {
+    const table = formatTable(
+      ['ID', 'TITLE', 'NOTE'],
+      [
+        ['7', HOSTILE, 'x'],
+        ['8', 'plain', 'y'],
+      ],
+    );
+    expect(table).not.toMatch(RAW_CONTROL);
+    const [, , first, second] = table.split('\n');
+    expect(first.lastIndexOf('x')).toBe(second.lastIndexOf('y'));
+  });
+
+  it('the status report of one row escapes its title, object and error', () => {
+    const report = rowReport(row, undefined);
+    expect(report).not.toMatch(RAW_CONTROL);
+    expect(report).toContain(ESCAPED);
+  });
+
+  it('the failed-rows listing escapes what it lists', () => {
+    expect(failedTable([failedRowOf(marshall(row))])).not.toMatch(RAW_CONTROL);
+  });
+
+  it("the local run's results table escapes titles and media tags", () => {
+    const media = { format_name: HOSTILE, video: [], audio: [{ codec: 'aac', language: HOSTILE }], subtitles: [] };
+    const table = resultsTable([{ movie_id: 7, movie_title: HOSTILE }], {
+      items: [{ movie_id: 7, movie_title: HOSTILE, media }],
+      outcomes: new Map([['7', 'SUCCEEDED']]),
+      complete: true,
+    });
+    expect(table).not.toMatch(RAW_CONTROL);
+    expect(table).toContain(ESCAPED);
+  });
+});
