@@ -74,6 +74,8 @@ export async function startStepFunctionsApi(machine: LocalStateMachine): Promise
       );
     });
   });
+  // Idle connections stay open until the client closes them (see the DynamoDB fault proxy for why).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -41,6 +41,9 @@ const ERRORS: Record<DynamoDbFaultError, { status: number; type: string; message
   },
 };
 
+/** How long an upstream connection may idle in the proxy's pool: well under any server's keep-alive timeout. */
+const IDLE_UPSTREAM_MS = 2_000;
+
 /** Faults for the DynamoDB proxy, matched on the X-Amz-Target operation. */
 export class DynamoDbFaults {
   private readonly injector = new FaultInjector<string, DynamoDbFault>();
@@ -74,7 +77,8 @@ export interface DynamoDbFaultProxy {
 export async function startDynamoDbFaultProxy(upstreamEndpoint: string): Promise<DynamoDbFaultProxy> {
   const upstream = new URL(upstreamEndpoint);
   const faults = new DynamoDbFaults();
-  const agent = new http.Agent({ keepAlive: true });
+  // The proxy drops an idle upstream connection itself, before DynamoDB Local could close it under a request.
+  const agent = new http.Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_MS });
 
   const server = http.createServer((req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -107,6 +111,10 @@ export async function startDynamoDbFaultProxy(upstreamEndpoint: string): Promise
     req.pipe(forward);
   });
 
+  // Idle connections stay open until the client closes them: a server that closes them races
+  // the SDK's keep-alive agent, which may reuse one just then (ECONNRESET, a failed call locally
+  // where the service would not have failed it).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -53,6 +53,7 @@ import {
   startDynamoDbLocal,
   startS3Endpoint,
 } from '../../local/components';
+import { serverClosesIdleConnection } from './support/keep-alive';
 
 jest.setTimeout(120_000);
 
@@ -146,6 +147,18 @@ describe('DynamoDB Local', () => {
     const item = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { movie_id: { N: '7' } } }));
     expect(item.Item?.title).toEqual({ S: 'second' });
     dynamodb.destroy();
+  });
+
+  test('the fault proxy keeps an idle keep-alive connection open for its client to reuse', async () => {
+    const proxy = await startDynamoDbFaultProxy(ddb.endpoint);
+    try {
+      proxy.faults.inject({ operation: 'ListTables', error: 'ThrottlingException' });
+      const body = '{}';
+      const request = `POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body}`;
+      expect(await serverClosesIdleConnection(proxy.endpoint, request)).toBe(false);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('the fault proxy fails UpdateItem N times in DynamoDB error shapes, then passes through', async () => {
