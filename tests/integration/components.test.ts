@@ -5,7 +5,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,6 +53,7 @@ import {
   startDynamoDbLocal,
   startS3Endpoint,
 } from '../../local/components';
+import { ObjectStore } from '../../local/components/s3/store';
 
 jest.setTimeout(120_000);
 
@@ -397,6 +398,58 @@ describe('local S3 endpoint', () => {
     const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'signed-by-hand.txt' }));
     expect(await stored.Body!.transformToString()).toBe('original');
     expect(stored.Metadata).toEqual({ a: '1' });
+  });
+
+  test('bucket names are checked on every route: an encoded ../ cannot read or write outside the data directory', async () => {
+    // Laid out like a bucket, beside the endpoint's data directory: buckets/../../outside.
+    const outside = path.join(scratch, 'outside');
+    mkdirSync(path.join(outside, 'objects'), { recursive: true });
+    writeFileSync(path.join(outside, 'bucket.json'), JSON.stringify({ name: 'outside', creationDate: new Date().toISOString() }));
+    const escaping = '/..%2F..%2Foutside';
+    const signer = new SignatureV4({
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const signedFetch = async (method: string, rawPath: string, body = '') => {
+      const url = new URL(`${s3.endpoint}${rawPath}`);
+      const { headers } = await signer.sign(
+        new HttpRequest({
+          method,
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: rawPath,
+          headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
+          body,
+        }),
+      );
+      const { host: _host, ...rest } = headers;
+      return fetch(`${s3.endpoint}${rawPath}`, { method, headers: rest, ...(method === 'PUT' && { body }) });
+    };
+
+    const write = await signedFetch('PUT', `${escaping}/planted.txt`, 'planted');
+    expect(write.status).toBe(400);
+    expect(await errorCode(write)).toBe('InvalidBucketName');
+    expect(readdirSync(path.join(outside, 'objects'))).toEqual([]);
+    const read = await signedFetch('GET', `${escaping}/planted.txt`);
+    expect(read.status).toBe(400);
+    expect(await errorCode(read)).toBe('InvalidBucketName');
+    expect((await signedFetch('HEAD', escaping)).status).toBe(400);
+    // The same check holds for a name that is only wrong, not hostile; the bucket itself still answers.
+    expect((await signedFetch('HEAD', '/Not_A_Bucket')).status).toBe(400);
+    expect((await signedFetch('HEAD', `/${bucket}`)).status).toBe(200);
+  });
+
+  test('the object store refuses every path that resolves outside its directory, whatever the endpoint let through', async () => {
+    const store = new ObjectStore(path.join(scratch, 'store'));
+    await store.init();
+    await expect(store.bucketExists('../outside')).rejects.toThrow(/outside the store/);
+    await expect(store.createBucket('..')).rejects.toThrow(/outside the store/);
+    await expect(store.head('a/../../b', 'key')).rejects.toThrow(/outside the store/);
+    expect(readdirSync(path.join(scratch, 'store'))).toEqual(['buckets', 'tmp']);
   });
 
   test('faults fail the next N matching requests with S3 errors, then requests succeed', async () => {

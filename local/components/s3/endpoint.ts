@@ -176,8 +176,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     CreateBucket: async ({ req, res, route }) => {
       await drain(req);
       const bucket = bucketOf(route);
-      if (!validBucketName(bucket))
-        throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
       const created = await store.createBucket(bucket);
       // us-east-1 answers 200 to re-creating your own bucket; every other region says 409.
       if (!created && region !== 'us-east-1') {
@@ -374,6 +372,10 @@ function resolveRoute(method: string, rawPath: string, query: QueryBag, headers:
   const rawBucket = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
   const rawKey = slash < 0 ? '' : rawPath.slice(slash + 1);
   const bucket = rawBucket ? decodeSegment(rawBucket) : undefined;
+  // Every route, not only CreateBucket: the name becomes a directory, and a decoded `..%2F` would leave the store.
+  if (bucket !== undefined && !validBucketName(bucket)) {
+    throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+  }
   const key = rawKey ? decodeSegment(rawKey) : undefined;
   // Authentication parameters and the SDK's x-id=<operation> marker do not select an operation.
   const params = Object.keys(query).filter((p) => !p.startsWith('X-Amz-') && !p.startsWith('x-amz-') && p !== 'x-id');

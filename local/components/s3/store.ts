@@ -55,8 +55,19 @@ export class ObjectStore {
     return path.join(this.tmpDir, `upload-${randomBytes(8).toString('hex')}`);
   }
 
+  /**
+   * `name` as an entry of `dir`. Names come from requests (a bucket) or from metadata on disk (a
+   * data file): the endpoint validates the first, but a path that would resolve anywhere else than
+   * directly inside `dir` is refused here too, so no name can reach outside the store.
+   */
+  private entryOf(dir: string, name: string): string {
+    const resolved = path.resolve(dir, name);
+    if (path.dirname(resolved) !== path.resolve(dir)) throw new Error(`refusing ${JSON.stringify(name)}: it resolves outside the store`);
+    return resolved;
+  }
+
   private bucketDir(bucket: string): string {
-    return path.join(this.bucketsDir, bucket);
+    return this.entryOf(this.bucketsDir, bucket);
   }
 
   private objectsDir(bucket: string): string {
@@ -107,7 +118,7 @@ export class ObjectStore {
     for (let attempt = 0; attempt < 2; attempt++) {
       const meta = await this.head(bucket, key);
       if (!meta) return undefined;
-      const file = path.join(this.objectsDir(bucket), meta.dataFile);
+      const file = this.entryOf(this.objectsDir(bucket), meta.dataFile);
       try {
         const handle = await fs.open(file, 'r');
         return { meta, stream: createReadStream('', { fd: handle, ...range }) };
@@ -123,10 +134,10 @@ export class ObjectStore {
     const previous = await this.head(bucket, key);
     const metaPath = this.metaPath(bucket, key);
     const dataFile = `${path.basename(metaPath, '.json')}.${randomBytes(6).toString('hex')}.data`;
-    await fs.rename(tempFile, path.join(this.objectsDir(bucket), dataFile));
+    await fs.rename(tempFile, this.entryOf(this.objectsDir(bucket), dataFile));
     const full: ObjectMeta = { ...meta, key, dataFile };
     await this.writeJsonAtomically(metaPath, full);
-    if (previous && previous.dataFile !== dataFile) await fs.rm(path.join(this.objectsDir(bucket), previous.dataFile), { force: true });
+    if (previous && previous.dataFile !== dataFile) await fs.rm(this.entryOf(this.objectsDir(bucket), previous.dataFile), { force: true });
     return full;
   }
 
