@@ -302,6 +302,18 @@ describe('local S3 endpoint', () => {
     expect((await fetch(short)).status).toBe(403);
   });
 
+  test('a presigned URL dated in the future beyond the tolerated skew gets 403 "Request is not yet valid"', async () => {
+    const fromTheFuture = await presign(oddKey, { expiresIn: 3600, signingDate: new Date(Date.now() + 20 * 60_000) });
+    const res = await fetch(fromTheFuture);
+    expect(res.status).toBe(403);
+    const body = await res.text();
+    expect(body).toContain('<Code>AccessDenied</Code>');
+    expect(body).toContain('<Message>Request is not yet valid</Message>');
+    // A signer's clock a few minutes ahead is within S3's 15 minutes of tolerated skew.
+    const slightlyAhead = await presign(oddKey, { expiresIn: 3600, signingDate: new Date(Date.now() + 5 * 60_000) });
+    expect((await fetch(slightlyAhead)).status).toBe(200);
+  });
+
   test('Range requests get 206 with Content-Range and exactly those bytes', async () => {
     const url = await presign(oddKey);
     const cases: Array<[string, number, number]> = [

@@ -248,6 +248,15 @@ export class SigV4Verifier {
       'Error parsing the X-Amz-Credential parameter;',
     );
     const expiry = new Date(signingDate.getTime() + expiresIn * 1000);
+    // A URL signed later than now (beyond the clock skew S3 tolerates) is refused until its time
+    // comes; S3 reports X-Amz-Date here in epoch milliseconds.
+    if (signingDate.getTime() - now.getTime() > MAX_SKEW_MS) {
+      throw new S3Error(403, 'AccessDenied', 'Request is not yet valid', {
+        'X-Amz-Date': String(signingDate.getTime()),
+        Expires: expiry.toISOString(),
+        ServerTime: now.toISOString(),
+      });
+    }
     if (now > expiry) {
       throw new S3Error(403, 'AccessDenied', 'Request has expired', {
         'X-Amz-Expires': expires,
