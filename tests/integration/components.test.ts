@@ -289,6 +289,59 @@ describe('local S3 endpoint', () => {
     expect(await errorCode(sigV2)).toBe('InvalidRequest');
   });
 
+  test('a presigned URL with a duplicated X-Amz-* authentication parameter gets 400 AuthorizationQueryParametersError', async () => {
+    const url = await presign(oddKey);
+    expect((await fetch(url)).status).toBe(200);
+    // S3 answers every malformed query-string authentication with this code; its exact message for a
+    // repeated parameter is not documented, so only the code and status are checked.
+    const paramOf = (name: string) => new URL(url).searchParams.get(name) ?? '';
+    const junkSignature = '0'.repeat(64);
+    const duplicated: Array<[string, string]> = [
+      ['a junk signature after the valid one', `${url}&X-Amz-Signature=${junkSignature}`],
+      ['a junk signature before the valid one', url.replace('X-Amz-Signature=', `X-Amz-Signature=${junkSignature}&X-Amz-Signature=`)],
+      ['a second X-Amz-Expires', `${url}&X-Amz-Expires=604800`],
+      ['a second X-Amz-Date', `${url}&X-Amz-Date=${paramOf('X-Amz-Date')}`],
+      ['a second X-Amz-Credential', `${url}&X-Amz-Credential=${encodeURIComponent(paramOf('X-Amz-Credential'))}`],
+      ['a second X-Amz-SignedHeaders', `${url}&X-Amz-SignedHeaders=host`],
+      ['a second X-Amz-Algorithm', `${url}&X-Amz-Algorithm=AWS4-HMAC-SHA256`],
+      ['two X-Amz-Security-Token', `${url}&X-Amz-Security-Token=a&X-Amz-Security-Token=b`],
+    ];
+    const answers = [];
+    for (const [what, tampered] of duplicated) {
+      const res = await fetch(tampered);
+      answers.push([what, res.status, await errorCode(res)]);
+    }
+    expect(answers).toEqual(duplicated.map(([what]) => [what, 400, 'AuthorizationQueryParametersError']));
+  });
+
+  test('an Authorization header with a duplicated component gets 400 AuthorizationHeaderMalformed', async () => {
+    const signer = new SignatureV4({
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const url = new URL(`${s3.endpoint}/${bucket}/${oddKey.split('/').map(encodeURIComponent).join('/')}`);
+    const { headers } = await signer.sign(
+      new HttpRequest({
+        method: 'GET',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update('').digest('hex') },
+      }),
+    );
+    const { host: _host, authorization, ...rest } = headers;
+    expect((await fetch(url, { headers: { ...rest, authorization } })).status).toBe(200);
+    const valid = /Signature=([0-9a-f]+)$/.exec(authorization)?.[1];
+    const twice = authorization.replace(`Signature=${valid}`, `Signature=${'0'.repeat(64)}, Signature=${valid}`);
+    const res = await fetch(url, { headers: { ...rest, authorization: twice } });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('AuthorizationHeaderMalformed');
+  });
+
   test('an expired presigned URL gets 403 "Request has expired"', async () => {
     const signedLongAgo = await presign(oddKey, { expiresIn: 60, signingDate: new Date(Date.now() - 120_000) });
     const res = await fetch(signedLongAgo);
