@@ -26,17 +26,22 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Sha256 } from '@smithy/core/checksum';
@@ -61,6 +66,7 @@ const REPO = path.resolve(__dirname, '../..');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'components-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+const MiB = 1024 * 1024;
 const portOf = (endpoint: string) => Number(new URL(endpoint).port);
 /** True while any process (supervisor or JVM) of the DynamoDB Local on `port` exists. */
 const dynamoDbLocalRunning = (port: number) => spawnSync('pgrep', ['-f', `component=DynamoDBLocal .* -port ${port} `]).status === 0;
@@ -514,7 +520,146 @@ describe('local S3 endpoint', () => {
     await expect(store.bucketExists('../outside')).rejects.toThrow(/outside the store/);
     await expect(store.createBucket('..')).rejects.toThrow(/outside the store/);
     await expect(store.head('a/../../b', 'key')).rejects.toThrow(/outside the store/);
-    expect(readdirSync(path.join(scratch, 'store'))).toEqual(['buckets', 'tmp']);
+    // createBucket('..') would have made the store's own directory a bucket.
+    expect(readdirSync(path.join(scratch, 'store'))).toEqual(expect.not.arrayContaining(['bucket.json', 'objects']));
+  });
+
+  test("multipart upload with the SDK: over 8 MiB in parts (one streamed), listed, completed with S3's ETag, read back byte for byte", async () => {
+    const key = 'multipart/big.mov';
+    const body = randomBytes(9 * MiB + 123);
+    const parts = [body.subarray(0, 5 * MiB), body.subarray(5 * MiB)];
+    const secondPartFile = path.join(scratch, 'part-2.bin');
+    writeFileSync(secondPartFile, parts[1]);
+    const md5 = (data: Buffer) => createHash('md5').update(data).digest();
+
+    const created = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'video/quicktime', Metadata: { origin: 'parts' } }),
+    );
+    expect(created).toMatchObject({ Bucket: bucket, Key: key, UploadId: expect.any(String) });
+    const UploadId = created.UploadId!;
+    const first = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: parts[0] }));
+    // A stream body goes aws-chunked, as `aws s3 cp` and lib-storage send parts.
+    const second = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        PartNumber: 2,
+        Body: createReadStream(secondPartFile),
+        ContentLength: parts[1].length,
+      }),
+    );
+    expect([first.ETag, second.ETag]).toEqual(parts.map((part) => `"${md5(part).toString('hex')}"`));
+
+    const listed = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId }));
+    expect(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([
+      [1, first.ETag, parts[0].length],
+      [2, second.ETag, parts[1].length],
+    ]);
+    expect(listed.IsTruncated).toBe(false);
+    const firstPage = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId, MaxParts: 1 }));
+    expect(firstPage).toMatchObject({ IsTruncated: true, NextPartNumberMarker: '1', Parts: [{ PartNumber: 1 }] });
+
+    const completed = await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: first.ETag },
+            { PartNumber: 2, ETag: second.ETag },
+          ],
+        },
+      }),
+    );
+    const multipartEtag = `"${createHash('md5')
+      .update(Buffer.concat(parts.map(md5)))
+      .digest('hex')}-2"`;
+    expect(completed).toMatchObject({ Bucket: bucket, Key: key, ETag: multipartEtag });
+
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(got).toMatchObject({
+      ETag: multipartEtag,
+      ContentLength: body.length,
+      ContentType: 'video/quicktime',
+      Metadata: { origin: 'parts' },
+    });
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
+    // A completed upload is gone; every step was signed and verified like any other request.
+    await expect(client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(s3.requests.filter((r) => r.key === key).map((r) => [r.operation, r.auth, r.status])).toEqual([
+      ['CreateMultipartUpload', 'header', 200],
+      ['UploadPart', 'header', 200],
+      ['UploadPart', 'header', 200],
+      ['ListParts', 'header', 200],
+      ['ListParts', 'header', 200],
+      ['CompleteMultipartUpload', 'header', 200],
+      ['GetObject', 'header', 200],
+      ['ListParts', 'header', 404],
+    ]);
+  });
+
+  test("multipart errors are S3's: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, and an aborted upload is gone", async () => {
+    const key = 'multipart/refused.bin';
+    const start = async () => (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!;
+    const upload = (UploadId: string, PartNumber: number, Body: Buffer) =>
+      client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body }));
+    const complete = (UploadId: string, Parts: Array<{ PartNumber: number; ETag?: string }>) =>
+      client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts } }));
+    const refused = (name: string, status: number) => ({ name, $metadata: { httpStatusCode: status } });
+
+    await expect(upload('0123456789abcdef0123456789abcdef', 1, Buffer.from('x'))).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(upload('../../escape', 1, Buffer.from('x'))).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    const UploadId = await start();
+    // An upload id belongs to its key.
+    await expect(
+      client.send(new UploadPartCommand({ Bucket: bucket, Key: 'multipart/other.bin', UploadId, PartNumber: 1, Body: 'x' })),
+    ).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(upload(UploadId, 10_001, Buffer.from('x'))).rejects.toMatchObject(refused('InvalidArgument', 400));
+
+    const small = await upload(UploadId, 1, Buffer.alloc(1024, 1));
+    const big = await upload(UploadId, 2, Buffer.alloc(5 * MiB, 2));
+    const last = await upload(UploadId, 3, Buffer.alloc(10, 3));
+    await expect(complete(UploadId, [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }])).rejects.toMatchObject(
+      refused('InvalidPart', 400),
+    );
+    await expect(complete(UploadId, [{ PartNumber: 4, ETag: last.ETag }])).rejects.toMatchObject(refused('InvalidPart', 400));
+    await expect(
+      complete(UploadId, [
+        { PartNumber: 3, ETag: last.ETag },
+        { PartNumber: 2, ETag: big.ETag },
+      ]),
+    ).rejects.toMatchObject(refused('InvalidPartOrder', 400));
+    await expect(
+      complete(UploadId, [
+        { PartNumber: 1, ETag: small.ETag },
+        { PartNumber: 3, ETag: last.ETag },
+      ]),
+    ).rejects.toMatchObject(refused('EntityTooSmall', 400));
+    await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    // Only a part that is not the last must reach 5 MiB; parts left out of the list are dropped.
+    const done = await complete(UploadId, [
+      { PartNumber: 2, ETag: big.ETag },
+      { PartNumber: 3, ETag: last.ETag },
+    ]);
+    expect(done.ETag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength).toBe(5 * MiB + 10);
+
+    const aborted = await start();
+    await upload(aborted, 1, Buffer.from('x'));
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: aborted }));
+    await expect(upload(aborted, 2, Buffer.from('x'))).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(complete(aborted, [{ PartNumber: 1, ETag: '"x"' }])).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: aborted }))).rejects.toMatchObject(
+      refused('NoSuchUpload', 404),
+    );
+    // Unsigned multipart requests are refused like any other.
+    const unsigned = await fetch(`${s3.endpoint}/${bucket}/${key}?uploads`, { method: 'POST' });
+    expect(unsigned.status).toBe(403);
   });
 
   test('faults fail the next N matching requests with S3 errors, then requests succeed', async () => {
@@ -581,6 +726,26 @@ describe('local S3 endpoint', () => {
     });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
     expect(head.ContentLength).toBe(media.length);
+  });
+
+  test('a multipart upload in progress survives a restart on the same dataDir', async () => {
+    const key = 'multipart/across-restart.bin';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const part = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: 'before' }));
+    await s3.stop();
+    s3 = await startS3Endpoint({ dataDir });
+    client.destroy();
+    client = new S3Client(config());
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await got.Body!.transformToString()).toBe('before');
   });
 
   test('objects survive a restart on the same dataDir', async () => {
