@@ -57,7 +57,7 @@ export class DynamoDbFaults {
 
   /** Consume the fault for one call, if armed (used by the proxy). */
   take(target: string): DynamoDbFaultError | undefined {
-    return this.injector.take(target);
+    return this.injector.take(target)?.fault;
   }
 }
 

@@ -693,6 +693,61 @@ describe('local S3 endpoint', () => {
     expect(JSON.stringify(s3.requests)).not.toMatch(/X-Amz-Signature|X-Amz-Credential/i);
   });
 
+  test('a Stall fault accepts matching requests and never answers them until it is cleared; others are served', async () => {
+    const stall = s3.faults.inject({ operation: 'GetObject', key: oddKey, code: 'Stall', times: Infinity });
+    // Without throwOnRequestTimeout this SDK only logs a warning when requestTimeout passes, and keeps waiting.
+    const impatient = new S3Client(config({ requestHandler: { requestTimeout: 500, throwOnRequestTimeout: true } }));
+    const started = Date.now();
+    await expect(impatient.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey }))).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    await expect(impatient.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }))).resolves.toBeDefined();
+    await impatient.send(new PutObjectCommand({ Bucket: bucket, Key: 'not-stalled.txt', Body: 'served' }));
+    const other = await impatient.send(new GetObjectCommand({ Bucket: bucket, Key: 'not-stalled.txt' }));
+    expect(await other.Body!.transformToString()).toBe('served');
+    expect(stall.fired).toBe(1);
+
+    // A request still waiting when the fault is cleared is then served as usual.
+    const waiting = fetch(await presign(oddKey));
+    expect(await eventually(() => stall.fired === 2)).toBe(true);
+    expect(await Promise.race([waiting.then(() => 'answered'), sleep(300).then(() => 'waiting')])).toBe('waiting');
+    stall.clear();
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(media);
+    // A spent one-time stall still holds its request until every fault is cleared.
+    s3.faults.inject({ operation: 'HeadObject', code: 'Stall' });
+    const held = fetch(await getSignedUrl(client, new HeadObjectCommand({ Bucket: bucket, Key: oddKey }), { expiresIn: 60 }), {
+      method: 'HEAD',
+    });
+    expect(await eventually(() => s3.requests.at(-1)?.operation === 'HeadObject')).toBe(true);
+    s3.faults.clear();
+    expect((await held).status).toBe(200);
+    impatient.destroy();
+  });
+
+  test('stopping the endpoint does not wait for stalled requests', async () => {
+    const own = await startS3Endpoint({});
+    const ownClient = new S3Client(config({ endpoint: own.endpoint }));
+    try {
+      await ownClient.send(new CreateBucketCommand({ Bucket: 'stalled' }));
+      own.faults.inject({ operation: 'PutObject', code: 'Stall' });
+      const put = ownClient.send(new PutObjectCommand({ Bucket: 'stalled', Key: 'never.txt', Body: 'x' })).then(
+        () => 'answered',
+        (err: Error) => err.name,
+      );
+      expect(await eventually(() => own.requests.some((r) => r.operation === 'PutObject'))).toBe(true);
+      const started = Date.now();
+      await own.stop();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(await put).not.toBe('answered');
+      // Never answered: the request log keeps status 0.
+      expect(own.requests.filter((r) => r.operation === 'PutObject').map((r) => r.status)).toEqual([0]);
+    } finally {
+      ownClient.destroy();
+      await own.stop();
+    }
+  });
+
   test('operations the endpoint does not implement get 501 NotImplemented naming them, and change nothing', async () => {
     const refused = (operation: string) => ({
       name: 'NotImplemented',

@@ -8,6 +8,7 @@
  * NotImplemented error, naming the operation, rather than faked.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -15,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
-import { type FaultHandle, FaultInjector } from '../faults';
+import { type FaultHandle, FaultInjector, type TakenFault } from '../faults';
 import { track } from '../lifecycle';
 import {
   checksumElements,
@@ -31,7 +32,17 @@ import { type AuthMode, type Credentials, decodeSegment, type QueryBag, SigV4Ver
 import { ObjectStore, type Representation, type UploadInfo } from './store';
 import { S3Error, s3Document, xmlElement } from './xml';
 
-export type S3FaultCode = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
+/** The faults that answer with an S3 error: SlowDown (503), InternalError (500), ServiceUnavailable (503). */
+type S3ErrorFault = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
+
+/**
+ * What a fault does to a matching request: answer with that S3 error, or `Stall`: accept the
+ * request (its body left unread) and never answer, so that a client's timeouts can be tested. A
+ * stalled request waits until its fault is cleared (by the handle or by `faults.clear()`; it is
+ * then served as usual), until the client gives up, or until the endpoint stops. `times` counts
+ * the requests stalled, and a stalled request is recorded with status 0.
+ */
+export type S3FaultCode = S3ErrorFault | 'Stall';
 
 export interface S3FaultRule {
   code: S3FaultCode;
@@ -56,6 +67,7 @@ export interface S3RequestRecord {
   bucket?: string;
   key?: string;
   auth: AuthMode | 'none';
+  /** The status answered; 0 while unanswered (a stalled request), and for good when the connection closed first. */
   status: number;
   range?: string;
   /** For uploads: decoded body size and whether it came aws-chunked (the SDK's framing for stream bodies). */
@@ -89,7 +101,7 @@ interface FaultView {
   key?: string;
 }
 
-const FAULTS: Record<S3FaultCode, { status: number; message: string }> = {
+const FAULTS: Record<S3ErrorFault, { status: number; message: string }> = {
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
@@ -100,7 +112,7 @@ export class S3Faults {
   private readonly injector = new FaultInjector<FaultView, S3FaultCode>();
 
   inject(rule: S3FaultRule): FaultHandle {
-    if (!(rule.code in FAULTS)) throw new Error(`unknown S3 fault ${String(rule.code)}`);
+    if (!(rule.code in FAULTS) && rule.code !== 'Stall') throw new Error(`unknown S3 fault ${String(rule.code)}`);
     const { method, operation, bucket, key } = rule;
     return this.injector.arm(
       (r) =>
@@ -118,7 +130,7 @@ export class S3Faults {
   }
 
   /** Consume the fault for one request, if armed (used by the endpoint). */
-  take(view: FaultView): S3FaultCode | undefined {
+  take(view: FaultView): TakenFault<S3FaultCode> | undefined {
     return this.injector.take(view);
   }
 }
@@ -443,8 +455,12 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
           },
         );
       }
-      const fault = faults.take({ method, ...route });
-      if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
+      const taken = faults.take({ method, ...route });
+      if (taken) {
+        const { fault, cleared } = taken;
+        if (fault !== 'Stall') throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
+        if (!(await stalled(res, cleared))) return;
+      }
       await handler({ req, res, route, query, payloadHash: verified.payloadHash, record });
     } catch (err) {
       sendError(req, res, err, requestId, log);
@@ -618,6 +634,19 @@ function parseRange(value: string | undefined, size: number): { start: number; e
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
   if (start >= size) return 'unsatisfiable';
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+
+/**
+ * Hold a request until its Stall fault is cleared: true, serve it now. False when the connection
+ * closed first, because the client gave up or the endpoint stopped (stop() closes every
+ * connection, so a stalled request never keeps it waiting).
+ */
+async function stalled(res: ServerResponse, cleared: AbortSignal): Promise<boolean> {
+  const closed = new AbortController();
+  res.once('close', () => closed.abort());
+  const released = AbortSignal.any([cleared, closed.signal]);
+  if (!released.aborted) await once(released, 'abort');
+  return !closed.signal.aborted;
 }
 
 /** Answer with S3's error shape (no body for HEAD), after draining any unread request body. */
