@@ -230,7 +230,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       const { bucket, key } = objectOf(route);
       await requireBucket(bucket);
       checkKeyLength(key);
-      const upload = await store.createUpload({ bucket, key, initiated: new Date().toISOString(), representation: representationOf(req) });
+      const upload = await store.createUpload({ bucket, key, representation: representationOf(req) });
       sendXml(
         res,
         s3Document('InitiateMultipartUploadResult', [

@@ -36,7 +36,6 @@ export interface UploadInfo {
   uploadId: string;
   bucket: string;
   key: string;
-  initiated: string;
   representation: Representation;
 }
 
