@@ -2,7 +2,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
-import { LOCAL_REGION } from '../../local/components/constants';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/components/constants';
 import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../../local/connection';
 import { startLocalStack } from '../../local/stack';
 import { log, REPOSITORY_ROOT } from '../local-run';
@@ -22,6 +22,15 @@ export async function up(options: { data: string; pipe: boolean }): Promise<numb
     resultsBucket: stack.resultsBucket,
   };
   writeFileSync(path.join(dataDir, LOCAL_CONNECTION_FILE), `${JSON.stringify(connection, null, 2)}\n`);
+  // What the AWS CLI and SDKs read from the environment; AWS_DEFAULT_REGION too, the only one AWS CLI v1 and boto3 read.
+  const environment = {
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ENDPOINT_URL_S3: stack.endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: stack.endpoints.dynamodb,
+  };
   process.stdout.write(
     [
       'media-probe local stack is up (Ctrl-C to stop); other commands reach it with --local',
@@ -33,6 +42,13 @@ export async function up(options: { data: string; pipe: boolean }): Promise<numb
       `  results bucket     ${stack.resultsBucket}`,
       `  pipe               ${stack.pipe ? 'running' : 'paused (--no-pipe)'}`,
       `  data               ${dataDir}`,
+      // Fixed and not secret (local/components/constants.ts): the local S3 endpoint checks signatures against them.
+      `  credentials        access key ${LOCAL_CREDENTIALS.accessKeyId}, secret ${LOCAL_CREDENTIALS.secretAccessKey}, region ${LOCAL_REGION}`,
+      '',
+      `The AWS CLI and SDKs reach the local stack with these (e.g. aws s3 cp big.mov s3://${stack.mediaBucket}/):`,
+      `export ${Object.entries(environment)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ')}`,
       '',
     ].join('\n'),
   );

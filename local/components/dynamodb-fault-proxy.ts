@@ -63,7 +63,7 @@ export class DynamoDbFaults {
 
   /** Consume the fault for one call, if armed (used by the proxy). */
   take(target: string): DynamoDbFault | undefined {
-    return this.injector.take(target);
+    return this.injector.take(target)?.fault;
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,17 +26,22 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Sha256 } from '@smithy/core/checksum';
@@ -53,6 +58,7 @@ import {
   startDynamoDbLocal,
   startS3Endpoint,
 } from '../../local/components';
+import { ObjectStore } from '../../local/components/s3/store';
 import { serverClosesIdleConnection } from './support/keep-alive';
 
 jest.setTimeout(120_000);
@@ -61,6 +67,7 @@ const REPO = path.resolve(__dirname, '../..');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'components-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+const MiB = 1024 * 1024;
 const portOf = (endpoint: string) => Number(new URL(endpoint).port);
 /** True while any process (supervisor or JVM) of the DynamoDB Local on `port` exists. */
 const dynamoDbLocalRunning = (port: number) => spawnSync('pgrep', ['-f', `component=DynamoDBLocal .* -port ${port} `]).status === 0;
@@ -301,6 +308,59 @@ describe('local S3 endpoint', () => {
     expect(await errorCode(sigV2)).toBe('InvalidRequest');
   });
 
+  test('a presigned URL with a duplicated X-Amz-* authentication parameter gets 400 AuthorizationQueryParametersError', async () => {
+    const url = await presign(oddKey);
+    expect((await fetch(url)).status).toBe(200);
+    // S3 answers every malformed query-string authentication with this code; its exact message for a
+    // repeated parameter is not documented, so only the code and status are checked.
+    const paramOf = (name: string) => new URL(url).searchParams.get(name) ?? '';
+    const junkSignature = '0'.repeat(64);
+    const duplicated: Array<[string, string]> = [
+      ['a junk signature after the valid one', `${url}&X-Amz-Signature=${junkSignature}`],
+      ['a junk signature before the valid one', url.replace('X-Amz-Signature=', `X-Amz-Signature=${junkSignature}&X-Amz-Signature=`)],
+      ['a second X-Amz-Expires', `${url}&X-Amz-Expires=604800`],
+      ['a second X-Amz-Date', `${url}&X-Amz-Date=${paramOf('X-Amz-Date')}`],
+      ['a second X-Amz-Credential', `${url}&X-Amz-Credential=${encodeURIComponent(paramOf('X-Amz-Credential'))}`],
+      ['a second X-Amz-SignedHeaders', `${url}&X-Amz-SignedHeaders=host`],
+      ['a second X-Amz-Algorithm', `${url}&X-Amz-Algorithm=AWS4-HMAC-SHA256`],
+      ['two X-Amz-Security-Token', `${url}&X-Amz-Security-Token=a&X-Amz-Security-Token=b`],
+    ];
+    const answers = [];
+    for (const [what, tampered] of duplicated) {
+      const res = await fetch(tampered);
+      answers.push([what, res.status, await errorCode(res)]);
+    }
+    expect(answers).toEqual(duplicated.map(([what]) => [what, 400, 'AuthorizationQueryParametersError']));
+  });
+
+  test('an Authorization header with a duplicated component gets 400 AuthorizationHeaderMalformed', async () => {
+    const signer = new SignatureV4({
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const url = new URL(`${s3.endpoint}/${bucket}/${oddKey.split('/').map(encodeURIComponent).join('/')}`);
+    const { headers } = await signer.sign(
+      new HttpRequest({
+        method: 'GET',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update('').digest('hex') },
+      }),
+    );
+    const { host: _host, authorization, ...rest } = headers;
+    expect((await fetch(url, { headers: { ...rest, authorization } })).status).toBe(200);
+    const valid = /Signature=([0-9a-f]+)$/.exec(authorization)?.[1];
+    const twice = authorization.replace(`Signature=${valid}`, `Signature=${'0'.repeat(64)}, Signature=${valid}`);
+    const res = await fetch(url, { headers: { ...rest, authorization: twice } });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('AuthorizationHeaderMalformed');
+  });
+
   test('an expired presigned URL gets 403 "Request has expired"', async () => {
     const signedLongAgo = await presign(oddKey, { expiresIn: 60, signingDate: new Date(Date.now() - 120_000) });
     const res = await fetch(signedLongAgo);
@@ -312,6 +372,18 @@ describe('local S3 endpoint', () => {
     const short = await presign(oddKey, { expiresIn: 1 });
     await sleep(2100);
     expect((await fetch(short)).status).toBe(403);
+  });
+
+  test('a presigned URL dated in the future beyond the tolerated skew gets 403 "Request is not yet valid"', async () => {
+    const fromTheFuture = await presign(oddKey, { expiresIn: 3600, signingDate: new Date(Date.now() + 20 * 60_000) });
+    const res = await fetch(fromTheFuture);
+    expect(res.status).toBe(403);
+    const body = await res.text();
+    expect(body).toContain('<Code>AccessDenied</Code>');
+    expect(body).toContain('<Message>Request is not yet valid</Message>');
+    // A signer's clock a few minutes ahead is within S3's 15 minutes of tolerated skew.
+    const slightlyAhead = await presign(oddKey, { expiresIn: 3600, signingDate: new Date(Date.now() + 5 * 60_000) });
+    expect((await fetch(slightlyAhead)).status).toBe(200);
   });
 
   test('Range requests get 206 with Content-Range and exactly those bytes', async () => {
@@ -412,6 +484,197 @@ describe('local S3 endpoint', () => {
     expect(stored.Metadata).toEqual({ a: '1' });
   });
 
+  test('bucket names are checked on every route: an encoded ../ cannot read or write outside the data directory', async () => {
+    // Laid out like a bucket, beside the endpoint's data directory: buckets/../../outside.
+    const outside = path.join(scratch, 'outside');
+    mkdirSync(path.join(outside, 'objects'), { recursive: true });
+    writeFileSync(path.join(outside, 'bucket.json'), JSON.stringify({ name: 'outside', creationDate: new Date().toISOString() }));
+    const escaping = '/..%2F..%2Foutside';
+    const signer = new SignatureV4({
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const signedFetch = async (method: string, rawPath: string, body = '') => {
+      const url = new URL(`${s3.endpoint}${rawPath}`);
+      const { headers } = await signer.sign(
+        new HttpRequest({
+          method,
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: rawPath,
+          headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
+          body,
+        }),
+      );
+      const { host: _host, ...rest } = headers;
+      return fetch(`${s3.endpoint}${rawPath}`, { method, headers: rest, ...(method === 'PUT' && { body }) });
+    };
+
+    const write = await signedFetch('PUT', `${escaping}/planted.txt`, 'planted');
+    expect(write.status).toBe(400);
+    expect(await errorCode(write)).toBe('InvalidBucketName');
+    expect(readdirSync(path.join(outside, 'objects'))).toEqual([]);
+    const read = await signedFetch('GET', `${escaping}/planted.txt`);
+    expect(read.status).toBe(400);
+    expect(await errorCode(read)).toBe('InvalidBucketName');
+    expect((await signedFetch('HEAD', escaping)).status).toBe(400);
+    // The same check holds for a name that is only wrong, not hostile; the bucket itself still answers.
+    expect((await signedFetch('HEAD', '/Not_A_Bucket')).status).toBe(400);
+    expect((await signedFetch('HEAD', `/${bucket}`)).status).toBe(200);
+  });
+
+  test('the object store refuses every path that resolves outside its directory, whatever the endpoint let through', async () => {
+    const store = new ObjectStore(path.join(scratch, 'store'));
+    await store.init();
+    await expect(store.bucketExists('../outside')).rejects.toThrow(/outside the store/);
+    await expect(store.createBucket('..')).rejects.toThrow(/outside the store/);
+    await expect(store.head('a/../../b', 'key')).rejects.toThrow(/outside the store/);
+    // createBucket('..') would have made the store's own directory a bucket.
+    expect(readdirSync(path.join(scratch, 'store'))).toEqual(expect.not.arrayContaining(['bucket.json', 'objects']));
+  });
+
+  test("multipart upload with the SDK: over 8 MiB in parts (one streamed), listed, completed with S3's ETag, read back byte for byte", async () => {
+    const key = 'multipart/big.mov';
+    const body = randomBytes(9 * MiB + 123);
+    const parts = [body.subarray(0, 5 * MiB), body.subarray(5 * MiB)];
+    const secondPartFile = path.join(scratch, 'part-2.bin');
+    writeFileSync(secondPartFile, parts[1]);
+    const md5 = (data: Buffer) => createHash('md5').update(data).digest();
+
+    const created = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'video/quicktime', Metadata: { origin: 'parts' } }),
+    );
+    expect(created).toMatchObject({ Bucket: bucket, Key: key, UploadId: expect.any(String) });
+    const UploadId = created.UploadId!;
+    const first = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: parts[0] }));
+    // A stream body goes aws-chunked, as `aws s3 cp` and lib-storage send parts.
+    const second = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        PartNumber: 2,
+        Body: createReadStream(secondPartFile),
+        ContentLength: parts[1].length,
+      }),
+    );
+    expect([first.ETag, second.ETag]).toEqual(parts.map((part) => `"${md5(part).toString('hex')}"`));
+
+    const listed = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId }));
+    expect(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([
+      [1, first.ETag, parts[0].length],
+      [2, second.ETag, parts[1].length],
+    ]);
+    expect(listed.IsTruncated).toBe(false);
+    const firstPage = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId, MaxParts: 1 }));
+    expect(firstPage).toMatchObject({ IsTruncated: true, NextPartNumberMarker: '1', Parts: [{ PartNumber: 1 }] });
+
+    const completed = await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: first.ETag },
+            { PartNumber: 2, ETag: second.ETag },
+          ],
+        },
+      }),
+    );
+    const multipartEtag = `"${createHash('md5')
+      .update(Buffer.concat(parts.map(md5)))
+      .digest('hex')}-2"`;
+    expect(completed).toMatchObject({ Bucket: bucket, Key: key, ETag: multipartEtag });
+
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(got).toMatchObject({
+      ETag: multipartEtag,
+      ContentLength: body.length,
+      ContentType: 'video/quicktime',
+      Metadata: { origin: 'parts' },
+    });
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
+    // A completed upload is gone; every step was signed and verified like any other request.
+    await expect(client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(s3.requests.filter((r) => r.key === key).map((r) => [r.operation, r.auth, r.status])).toEqual([
+      ['CreateMultipartUpload', 'header', 200],
+      ['UploadPart', 'header', 200],
+      ['UploadPart', 'header', 200],
+      ['ListParts', 'header', 200],
+      ['ListParts', 'header', 200],
+      ['CompleteMultipartUpload', 'header', 200],
+      ['GetObject', 'header', 200],
+      ['ListParts', 'header', 404],
+    ]);
+  });
+
+  test("multipart errors are S3's: NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, and an aborted upload is gone", async () => {
+    const key = 'multipart/refused.bin';
+    const start = async () => (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!;
+    const upload = (UploadId: string, PartNumber: number, Body: Buffer) =>
+      client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body }));
+    const complete = (UploadId: string, Parts: Array<{ PartNumber: number; ETag?: string }>) =>
+      client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts } }));
+    const refused = (name: string, status: number) => ({ name, $metadata: { httpStatusCode: status } });
+
+    await expect(upload('0123456789abcdef0123456789abcdef', 1, Buffer.from('x'))).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(upload('../../escape', 1, Buffer.from('x'))).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    const UploadId = await start();
+    // An upload id belongs to its key.
+    await expect(
+      client.send(new UploadPartCommand({ Bucket: bucket, Key: 'multipart/other.bin', UploadId, PartNumber: 1, Body: 'x' })),
+    ).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(upload(UploadId, 10_001, Buffer.from('x'))).rejects.toMatchObject(refused('InvalidArgument', 400));
+
+    const small = await upload(UploadId, 1, Buffer.alloc(1024, 1));
+    const big = await upload(UploadId, 2, Buffer.alloc(5 * MiB, 2));
+    const last = await upload(UploadId, 3, Buffer.alloc(10, 3));
+    await expect(complete(UploadId, [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }])).rejects.toMatchObject(
+      refused('InvalidPart', 400),
+    );
+    await expect(complete(UploadId, [{ PartNumber: 4, ETag: last.ETag }])).rejects.toMatchObject(refused('InvalidPart', 400));
+    await expect(
+      complete(UploadId, [
+        { PartNumber: 3, ETag: last.ETag },
+        { PartNumber: 2, ETag: big.ETag },
+      ]),
+    ).rejects.toMatchObject(refused('InvalidPartOrder', 400));
+    await expect(
+      complete(UploadId, [
+        { PartNumber: 1, ETag: small.ETag },
+        { PartNumber: 3, ETag: last.ETag },
+      ]),
+    ).rejects.toMatchObject(refused('EntityTooSmall', 400));
+    await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    // Only a part that is not the last must reach 5 MiB; parts left out of the list are dropped.
+    const done = await complete(UploadId, [
+      { PartNumber: 2, ETag: big.ETag },
+      { PartNumber: 3, ETag: last.ETag },
+    ]);
+    expect(done.ETag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength).toBe(5 * MiB + 10);
+
+    const aborted = await start();
+    await upload(aborted, 1, Buffer.from('x'));
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: aborted }));
+    await expect(upload(aborted, 2, Buffer.from('x'))).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(complete(aborted, [{ PartNumber: 1, ETag: '"x"' }])).rejects.toMatchObject(refused('NoSuchUpload', 404));
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: aborted }))).rejects.toMatchObject(
+      refused('NoSuchUpload', 404),
+    );
+    // Unsigned multipart requests are refused like any other.
+    const unsigned = await fetch(`${s3.endpoint}/${bucket}/${key}?uploads`, { method: 'POST' });
+    expect(unsigned.status).toBe(403);
+  });
+
   test('faults fail the next N matching requests with S3 errors, then requests succeed', async () => {
     const slow = s3.faults.inject({ method: 'GET', key: oddKey, code: 'SlowDown', times: 2 });
     // A request that does not match is unaffected.
@@ -441,6 +704,61 @@ describe('local S3 endpoint', () => {
     expect(attempts).toEqual([500, 500, 200]);
     // The request log never holds URLs: a presigned one is a credential.
     expect(JSON.stringify(s3.requests)).not.toMatch(/X-Amz-Signature|X-Amz-Credential/i);
+  });
+
+  test('a Stall fault accepts matching requests and never answers them until it is cleared; others are served', async () => {
+    const stall = s3.faults.inject({ operation: 'GetObject', key: oddKey, code: 'Stall', times: Infinity });
+    // Without throwOnRequestTimeout this SDK only logs a warning when requestTimeout passes, and keeps waiting.
+    const impatient = new S3Client(config({ requestHandler: { requestTimeout: 500, throwOnRequestTimeout: true } }));
+    const started = Date.now();
+    await expect(impatient.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey }))).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    await expect(impatient.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }))).resolves.toBeDefined();
+    await impatient.send(new PutObjectCommand({ Bucket: bucket, Key: 'not-stalled.txt', Body: 'served' }));
+    const other = await impatient.send(new GetObjectCommand({ Bucket: bucket, Key: 'not-stalled.txt' }));
+    expect(await other.Body!.transformToString()).toBe('served');
+    expect(stall.fired).toBe(1);
+
+    // A request still waiting when the fault is cleared is then served as usual.
+    const waiting = fetch(await presign(oddKey));
+    expect(await eventually(() => stall.fired === 2)).toBe(true);
+    expect(await Promise.race([waiting.then(() => 'answered'), sleep(300).then(() => 'waiting')])).toBe('waiting');
+    stall.clear();
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(media);
+    // A spent one-time stall still holds its request until every fault is cleared.
+    s3.faults.inject({ operation: 'HeadObject', code: 'Stall' });
+    const held = fetch(await getSignedUrl(client, new HeadObjectCommand({ Bucket: bucket, Key: oddKey }), { expiresIn: 60 }), {
+      method: 'HEAD',
+    });
+    expect(await eventually(() => s3.requests.at(-1)?.operation === 'HeadObject')).toBe(true);
+    s3.faults.clear();
+    expect((await held).status).toBe(200);
+    impatient.destroy();
+  });
+
+  test('stopping the endpoint does not wait for stalled requests', async () => {
+    const own = await startS3Endpoint({});
+    const ownClient = new S3Client(config({ endpoint: own.endpoint }));
+    try {
+      await ownClient.send(new CreateBucketCommand({ Bucket: 'stalled' }));
+      own.faults.inject({ operation: 'PutObject', code: 'Stall' });
+      const put = ownClient.send(new PutObjectCommand({ Bucket: 'stalled', Key: 'never.txt', Body: 'x' })).then(
+        () => 'answered',
+        (err: Error) => err.name,
+      );
+      expect(await eventually(() => own.requests.some((r) => r.operation === 'PutObject'))).toBe(true);
+      const started = Date.now();
+      await own.stop();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(await put).not.toBe('answered');
+      // Never answered: the request log keeps status 0.
+      expect(own.requests.filter((r) => r.operation === 'PutObject').map((r) => r.status)).toEqual([0]);
+    } finally {
+      ownClient.destroy();
+      await own.stop();
+    }
   });
 
   test('operations the endpoint does not implement get 501 NotImplemented naming them, and change nothing', async () => {
@@ -476,6 +794,26 @@ describe('local S3 endpoint', () => {
     });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
     expect(head.ContentLength).toBe(media.length);
+  });
+
+  test('a multipart upload in progress survives a restart on the same dataDir', async () => {
+    const key = 'multipart/across-restart.bin';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const part = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: 'before' }));
+    await s3.stop();
+    s3 = await startS3Endpoint({ dataDir });
+    client.destroy();
+    client = new S3Client(config());
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await got.Body!.transformToString()).toBe('before');
   });
 
   test('objects survive a restart on the same dataDir', async () => {

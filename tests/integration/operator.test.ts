@@ -17,7 +17,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
 import { LOCAL_CREDENTIALS } from '../../local/components/constants';
 import type { LocalConnection } from '../../local/connection';
@@ -145,6 +145,61 @@ afterAll(async () => {
   // `up` ends on its own after Ctrl-C: a clean exit, or the conventional death by SIGINT once its resources are stopped.
   expect(exit === 'timeout' || exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
   expect(remaining).toEqual([]);
+});
+
+describe('up', () => {
+  test('prints the local credentials and an export line with which the AWS CLI and SDKs reach the local stack', async () => {
+    for (let i = 0; i < 100 && !/^\s*export /m.test(upOutput); i++) await sleep(100);
+    const exportLine = upOutput.split('\n').find((line) => /^\s*export /.test(line));
+    expect(exportLine).toBeDefined();
+    const exported = Object.fromEntries(
+      (exportLine ?? '')
+        .trim()
+        .split(/\s+/)
+        .slice(1)
+        .map((assignment) => assignment.split('=', 2)),
+    );
+    expect(exported).toEqual({
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_REGION: connection.region,
+      AWS_DEFAULT_REGION: connection.region,
+      AWS_ENDPOINT_URL_S3: connection.endpoints.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: connection.endpoints.dynamodb,
+    });
+    expect(upOutput).toContain(LOCAL_CREDENTIALS.secretAccessKey);
+
+    // A process configured by that line alone (no AWS settings of this machine) uploads and reads the table with the SDK's defaults.
+    const withoutAws = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+    const script = `
+      const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
+      const { DynamoDBClient, DescribeTableCommand } = require('@aws-sdk/client-dynamodb');
+      (async () => {
+        await new S3Client({}).send(new PutObjectCommand({ Bucket: ${JSON.stringify(connection.mediaBucket)}, Key: 'up/export-line.txt', Body: 'exported' }));
+        const { Table } = await new DynamoDBClient({}).send(new DescribeTableCommand({ TableName: ${JSON.stringify(connection.tableName)} }));
+        process.stdout.write(Table.TableStatus);
+      })().catch((err) => { console.error(err.name, err.message); process.exit(1); });`;
+    const child = await new Promise<Result>((resolve) => {
+      execFile(
+        NODE,
+        ['-e', script],
+        {
+          cwd: ROOT,
+          timeout: 60_000,
+          env: {
+            ...withoutAws,
+            ...exported,
+            AWS_CONFIG_FILE: path.join(dataDir, 'none'),
+            AWS_SHARED_CREDENTIALS_FILE: path.join(dataDir, 'none'),
+          },
+        },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
+      );
+    });
+    expect(child).toEqual({ code: 0, stdout: 'ACTIVE', stderr: '' });
+    const uploaded = await s3.send(new GetObjectCommand({ Bucket: connection.mediaBucket, Key: 'up/export-line.txt' }));
+    expect(await uploaded.Body?.transformToString()).toBe('exported');
+  });
 });
 
 describe('put', () => {

@@ -2,10 +2,13 @@
  * A local S3 endpoint (path-style, file-system backed) that authenticates every request with
  * SigV4 like S3 does, serves Range GETs, and can be told to fail requests with S3's 5xx errors.
  * It implements what media-probe and its clients use: CreateBucket, HeadBucket, PutObject,
- * GetObject and HeadObject, header-signed or presigned. Anything else is refused with S3's
+ * GetObject and HeadObject, header-signed or presigned, and the multipart upload that
+ * `aws s3 cp` uses for large files (CreateMultipartUpload, UploadPart, ListParts,
+ * CompleteMultipartUpload, AbortMultipartUpload). Anything else is refused with S3's
  * NotImplemented error, naming the operation, rather than faked.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,20 +16,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
-import { type FaultHandle, FaultInjector } from '../faults';
+import { type FaultHandle, FaultInjector, type TakenFault } from '../faults';
 import { track } from '../lifecycle';
+import {
+  checksumElements,
+  compositeChecksums,
+  multipartEtag,
+  noSuchUpload,
+  parseCompletion,
+  partNumberOf,
+  partsToComplete,
+} from './multipart';
 import { receiveBody } from './payload';
 import { type AuthMode, type Credentials, decodeSegment, type QueryBag, SigV4Verifier } from './sigv4';
-import { ObjectStore } from './store';
-import { S3Error } from './xml';
+import { ObjectStore, type Representation, type UploadInfo } from './store';
+import { S3Error, s3Document, xmlElement } from './xml';
 
-export type S3FaultCode = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
+/** The faults that answer with an S3 error: SlowDown (503), InternalError (500), ServiceUnavailable (503). */
+type S3ErrorFault = 'SlowDown' | 'InternalError' | 'ServiceUnavailable';
+
+/**
+ * What a fault does to a matching request: answer with that S3 error, or `Stall`: accept the
+ * request (its body left unread) and never answer, so that a client's timeouts can be tested. A
+ * stalled request waits until its fault is cleared (by the handle or by `faults.clear()`; it is
+ * then served as usual), until the client gives up, or until the endpoint stops. `times` counts
+ * the requests stalled, and a stalled request is recorded with status 0.
+ */
+export type S3FaultCode = S3ErrorFault | 'Stall';
 
 export interface S3FaultRule {
   code: S3FaultCode;
   /** HTTP method to match (GET, HEAD, PUT); any when omitted. */
   method?: string;
-  /** Operation name to match (GetObject, PutObject, HeadObject, CreateBucket, HeadBucket). */
+  /**
+   * Operation name to match (GetObject, PutObject, HeadObject, CreateBucket, HeadBucket,
+   * CreateMultipartUpload, UploadPart, ListParts, CompleteMultipartUpload, AbortMultipartUpload).
+   */
   operation?: string;
   bucket?: string;
   /** Exact key, or a pattern tested against the key. */
@@ -42,6 +67,7 @@ export interface S3RequestRecord {
   bucket?: string;
   key?: string;
   auth: AuthMode | 'none';
+  /** The status answered; 0 while unanswered (a stalled request), and for good when the connection closed first. */
   status: number;
   range?: string;
   /** For uploads: decoded body size and whether it came aws-chunked (the SDK's framing for stream bodies). */
@@ -75,7 +101,7 @@ interface FaultView {
   key?: string;
 }
 
-const FAULTS: Record<S3FaultCode, { status: number; message: string }> = {
+const FAULTS: Record<S3ErrorFault, { status: number; message: string }> = {
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
@@ -86,7 +112,7 @@ export class S3Faults {
   private readonly injector = new FaultInjector<FaultView, S3FaultCode>();
 
   inject(rule: S3FaultRule): FaultHandle {
-    if (!(rule.code in FAULTS)) throw new Error(`unknown S3 fault ${String(rule.code)}`);
+    if (!(rule.code in FAULTS) && rule.code !== 'Stall') throw new Error(`unknown S3 fault ${String(rule.code)}`);
     const { method, operation, bucket, key } = rule;
     return this.injector.arm(
       (r) =>
@@ -104,13 +130,15 @@ export class S3Faults {
   }
 
   /** Consume the fault for one request, if armed (used by the endpoint). */
-  take(view: FaultView): S3FaultCode | undefined {
+  take(view: FaultView): TakenFault<S3FaultCode> | undefined {
     return this.injector.take(view);
   }
 }
 
 const MAX_RECORDS = 1000;
-/** Representation headers kept from PutObject and returned on Get/HeadObject. */
+/** Request documents (CompleteMultipartUpload's list of up to 10,000 parts) are read into memory up to this size. */
+const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+/** Representation headers kept from PutObject (or CreateMultipartUpload) and returned on Get/HeadObject. */
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 /**
  * Conditional request headers the endpoint does not evaluate. Ignoring one would answer 200 where
@@ -140,8 +168,10 @@ const OPERATIONS: ReadonlyArray<{ method: string; target: Target; param?: string
   { method: 'DELETE', target: 'object', operation: 'DeleteObject' },
   { method: 'POST', target: 'object', param: 'uploads', operation: 'CreateMultipartUpload' },
   { method: 'PUT', target: 'object', param: 'uploadId', operation: 'UploadPart' },
+  { method: 'GET', target: 'object', param: 'uploadId', operation: 'ListParts' },
   { method: 'POST', target: 'object', param: 'uploadId', operation: 'CompleteMultipartUpload' },
   { method: 'DELETE', target: 'object', param: 'uploadId', operation: 'AbortMultipartUpload' },
+  { method: 'GET', target: 'bucket', param: 'uploads', operation: 'ListMultipartUploads' },
 ];
 
 interface Route {
@@ -176,8 +206,6 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     CreateBucket: async ({ req, res, route }) => {
       await drain(req);
       const bucket = bucketOf(route);
-      if (!validBucketName(bucket))
-        throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
       const created = await store.createBucket(bucket);
       // us-east-1 answers 200 to re-creating your own bucket; every other region says 409.
       if (!created && region !== 'us-east-1') {
@@ -197,51 +225,147 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     PutObject: putObject,
     GetObject: getObject,
     HeadObject: getObject,
+    CreateMultipartUpload: async ({ req, res, route }) => {
+      await drain(req);
+      const { bucket, key } = objectOf(route);
+      await requireBucket(bucket);
+      checkKeyLength(key);
+      const upload = await store.createUpload({ bucket, key, representation: representationOf(req) });
+      sendXml(
+        res,
+        s3Document('InitiateMultipartUploadResult', [
+          xmlElement('Bucket', bucket),
+          xmlElement('Key', key),
+          xmlElement('UploadId', upload.uploadId),
+        ]),
+      );
+    },
+    UploadPart: async ({ req, res, route, query, payloadHash, record }) => {
+      const partNumber = partNumberOf(firstValue(query, 'partNumber'));
+      const upload = await uploadOf(route, query);
+      // Parts go to disk as they arrive, like objects: a 5 GiB part never sits in memory.
+      const temp = store.tempFile();
+      try {
+        const body = await receiveBody(req, payloadHash, temp);
+        record.upload = { bytes: body.size, encoding: payloadHash.startsWith('STREAMING-') ? 'aws-chunked' : 'plain' };
+        const part = await store.commitPart(upload.uploadId, partNumber, temp, {
+          size: body.size,
+          etag: `"${body.md5Hex}"`,
+          lastModified: wholeSecondsNow(),
+          checksums: body.checksums,
+        });
+        if (!part) throw noSuchUpload(upload.uploadId);
+        res.writeHead(200, { ETag: part.etag, 'Content-Length': 0, ...checksumHeaders(part.checksums) }).end();
+      } finally {
+        await fs.rm(temp, { force: true });
+      }
+    },
+    ListParts: async ({ req, res, route, query }) => {
+      await drain(req);
+      const upload = await uploadOf(route, query);
+      const marker = integerParameter(query, 'part-number-marker', 0);
+      const maxParts = Math.min(integerParameter(query, 'max-parts', 1000), 1000);
+      const following = (await store.parts(upload.uploadId)).filter((part) => part.partNumber > marker);
+      const page = following.slice(0, maxParts);
+      sendXml(
+        res,
+        s3Document('ListPartsResult', [
+          xmlElement('Bucket', upload.bucket),
+          xmlElement('Key', upload.key),
+          xmlElement('UploadId', upload.uploadId),
+          xmlElement('PartNumberMarker', marker),
+          xmlElement('NextPartNumberMarker', page.at(-1)?.partNumber ?? marker),
+          xmlElement('MaxParts', maxParts),
+          xmlElement('IsTruncated', following.length > page.length),
+          ...page.map((part) =>
+            xmlElement('Part', [
+              xmlElement('PartNumber', part.partNumber),
+              xmlElement('LastModified', part.lastModified),
+              xmlElement('ETag', part.etag),
+              xmlElement('Size', part.size),
+              ...checksumElements(part.checksums),
+            ]),
+          ),
+          xmlElement('StorageClass', 'STANDARD'),
+        ]),
+      );
+    },
+    CompleteMultipartUpload: async ({ req, res, route, query, payloadHash }) => {
+      const upload = await uploadOf(route, query);
+      const listed = parseCompletion(await receiveDocument(req, payloadHash));
+      const parts = partsToComplete(upload.uploadId, listed, await store.parts(upload.uploadId));
+      const checksums = compositeChecksums(parts);
+      const object = await store.completeUpload(upload, parts, {
+        size: parts.reduce((total, part) => total + part.size, 0),
+        etag: multipartEtag(parts),
+        lastModified: wholeSecondsNow(),
+        ...upload.representation,
+        checksums,
+      });
+      if (!object) throw noSuchUpload(upload.uploadId);
+      const location = `http://${req.headers.host}/${upload.bucket}/${upload.key.split('/').map(encodeURIComponent).join('/')}`;
+      sendXml(
+        res,
+        s3Document('CompleteMultipartUploadResult', [
+          xmlElement('Location', location),
+          xmlElement('Bucket', upload.bucket),
+          xmlElement('Key', upload.key),
+          xmlElement('ETag', object.etag),
+          ...checksumElements(checksums),
+          ...(Object.keys(checksums).length > 0 ? [xmlElement('ChecksumType', 'COMPOSITE')] : []),
+        ]),
+      );
+    },
+    AbortMultipartUpload: async ({ req, res, route, query }) => {
+      await drain(req);
+      const upload = await uploadOf(route, query);
+      if (!(await store.abortUpload(upload.uploadId))) throw noSuchUpload(upload.uploadId);
+      res.writeHead(204).end();
+    },
   };
 
   async function requireBucket(bucket: string): Promise<void> {
     if (!(await store.bucketExists(bucket))) throw noSuchBucket(bucket);
   }
 
+  /** The upload in progress that the uploadId parameter names, for the bucket and key of the request. */
+  async function uploadOf(route: Route, query: QueryBag): Promise<UploadInfo> {
+    const { bucket, key } = objectOf(route);
+    await requireBucket(bucket);
+    const uploadId = firstValue(query, 'uploadId') ?? '';
+    const upload = await store.upload(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) throw noSuchUpload(uploadId);
+    return upload;
+  }
+
+  /** A request document, checked like any upload body (signed hash, Content-MD5, checksums), up to MAX_DOCUMENT_BYTES. */
+  async function receiveDocument(req: IncomingMessage, payloadHash: string): Promise<string> {
+    const temp = store.tempFile();
+    try {
+      const body = await receiveBody(req, payloadHash, temp);
+      if (body.size > MAX_DOCUMENT_BYTES) throw new S3Error(400, 'MaxMessageLengthExceeded', 'Your request was too big.');
+      return await fs.readFile(temp, 'utf8');
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
   async function putObject({ req, res, route, payloadHash, record }: Context): Promise<void> {
     const { bucket, key } = objectOf(route);
     await requireBucket(bucket);
-    if (Buffer.byteLength(key) > 1024) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
+    checkKeyLength(key);
     const temp = store.tempFile();
     try {
       const body = await receiveBody(req, payloadHash, temp);
       record.upload = { bytes: body.size, encoding: payloadHash.startsWith('STREAMING-') ? 'aws-chunked' : 'plain' };
-      const headers: Record<string, string> = {};
-      for (const name of STORED_HEADERS) {
-        const value = singleHeader(req, name);
-        if (value !== undefined) headers[name] = value;
-      }
-      // aws-chunked is transfer framing, not part of the object's representation.
-      const encoding = headers['content-encoding']
-        ?.split(',')
-        .map((v) => v.trim())
-        .filter((v) => v && v !== 'aws-chunked')
-        .join(', ');
-      if (encoding) headers['content-encoding'] = encoding;
-      else delete headers['content-encoding'];
-      const userMetadata: Record<string, string> = {};
-      for (const name of Object.keys(req.headers)) {
-        const value = singleHeader(req, name);
-        if (name.startsWith('x-amz-meta-') && value !== undefined) userMetadata[name.slice('x-amz-meta-'.length)] = value;
-      }
       const meta = await store.commit(bucket, key, temp, {
         size: body.size,
         etag: `"${body.md5Hex}"`,
-        // S3 keeps whole seconds, and the Last-Modified header carries no more.
-        lastModified: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
-        contentType: singleHeader(req, 'content-type') ?? 'binary/octet-stream',
-        headers,
-        userMetadata,
+        lastModified: wholeSecondsNow(),
+        ...representationOf(req),
         checksums: body.checksums,
       });
-      const out: Record<string, string | number> = { ETag: meta.etag, 'Content-Length': 0 };
-      for (const [algorithm, value] of Object.entries(meta.checksums)) out[`x-amz-checksum-${algorithm}`] = value;
-      res.writeHead(200, out).end();
+      res.writeHead(200, { ETag: meta.etag, 'Content-Length': 0, ...checksumHeaders(meta.checksums) }).end();
     } finally {
       await fs.rm(temp, { force: true });
     }
@@ -276,8 +400,10 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     const checksumMode = singleHeader(req, 'x-amz-checksum-mode') ?? firstValue(query, 'x-amz-checksum-mode');
     // S3 only returns full-object checksums, and only when asked; the SDK then validates the body against them.
     if (checksumMode === 'ENABLED' && !range) {
-      for (const [algorithm, value] of Object.entries(meta.checksums)) headers[`x-amz-checksum-${algorithm}`] = value;
-      if (Object.keys(meta.checksums).length > 0) headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+      Object.assign(headers, checksumHeaders(meta.checksums));
+      // A multipart object's checksums are composite, `<checksum of the part checksums>-<parts>`: base64 has no '-'.
+      const values = Object.values(meta.checksums);
+      if (values.length > 0) headers['x-amz-checksum-type'] = values.some((v) => v.includes('-')) ? 'COMPOSITE' : 'FULL_OBJECT';
     }
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
     res.writeHead(range ? 206 : 200, headers);
@@ -329,8 +455,12 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
           },
         );
       }
-      const fault = faults.take({ method, ...route });
-      if (fault) throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
+      const taken = faults.take({ method, ...route });
+      if (taken) {
+        const { fault, cleared } = taken;
+        if (fault !== 'Stall') throw new S3Error(FAULTS[fault].status, fault, FAULTS[fault].message);
+        if (!(await stalled(res, cleared))) return;
+      }
       await handler({ req, res, route, query, payloadHash: verified.payloadHash, record });
     } catch (err) {
       sendError(req, res, err, requestId, log);
@@ -374,6 +504,10 @@ function resolveRoute(method: string, rawPath: string, query: QueryBag, headers:
   const rawBucket = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
   const rawKey = slash < 0 ? '' : rawPath.slice(slash + 1);
   const bucket = rawBucket ? decodeSegment(rawBucket) : undefined;
+  // Every route, not only CreateBucket: the name becomes a directory, and a decoded `..%2F` would leave the store.
+  if (bucket !== undefined && !validBucketName(bucket)) {
+    throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+  }
   const key = rawKey ? decodeSegment(rawKey) : undefined;
   // Authentication parameters and the SDK's x-id=<operation> marker do not select an operation.
   const params = Object.keys(query).filter((p) => !p.startsWith('X-Amz-') && !p.startsWith('x-amz-') && p !== 'x-id');
@@ -384,8 +518,11 @@ function resolveRoute(method: string, rawPath: string, query: QueryBag, headers:
   let operation =
     known?.operation ??
     `${method} on ${target === 'object' ? 'an object' : `the ${target}`}${params.length > 0 ? ` with ?${params.join('&')}` : ''}`;
-  // CopyObject is a PutObject whose body comes from another object.
-  if (operation === 'PutObject' && headers['x-amz-copy-source'] !== undefined) operation = 'CopyObject';
+  // CopyObject is a PutObject whose body comes from another object, UploadPartCopy such an UploadPart.
+  if (headers['x-amz-copy-source'] !== undefined) {
+    if (operation === 'PutObject') operation = 'CopyObject';
+    if (operation === 'UploadPart') operation = 'UploadPartCopy';
+  }
   return { operation, ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }) };
 }
 
@@ -409,6 +546,60 @@ function parseQuery(raw: string): QueryBag {
     else query[k] = Array.isArray(existing) ? [...existing, v] : [existing, v];
   }
   return query;
+}
+
+/** The representation an upload gives its object: content type, the STORED_HEADERS and x-amz-meta-* user metadata. */
+function representationOf(req: IncomingMessage): Representation {
+  const headers: Record<string, string> = {};
+  for (const name of STORED_HEADERS) {
+    const value = singleHeader(req, name);
+    if (value !== undefined) headers[name] = value;
+  }
+  // aws-chunked is transfer framing, not part of the object's representation.
+  const encoding = headers['content-encoding']
+    ?.split(',')
+    .map((v) => v.trim())
+    .filter((v) => v && v !== 'aws-chunked')
+    .join(', ');
+  if (encoding) headers['content-encoding'] = encoding;
+  else delete headers['content-encoding'];
+  const userMetadata: Record<string, string> = {};
+  for (const name of Object.keys(req.headers)) {
+    const value = singleHeader(req, name);
+    if (name.startsWith('x-amz-meta-') && value !== undefined) userMetadata[name.slice('x-amz-meta-'.length)] = value;
+  }
+  return { contentType: singleHeader(req, 'content-type') ?? 'binary/octet-stream', headers, userMetadata };
+}
+
+function checkKeyLength(key: string): void {
+  if (Buffer.byteLength(key) > 1024) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
+}
+
+/** S3 keeps whole seconds, and the Last-Modified header carries no more. */
+function wholeSecondsNow(): string {
+  return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+}
+
+function checksumHeaders(checksums: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(checksums).map(([algorithm, value]) => [`x-amz-checksum-${algorithm}`, value]));
+}
+
+/** A non-negative integer query parameter, `fallback` when absent. */
+function integerParameter(query: QueryBag, name: string, fallback: number): number {
+  const value = firstValue(query, name);
+  if (value === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(value)) {
+    throw new S3Error(400, 'InvalidArgument', `Provided ${name} not an integer or within integer range`, {
+      ArgumentName: name,
+      ArgumentValue: value,
+    });
+  }
+  return Number(value);
+}
+
+function sendXml(res: ServerResponse, document: string): void {
+  const body = Buffer.from(document);
+  res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': body.length }).end(body);
 }
 
 function firstValue(query: QueryBag, name: string): string | undefined {
@@ -443,6 +634,19 @@ function parseRange(value: string | undefined, size: number): { start: number; e
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
   if (start >= size) return 'unsatisfiable';
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+
+/**
+ * Hold a request until its Stall fault is cleared: true, serve it now. False when the connection
+ * closed first, because the client gave up or the endpoint stopped (stop() closes every
+ * connection, so a stalled request never keeps it waiting).
+ */
+async function stalled(res: ServerResponse, cleared: AbortSignal): Promise<boolean> {
+  const closed = new AbortController();
+  res.once('close', () => closed.abort());
+  const released = AbortSignal.any([cleared, closed.signal]);
+  if (!released.aborted) await once(released, 'abort');
+  return !closed.signal.aborted;
 }
 
 /** Answer with S3's error shape (no body for HEAD), after draining any unread request body. */

@@ -25,12 +25,12 @@ const CHECKSUM_PREFIX = 'x-amz-checksum-';
 const MAX_CHUNK_HEADER = 4096;
 
 /** Incremental checksum for the algorithms S3 supports that Node can compute without extra packages. */
-interface Digest {
+export interface Digest {
   update(data: Buffer): void;
   base64(): string;
 }
 
-function digestFor(algorithm: string): Digest | undefined {
+export function digestFor(algorithm: string): Digest | undefined {
   if (algorithm === 'crc32') {
     let value = 0;
     return {

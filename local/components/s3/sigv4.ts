@@ -42,6 +42,20 @@ const CONTENT_SHA256 = 'x-amz-content-sha256';
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGN_EXPIRES = 7 * 24 * 3600;
 const PAYLOAD_HASH = /^([0-9a-f]{64}|UNSIGNED-PAYLOAD|STREAMING-[A-Z0-9-]+)$/;
+/**
+ * Query-string authentication parameters. Each may appear once: the signer re-signs with one value
+ * of each, so a second value (a valid signature beside a junk one, another expiry) would otherwise
+ * be ignored rather than verified.
+ */
+const AUTH_QUERY_PARAMETERS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+];
 
 /** S3's canonical URI: each segment decoded once and re-encoded by the SigV4 rules, slashes kept. */
 export function canonicalPath(rawPath: string): string {
@@ -179,7 +193,11 @@ export class SigV4Verifier {
     const parts = new Map<string, string>();
     for (const component of authorization.slice(space + 1).split(',')) {
       const eq = component.indexOf('=');
-      if (eq > 0) parts.set(component.slice(0, eq).trim(), component.slice(eq + 1).trim());
+      if (eq <= 0) continue;
+      const name = component.slice(0, eq).trim();
+      // A second Signature (or Credential...) would silently replace the first instead of being verified.
+      if (parts.has(name)) throw malformed(`the ${name} component appears more than once.`);
+      parts.set(name, component.slice(eq + 1).trim());
     }
     const credential = parts.get('Credential');
     const signedHeaders = parts.get('SignedHeaders');
@@ -221,6 +239,8 @@ export class SigV4Verifier {
   private async verifyPresigned(request: SignedRequest, now: Date): Promise<Verified> {
     const q = (name: string) => queryValue(request.query, name);
     const paramError = (message: string) => new S3Error(400, 'AuthorizationQueryParametersError', message);
+    const repeated = AUTH_QUERY_PARAMETERS.find((name) => Array.isArray(request.query[name]));
+    if (repeated) throw paramError(`${repeated} must be specified only once.`);
     if (q('X-Amz-Algorithm') !== ALGORITHM) throw paramError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
     const credential = q('X-Amz-Credential');
     const amzDate = q('X-Amz-Date');
@@ -248,6 +268,15 @@ export class SigV4Verifier {
       'Error parsing the X-Amz-Credential parameter;',
     );
     const expiry = new Date(signingDate.getTime() + expiresIn * 1000);
+    // A URL signed later than now (beyond the clock skew S3 tolerates) is refused until its time
+    // comes; S3 reports X-Amz-Date here in epoch milliseconds.
+    if (signingDate.getTime() - now.getTime() > MAX_SKEW_MS) {
+      throw new S3Error(403, 'AccessDenied', 'Request is not yet valid', {
+        'X-Amz-Date': String(signingDate.getTime()),
+        Expires: expiry.toISOString(),
+        ServerTime: now.toISOString(),
+      });
+    }
     if (now > expiry) {
       throw new S3Error(403, 'AccessDenied', 'Request has expired', {
         'X-Amz-Expires': expires,
