@@ -248,6 +248,11 @@ describe('local S3 endpoint', () => {
     await s3.stop();
   });
 
+  test('keeps an idle keep-alive connection open for its client to reuse', async () => {
+    const request = 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n';
+    expect(await serverClosesIdleConnection(s3.endpoint, request)).toBe(false);
+  });
+
   test('header-signed SDK calls work and keys with special characters round-trip', async () => {
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
     expect(head.ContentLength).toBe(media.length);

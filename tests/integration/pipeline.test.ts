@@ -307,6 +307,16 @@ describe('faults', () => {
     expect(analysis.steps.update.attempts).toBe(2);
   });
 
+  it('gives up on a stalled S3 HeadObject and retries it, instead of running into the function timeout', async () => {
+    const r = row('theme.mp3');
+    const fault = stack.faults.s3.inject({ code: 'Stall', operation: 'HeadObject', key: 'theme.mp3', times: 1 });
+    await analyse([r]);
+    expect(fault.fired).toBe(1);
+    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
+    expect(analysis.status).toBe('SUCCEEDED');
+    expect(analysis.steps.presign.attempts).toBe(2);
+  });
+
   it('counts the tries of a step whose transient failure turned permanent on retry', async () => {
     const r = row('shot-list.txt');
     const fault = stack.faults.s3.inject({ code: 'SlowDown', method: 'GET', operation: 'GetObject', key: 'shot-list.txt', times: 1 });

@@ -468,6 +468,9 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
   }
 
   const server = http.createServer((req, res) => void handle(req, res));
+  // Idle connections stay open until the client closes them: a server that closes them races the
+  // SDK's keep-alive agent, which may reuse one just then (ECONNRESET where S3 would not fail).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
