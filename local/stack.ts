@@ -179,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stateMachine = new LocalStateMachine({
       definitionPath: path.join(root, settings.definitionPath),
       functions: byPlaceholder,
+      values: settings.values,
       region: LOCAL_REGION,
       account: LOCAL_ACCOUNT,
       retryIntervalScale: options.retryIntervalScale,

@@ -76,6 +76,8 @@ export interface LocalTemplate {
   definitionPath: string;
   /** Placeholder name (e.g. PresignFunctionArn) → the function it stands for. */
   substitutions: Record<string, TemplateFunction>;
+  /** Placeholder name → its value, for the placeholders that stand for no function (e.g. Partition). */
+  values: Record<string, string>;
 }
 
 export class TemplateError extends Error {
@@ -143,10 +145,13 @@ export function localTemplate(templatePath: string): LocalTemplate {
   const [machineId, machine] = single(template, 'AWS::Serverless::StateMachine');
   const machineProps = evaluator.evaluate(machine.Properties ?? {}) as StateMachineProperties;
   const substitutions: Record<string, TemplateFunction> = {};
+  const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(machineProps.DefinitionSubstitutions ?? {})) {
     const target = referencedResource(value);
     if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function')
       substitutions[name] = functionSettings(template, evaluator, target);
+    else if (target) throw new TemplateError(`${machineId} substitutes ${name} with ${target}, which the local run has no stand-in for`);
+    else values[name] = String(value);
   }
   if (!Object.keys(substitutions).length) throw new TemplateError(`${machineId} has no DefinitionSubstitutions naming functions`);
   return {
@@ -168,5 +173,6 @@ export function localTemplate(templatePath: string): LocalTemplate {
     },
     definitionPath: String(machineProps.DefinitionUri ?? ''),
     substitutions,
+    values,
   };
 }
