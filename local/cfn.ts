@@ -26,6 +26,7 @@ export interface Template {
   Parameters?: Record<string, TemplateParameter>;
   Mappings?: Record<string, Record<string, Record<string, TemplateValue>>>;
   Conditions?: Record<string, TemplateValue>;
+  Rules?: Record<string, { RuleCondition?: TemplateValue; Assertions: Array<{ Assert: TemplateValue; AssertDescription?: string }> }>;
   Globals?: { Function?: Record<string, TemplateValue> };
   Resources?: Record<string, TemplateResource>;
   Outputs?: Record<string, TemplateValue>;
@@ -52,6 +53,10 @@ const INTRINSICS = [
   'Or',
   'ToJsonString',
   'Length',
+  // Rule functions, only valid in the Rules section.
+  'Contains',
+  'EachMemberEquals',
+  'EachMemberIn',
 ];
 
 const CFN_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((name) => {
@@ -87,7 +92,8 @@ export interface Deployment {
 
 /**
  * Evaluates CloudFormation intrinsic functions the way a deployment with the given parameters
- * would, leaving resource attributes as readable markers. Covers what template.yaml uses.
+ * would, leaving resource attributes as readable markers. Covers what template.yaml uses, the
+ * rule functions of its Rules section included.
  */
 export class Evaluator {
   private readonly parameters: Record<string, unknown>;
@@ -194,6 +200,14 @@ export class Evaluator {
         const found = this.template.Mappings?.[map]?.[top]?.[second];
         if (found === undefined) throw new Error(`FindInMap ${map}/${top}/${second} has no value`);
         return found;
+      }
+      case 'Fn::Contains':
+        return (this.eval(args[0]) as TemplateValue[]).map(String).includes(String(this.eval(args[1])));
+      case 'Fn::EachMemberEquals':
+        return (this.eval(args[0]) as TemplateValue[]).every((member) => String(member) === String(this.eval(args[1])));
+      case 'Fn::EachMemberIn': {
+        const allowed = (this.eval(args[1]) as TemplateValue[]).map(String);
+        return (this.eval(args[0]) as TemplateValue[]).every((member) => allowed.includes(String(member)));
       }
       case 'Fn::Sub':
         if (typeof arg === 'string') return this.sub(arg, {});

@@ -16,7 +16,7 @@ export class ObjectNotFoundError extends Error {
   override name = 'ObjectNotFoundError';
 }
 
-/** The function's role may not read the object (bucket not in MediaBucketNames, or KMS). */
+/** The function's role may not read the object (bucket not in MediaBucketNames, owned by another account, or KMS). */
 export class AccessDeniedError extends Error {
   override name = 'AccessDeniedError';
 }

@@ -89,6 +89,51 @@ describe('functions', () => {
     ]);
   });
 
+  it('presign may read only buckets this account owns, unless other owners are named', () => {
+    const own = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['media-a'] } });
+    expect(own[0].Condition).toEqual({ StringEquals: { 's3:ResourceAccount': ['123456789012'] } });
+    const shared = statementsOf('PresignFunction', {
+      parameters: { MediaBucketNames: ['media-a'], MediaBucketOwnerAccounts: ['210987654321', '111122223333'] },
+    });
+    expect(shared[0].Condition).toEqual({ StringEquals: { 's3:ResourceAccount': ['123456789012', '210987654321', '111122223333'] } });
+  });
+
+  it('MediaBucketNames takes bucket names only: no wildcard, no ARN, no key prefix', () => {
+    const parameter = template.Parameters.MediaBucketNames;
+    // CloudFormation applies a CommaDelimitedList's AllowedPattern to each value of the list.
+    const pattern = new RegExp(parameter.AllowedPattern);
+    for (const name of ['', 'my-media', 'library.b', 'Legacy_Bucket_2009'])
+      expect({ name, ok: pattern.test(name) }).toEqual({ name, ok: true });
+    for (const name of ['*', 'media-*', 'med?a', 'arn:aws:s3:::*/*', 'arn:aws:s3:::media', 'media/prefix', ' media', 'a', '-media']) {
+      expect({ name, ok: pattern.test(name) }).toEqual({ name, ok: false });
+    }
+    expect(parameter.ConstraintDescription).toMatch(/bucket names/);
+  });
+
+  it('MediaBucketOwnerAccounts takes account ids only', () => {
+    const pattern = new RegExp(template.Parameters.MediaBucketOwnerAccounts.AllowedPattern);
+    for (const id of ['', '210987654321']) expect({ id, ok: pattern.test(id) }).toEqual({ id, ok: true });
+    for (const id of ['*', '21098765432', 'arn:aws:iam::210987654321:root'])
+      expect({ id, ok: pattern.test(id) }).toEqual({ id, ok: false });
+  });
+
+  it('rejects a blank entry among bucket names or owner accounts (a stray comma), but not an empty list', () => {
+    for (const [rule, parameter] of [
+      ['MediaBucketNamesHaveNoBlankEntry', 'MediaBucketNames'],
+      ['MediaBucketOwnerAccountsHaveNoBlankEntry', 'MediaBucketOwnerAccounts'],
+    ]) {
+      const assertion = template.Rules[rule].Assertions[0].Assert;
+      const holds = (value: string[]) => deploy({ parameters: { [parameter]: value } }).evaluate(assertion);
+      expect({ rule, empty: holds(['']), one: holds(['a1b']), two: holds(['a1b', 'c2d']) }).toEqual({
+        rule,
+        empty: true,
+        one: true,
+        two: true,
+      });
+      expect({ rule, trailing: holds(['a1b', '']), inner: holds(['a1b', '', 'c2d']) }).toEqual({ rule, trailing: false, inner: false });
+    }
+  });
+
   it('presign gets no media access at all when no bucket is configured', () => {
     expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: '' } })).toEqual([]);
   });
