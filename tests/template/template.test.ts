@@ -251,7 +251,8 @@ describe('movie table', () => {
     expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(table.Properties.SSESpecification.SSEEnabled).toBe(true);
     expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(table.DeletionPolicy).toBe('Retain');
+    // Kept on stack deletion and replacement, but not left behind by a first create that rolls back.
+    expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   });
 
@@ -352,6 +353,11 @@ describe('dead-letter queue', () => {
 });
 
 describe('results bucket', () => {
+  it('outlives the stack like the table whose rows point into it, but not a first create that rolls back', () => {
+    expect(resources.ResultsBucket.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(resources.ResultsBucket.UpdateReplacePolicy).toBe('Retain');
+  });
+
   it('is private and encrypted', () => {
     const bucket = props('ResultsBucket');
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
