@@ -20,6 +20,31 @@ function statementsOf(logicalId: string, deployment: Deployment = {}): Json[] {
   return policies.flatMap((p) => (p.Statement ? p.Statement : [p]));
 }
 
+/** The policy resources attached to the pipe's role. */
+const pipeRolePolicies = (): Array<[string, Json]> =>
+  Object.entries(resources).filter(
+    ([, r]) => ['AWS::IAM::RolePolicy', 'AWS::IAM::Policy'].includes(r.Type) && JSON.stringify(r.Properties).includes('{"Ref":"PipeRole"}'),
+  );
+
+/** The logical ids a resource refers to, through Ref, Fn::GetAtt or Fn::Sub, wherever it does. */
+function resourcesReferenced(resource: Json): string[] {
+  const found = new Set<string>();
+  const walk = (value: Json): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries<Json>(value)) {
+        if (key === 'Ref' && typeof inner === 'string' && inner in resources) found.add(inner);
+        else if (key === 'Fn::GetAtt') found.add([inner].flat()[0]);
+        else if (key === 'Fn::Sub')
+          for (const m of JSON.stringify(inner).matchAll(/\$\{(\w+)[.}]/g)) if (m[1] in resources) found.add(m[1]);
+        walk(inner);
+      }
+    }
+  };
+  walk(resource);
+  return [...found];
+}
+
 const actionsOf = (statement: Json): string[] => [statement.Action].flat();
 const resourcesOf = (statement: Json): string[] => [statement.Resource].flat();
 
@@ -315,7 +340,9 @@ describe('pipe', () => {
         Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
       }),
     ]);
-    const statements = role.Policies.flatMap((p: Json) => p.PolicyDocument.Statement) as Json[];
+    const statements = [...((role.Policies ?? []) as Json[]), ...pipeRolePolicies().map(([id]) => props(id))].flatMap(
+      (p: Json) => p.PolicyDocument.Statement,
+    ) as Json[];
     const grants = Object.fromEntries(statements.map((s) => [actionsOf(s).sort().join(' '), resourcesOf(s)]));
     expect(grants).toEqual({
       'dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator': [attOf('MoviesTable', 'StreamArn')],
@@ -325,6 +352,22 @@ describe('pipe', () => {
       'logs:CreateLogStream logs:PutLogEvents': [attOf('PipeLogGroup', 'Arn')],
     });
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+  });
+
+  it('is created only once every policy of its role is in place (Pipes checks the role while it creates the pipe)', () => {
+    const policies = pipeRolePolicies().map(([id]) => id);
+    expect(props('PipeRole').Policies).toBeUndefined();
+    expect(policies.length).toBeGreaterThan(0);
+    expect([resources.MediaProbePipe.DependsOn ?? []].flat().sort()).toEqual(policies.sort());
+  });
+
+  it('has its stream and dead-letter grants attached early: they wait for neither the functions nor the state machine', () => {
+    const [, early] = pipeRolePolicies().find(([, r]) => JSON.stringify(r.Properties.PolicyDocument).includes('dynamodb:GetRecords')) as [
+      string,
+      Json,
+    ];
+    expect(JSON.stringify(early.Properties.PolicyDocument)).toContain('sqs:SendMessage');
+    expect(resourcesReferenced(early).sort()).toEqual(['DeadLetterQueue', 'MoviesTable', 'PipeLogGroup', 'PipeRole']);
   });
 });
 
