@@ -1,6 +1,6 @@
 /**
- * Reads what the local run needs from template.yaml — the pipe's filters and batching, the table's
- * key schema, the state machine's definition and which function fills each placeholder — so the
+ * Reads what the local run needs from template.yaml — the pipe's filters, batching and input
+ * template, the table's key schema, the state machine's definition and which function fills each placeholder — so the
  * template stays the one source of truth.
  */
 import path from 'node:path';
@@ -24,7 +24,7 @@ interface PipeProperties {
     };
     FilterCriteria?: { Filters?: Array<{ Pattern?: unknown }> };
   };
-  TargetParameters?: { StepFunctionStateMachineParameters?: { InvocationType?: string } };
+  TargetParameters?: { InputTemplate?: string; StepFunctionStateMachineParameters?: { InvocationType?: string } };
 }
 
 interface TableProperties {
@@ -61,6 +61,8 @@ export interface PipeSettings {
   maximumRetryAttempts: number;
   bisectOnFailure: boolean;
   invocationType: string;
+  /** What the pipe hands the target for each record, when not the record itself. */
+  inputTemplate?: string;
 }
 
 export interface TableSettings {
@@ -165,6 +167,7 @@ export function localTemplate(templatePath: string): LocalTemplate {
       maximumRetryAttempts: numberSetting(stream.MaximumRetryAttempts, -1, `${pipeId}.MaximumRetryAttempts`),
       bisectOnFailure: stream.OnPartialBatchItemFailure === 'AUTOMATIC_BISECT',
       invocationType: String(pipeProps.TargetParameters?.StepFunctionStateMachineParameters?.InvocationType ?? 'REQUEST_RESPONSE'),
+      inputTemplate: pipeProps.TargetParameters?.InputTemplate,
     },
     table: {
       keySchema: tableProps.KeySchema,

@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import { stepTiming, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getStringFromEnv } from '../lib/config';
+import { readStreamRecord } from '../lib/stream-record';
 import { type UpdateOutcome, type UpdateRequest, updateRow } from '../lib/update';
 
 const tableName = getStringFromEnv('TABLE_NAME');
@@ -18,7 +19,9 @@ export interface UpdateEvent extends UpdateRequest {
 }
 
 const update = async (event: UpdateEvent): Promise<UpdateOutcome> => {
-  const outcome = await updateRow(dynamodb, tableName, event, { status: 'SUCCEEDED', ...stepTiming(event.attempt, event.entered_at) });
+  // A failed presign hands on the record as the pipe delivered it, placeholders of missing attributes included.
+  const request = { ...event, record: readStreamRecord(event.record) };
+  const outcome = await updateRow(dynamodb, tableName, request, { status: 'SUCCEEDED', ...stepTiming(event.attempt, event.entered_at) });
   logger.appendKeys({ movie_id: outcome.movie_id });
   if (outcome.applied) {
     logger.info('recorded analysis', { status: outcome.status, error: outcome.error });

@@ -314,7 +314,24 @@ describe('pipe', () => {
 
   it('starts the Express state machine synchronously so a failed execution is retried', () => {
     expect(pipe().Target).toBe(refOf('MediaProbeStateMachine'));
-    expect(pipe().TargetParameters).toEqual({ StepFunctionStateMachineParameters: { InvocationType: 'REQUEST_RESPONSE' } });
+    expect(pipe().TargetParameters.StepFunctionStateMachineParameters).toEqual({ InvocationType: 'REQUEST_RESPONSE' });
+  });
+
+  it("hands the state machine only each record's identity, key and S3 attributes, never the rest of the row", () => {
+    const inputTemplate = pipe().TargetParameters.InputTemplate as string;
+    const paths = [...inputTemplate.matchAll(/<([^<>]+)>/g)].map((m) => m[1]).sort();
+    expect(paths).toEqual(
+      [
+        '$.eventID',
+        '$.eventName',
+        '$.dynamodb.Keys',
+        '$.dynamodb.SequenceNumber',
+        '$.dynamodb.NewImage.S3_bucket',
+        '$.dynamodb.NewImage.S3_object',
+      ].sort(),
+    );
+    // Pipes' own limit on the template (PipeTargetParameters.InputTemplate).
+    expect(inputTemplate.length).toBeLessThanOrEqual(8192);
   });
 
   it('reads new records in parameterised batches, bisects failures and dead-letters what still fails', () => {
