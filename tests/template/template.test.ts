@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ANALYSES_METRIC } from '../../functions/lib/outcome-metrics';
 import { attOf, type Deployment, Evaluator, type Json, loadTemplate, refOf, repoRoot } from './support';
 
 const template = loadTemplate();
@@ -409,6 +410,55 @@ describe('dead-letter queue', () => {
     expect(alarm.AlarmActions).toBeUndefined();
     const topic = 'arn:aws:sns:eu-west-1:123456789012:media-alerts';
     expect(props('DeadLetterQueueAlarm', { parameters: { AlarmTopicArn: topic } }).AlarmActions).toEqual([topic]);
+  });
+});
+
+describe('failed-analysis alarm', () => {
+  const alarm = () => props('FailedAnalysesAlarm');
+  const queries = () => Object.fromEntries((alarm().Metrics as Json[]).map((m) => [m.Id, m]));
+
+  it('watches the share of FAILED among the analyses the update function records, in its namespace and service', () => {
+    const updateEnv = props('UpdateFunction').Environment.Variables;
+    const service = deploy().evaluate(template.Globals.Function.Environment.Variables.POWERTOOLS_SERVICE_NAME);
+    expect(updateEnv.POWERTOOLS_METRICS_NAMESPACE).toBe('media-probe/media-probe');
+    for (const [id, status] of [
+      ['failed', 'FAILED'],
+      ['succeeded', 'SUCCEEDED'],
+    ]) {
+      expect(queries()[id]).toEqual({
+        Id: id,
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: updateEnv.POWERTOOLS_METRICS_NAMESPACE,
+            MetricName: ANALYSES_METRIC,
+            Dimensions: [
+              { Name: 'service', Value: service },
+              { Name: 'status', Value: status },
+            ],
+          },
+          Period: expect.any(Number),
+          Stat: 'Sum',
+        },
+      });
+    }
+    const returned = (alarm().Metrics as Json[]).filter((m) => m.ReturnData !== false);
+    expect(returned).toHaveLength(1);
+    expect(returned[0].Expression).toMatch(/100 \* FILL\(failed, 0\) \/ \(FILL\(failed, 0\) \+ FILL\(succeeded, 0\)\)/);
+  });
+
+  it('alarms above the threshold parameter, notifying the topic only if one is given, and is quiet without analyses', () => {
+    expect(template.Parameters.FailedAnalysesAlarmPercent).toMatchObject({ Type: 'Number', MinValue: 1, MaxValue: 100 });
+    expect(alarm()).toMatchObject({
+      Threshold: template.Parameters.FailedAnalysesAlarmPercent.Default,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(props('FailedAnalysesAlarm', { parameters: { FailedAnalysesAlarmPercent: 60 } }).Threshold).toBe(60);
+    expect(alarm().AlarmActions).toBeUndefined();
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:media-alerts';
+    const notifying = props('FailedAnalysesAlarm', { parameters: { AlarmTopicArn: topic } });
+    expect({ alarm: notifying.AlarmActions, ok: notifying.OKActions }).toEqual({ alarm: [topic], ok: [topic] });
   });
 });
 
