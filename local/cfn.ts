@@ -26,7 +26,6 @@ export interface Template {
   Parameters?: Record<string, TemplateParameter>;
   Mappings?: Record<string, Record<string, Record<string, TemplateValue>>>;
   Conditions?: Record<string, TemplateValue>;
-  Rules?: Record<string, { RuleCondition?: TemplateValue; Assertions: Array<{ Assert: TemplateValue; AssertDescription?: string }> }>;
   Globals?: { Function?: Record<string, TemplateValue> };
   Resources?: Record<string, TemplateResource>;
   Outputs?: Record<string, TemplateValue>;
