@@ -52,6 +52,10 @@ const INTRINSICS = [
   'Or',
   'ToJsonString',
   'Length',
+  // Rule functions, only valid in the Rules section.
+  'Contains',
+  'EachMemberEquals',
+  'EachMemberIn',
 ];
 
 const CFN_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((name) => {
@@ -87,7 +91,8 @@ export interface Deployment {
 
 /**
  * Evaluates CloudFormation intrinsic functions the way a deployment with the given parameters
- * would, leaving resource attributes as readable markers. Covers what template.yaml uses.
+ * would, leaving resource attributes as readable markers. Covers what template.yaml uses, the
+ * rule functions of its Rules section included.
  */
 export class Evaluator {
   private readonly parameters: Record<string, unknown>;
@@ -194,6 +199,14 @@ export class Evaluator {
         const found = this.template.Mappings?.[map]?.[top]?.[second];
         if (found === undefined) throw new Error(`FindInMap ${map}/${top}/${second} has no value`);
         return found;
+      }
+      case 'Fn::Contains':
+        return (this.eval(args[0]) as TemplateValue[]).map(String).includes(String(this.eval(args[1])));
+      case 'Fn::EachMemberEquals':
+        return (this.eval(args[0]) as TemplateValue[]).every((member) => String(member) === String(this.eval(args[1])));
+      case 'Fn::EachMemberIn': {
+        const allowed = (this.eval(args[1]) as TemplateValue[]).map(String);
+        return (this.eval(args[0]) as TemplateValue[]).every((member) => allowed.includes(String(member)));
       }
       case 'Fn::Sub':
         if (typeof arg === 'string') return this.sub(arg, {});

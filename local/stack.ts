@@ -141,6 +141,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       S3_FORCE_PATH_STYLE: 'true',
       POWERTOOLS_TRACE_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT',
+      // The update function's metrics are EMF lines on stdout: shown with the functions' logs (--verbose), not otherwise.
+      POWERTOOLS_METRICS_DISABLED: process.env.MEDIA_PROBE_LOG_LEVEL ? 'false' : 'true',
     });
     delete process.env.AWS_PROFILE;
     delete process.env.AWS_SESSION_TOKEN;
@@ -179,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stateMachine = new LocalStateMachine({
       definitionPath: path.join(root, settings.definitionPath),
       functions: byPlaceholder,
+      values: settings.values,
       region: LOCAL_REGION,
       account: LOCAL_ACCOUNT,
       retryIntervalScale: options.retryIntervalScale,

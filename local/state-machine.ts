@@ -31,6 +31,7 @@ interface LambdaInvokeParameters {
   Payload?: unknown;
 }
 
+/** The Lambda integration as the substituted definition names it locally (the local deployment's partition is aws). */
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 /** Step Functions' limit on a state's input or output, and on an execution's input. */
 export const PAYLOAD_LIMIT_BYTES = 262_144;
@@ -84,6 +85,8 @@ export interface LocalStateMachineOptions {
   definitionPath: string;
   /** Placeholder name → the local function bound to it. */
   functions: Record<string, LocalFunction>;
+  /** Placeholder name → value, for the placeholders that stand for no function. */
+  values?: Record<string, string>;
   region: string;
   account: string;
   /** Scale the Retry intervals (1 = as written); tests use a small factor to keep runs short. */
@@ -97,7 +100,7 @@ export class LocalStateMachine {
   private readonly byArn = new Map<string, LocalFunction>();
 
   constructor(private readonly options: LocalStateMachineOptions) {
-    const values = Object.fromEntries(Object.entries(options.functions).map(([name, fn]) => [name, fn.arn]));
+    const values = { ...options.values, ...Object.fromEntries(Object.entries(options.functions).map(([name, fn]) => [name, fn.arn])) };
     for (const fn of Object.values(options.functions)) this.byArn.set(fn.arn, fn);
     this.definition = JSON.parse(substitute(readFileSync(options.definitionPath, 'utf8'), values));
     this.arn = `arn:aws:states:${options.region}:${options.account}:stateMachine:media-probe-local`;

@@ -1,6 +1,6 @@
 /**
- * Reads what the local run needs from template.yaml — the pipe's filters and batching, the table's
- * key schema, the state machine's definition and which function fills each placeholder — so the
+ * Reads what the local run needs from template.yaml — the pipe's filters, batching and input
+ * template, the table's key schema, the state machine's definition and which function fills each placeholder — so the
  * template stays the one source of truth.
  */
 import path from 'node:path';
@@ -24,7 +24,7 @@ interface PipeProperties {
     };
     FilterCriteria?: { Filters?: Array<{ Pattern?: unknown }> };
   };
-  TargetParameters?: { StepFunctionStateMachineParameters?: { InvocationType?: string } };
+  TargetParameters?: { InputTemplate?: string; StepFunctionStateMachineParameters?: { InvocationType?: string } };
 }
 
 interface TableProperties {
@@ -61,6 +61,8 @@ export interface PipeSettings {
   maximumRetryAttempts: number;
   bisectOnFailure: boolean;
   invocationType: string;
+  /** What the pipe hands the target for each record, when not the record itself. */
+  inputTemplate?: string;
 }
 
 export interface TableSettings {
@@ -76,6 +78,8 @@ export interface LocalTemplate {
   definitionPath: string;
   /** Placeholder name (e.g. PresignFunctionArn) → the function it stands for. */
   substitutions: Record<string, TemplateFunction>;
+  /** Placeholder name → its value, for the placeholders that stand for no function (e.g. Partition). */
+  values: Record<string, string>;
 }
 
 export class TemplateError extends Error {
@@ -143,10 +147,13 @@ export function localTemplate(templatePath: string): LocalTemplate {
   const [machineId, machine] = single(template, 'AWS::Serverless::StateMachine');
   const machineProps = evaluator.evaluate(machine.Properties ?? {}) as StateMachineProperties;
   const substitutions: Record<string, TemplateFunction> = {};
+  const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(machineProps.DefinitionSubstitutions ?? {})) {
     const target = referencedResource(value);
     if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function')
       substitutions[name] = functionSettings(template, evaluator, target);
+    else if (target) throw new TemplateError(`${machineId} substitutes ${name} with ${target}, which the local run has no stand-in for`);
+    else values[name] = String(value);
   }
   if (!Object.keys(substitutions).length) throw new TemplateError(`${machineId} has no DefinitionSubstitutions naming functions`);
   return {
@@ -160,6 +167,7 @@ export function localTemplate(templatePath: string): LocalTemplate {
       maximumRetryAttempts: numberSetting(stream.MaximumRetryAttempts, -1, `${pipeId}.MaximumRetryAttempts`),
       bisectOnFailure: stream.OnPartialBatchItemFailure === 'AUTOMATIC_BISECT',
       invocationType: String(pipeProps.TargetParameters?.StepFunctionStateMachineParameters?.InvocationType ?? 'REQUEST_RESPONSE'),
+      inputTemplate: pipeProps.TargetParameters?.InputTemplate,
     },
     table: {
       keySchema: tableProps.KeySchema,
@@ -168,5 +176,6 @@ export function localTemplate(templatePath: string): LocalTemplate {
     },
     definitionPath: String(machineProps.DefinitionUri ?? ''),
     substitutions,
+    values,
   };
 }

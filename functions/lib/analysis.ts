@@ -102,8 +102,8 @@ export function describeCaughtError(caught: CaughtError): { type: string; messag
 }
 
 /** How many times a failed step ran when its handler could not say (Lambda service errors, timeouts): what its Retry field allows for that error. */
-export function attemptsBeforeCatch(errorName: string): number {
-  return ATTEMPTS_BEFORE_CATCH[errorName] ?? 1;
+export function attemptsBeforeCatch(step: StepName, errorName: string): number {
+  return ATTEMPTS_BEFORE_CATCH[step][errorName] ?? 1;
 }
 
 export interface FailureContext {
@@ -131,7 +131,7 @@ export function failedSteps(
     } else if (index === failedIndex) {
       steps[name] = {
         status: 'FAILED',
-        attempts: attempt ?? attemptsBeforeCatch(type),
+        attempts: attempt ?? attemptsBeforeCatch(failure.step, type),
         duration_ms: Number.isFinite(start) ? Math.max(0, end - start) : 0,
         error: `${type}: ${message}`,
       };

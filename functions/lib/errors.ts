@@ -16,7 +16,7 @@ export class ObjectNotFoundError extends Error {
   override name = 'ObjectNotFoundError';
 }
 
-/** The function's role may not read the object (bucket not in MediaBucketNames, or KMS). */
+/** The function's role may not read the object (bucket not in MediaBucketNames, owned by another account, or KMS). */
 export class AccessDeniedError extends Error {
   override name = 'AccessDeniedError';
 }
@@ -36,22 +36,31 @@ export class ProbeOutputTooLargeError extends Error {
   override name = 'ProbeOutputTooLargeError';
 }
 
-/** Names the state machine retries; anything else is permanent and goes straight to the Catch. */
+/**
+ * Names every step retries: our own TransientError, and the Lambda service errors AWS recommends
+ * retrying for Lambda tasks (ClientExecutionTimeoutException among them) plus throttling. Anything
+ * else is permanent and goes straight to the Catch.
+ */
 export const TRANSIENT_ERROR_NAMES = [
   'TransientError',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
   'Lambda.TooManyRequestsException',
 ] as const;
 
+const attemptsFor = (attempts: number): Record<string, number> => Object.fromEntries(TRANSIENT_ERROR_NAMES.map((name) => [name, attempts]));
+
 /**
- * Attempts a step makes before its Catch sees an error of that name, as the ASL's Retry fields
- * say (MaxAttempts + 1). A unit test holds this table and the ASL together.
+ * Attempts a step makes before its Catch sees an error of that name, by step, as the ASL's Retry
+ * fields say (MaxAttempts + 1): the time budget of a synchronous Express execution gives presign
+ * and update three attempts, ffprobe two. A unit test holds this table and the ASL together.
  */
-export const ATTEMPTS_BEFORE_CATCH: Readonly<Record<string, number>> = {
-  ...Object.fromEntries(TRANSIENT_ERROR_NAMES.map((name) => [name, 4])),
-  ProbeTimeoutError: 2,
+export const ATTEMPTS_BEFORE_CATCH: Readonly<Record<'presign' | 'ffprobe' | 'update', Readonly<Record<string, number>>>> = {
+  presign: attemptsFor(3),
+  ffprobe: { ...attemptsFor(2), ProbeTimeoutError: 2 },
+  update: attemptsFor(3),
 };
 
 interface AwsLikeError {

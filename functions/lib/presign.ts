@@ -30,7 +30,7 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
     if (e.name === 'Forbidden' || e.name === 'AccessDenied' || status === 403) {
       // Without s3:ListBucket (deliberately not granted) S3 answers 403, not 404, for a missing key.
       throw new AccessDeniedError(
-        `${s3Uri(asset)} does not exist, or the pipeline may not read it: check the key, that the bucket is in MediaBucketNames and, for SSE-KMS, MediaKmsKeyArn`,
+        `${s3Uri(asset)} does not exist, or the pipeline may not read it: check the key, that the bucket is in MediaBucketNames (and its owner, if another account, in MediaBucketOwnerAccounts) and, for SSE-KMS, MediaKmsKeyArn`,
       );
     }
     if (status === 301 || e.name === 'PermanentRedirect') {

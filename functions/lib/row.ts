@@ -85,24 +85,3 @@ export function assetFromRecord(record: unknown): Asset {
   }
   return { movieId, bucket, key };
 }
-
-/**
- * The part of a stream record the later steps need: its key and the row's S3 attributes (to
- * condition the write on them). The rest of the row, however large, stays out of the state.
- */
-export function sourceRecordOf(record: unknown): StreamRecord {
-  const r = record as StreamRecord;
-  const image = r.dynamodb?.NewImage ?? {};
-  const source = Object.fromEntries(
-    ['S3_bucket', 'S3_object'].filter((name) => image[name] !== undefined).map((name) => [name, image[name]]),
-  );
-  return {
-    ...(r.eventID === undefined ? {} : { eventID: r.eventID }),
-    ...(r.eventName === undefined ? {} : { eventName: r.eventName }),
-    dynamodb: {
-      Keys: keysOf(record),
-      NewImage: source,
-      ...(r.dynamodb?.SequenceNumber === undefined ? {} : { SequenceNumber: r.dynamodb.SequenceNumber }),
-    },
-  };
-}

@@ -1,7 +1,7 @@
 /**
- * The pipe's wire format, both ways: a DynamoDB stream record as the EventBridge Pipe hands it to the
- * state machine (JSON, binary as base64), made from the Streams API's records, and read back into
- * the SDK's AttributeValues.
+ * The pipe's wire format, both ways: a DynamoDB stream record as the EventBridge Pipe reads it (JSON,
+ * binary as base64), made from the Streams API's records; the projection of it the pipe hands the
+ * state machine; and its values read back into the SDK's AttributeValues.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { _Record as StreamsApiRecord, AttributeValue as StreamsAttributeValue } from '@aws-sdk/client-dynamodb-streams';
@@ -38,6 +38,49 @@ export interface PipeRecord {
     SizeBytes?: number;
     StreamViewType?: string;
   };
+}
+
+/** The row's attributes that travel into the state machine beside its key: where its media lives. */
+export const SOURCE_ATTRIBUTES = ['S3_bucket', 'S3_object'] as const;
+
+/**
+ * The part of a stream record the state machine gets: the record's identity, the row's key and its
+ * S3 attributes, and nothing else of the row, however large. The pipe's InputTemplate
+ * (template.yaml) projects each record to this shape, and a unit test holds the two together;
+ * anything else that starts the state machine builds its records with this function.
+ */
+export function projectStreamRecord(record: PipeRecord): StreamRecord {
+  const image = record.dynamodb?.NewImage ?? {};
+  const source = Object.fromEntries(SOURCE_ATTRIBUTES.filter((name) => image[name] !== undefined).map((name) => [name, image[name]]));
+  return {
+    ...(record.eventID === undefined ? {} : { eventID: record.eventID }),
+    ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
+    dynamodb: {
+      ...(record.dynamodb?.Keys === undefined ? {} : { Keys: record.dynamodb.Keys }),
+      NewImage: source,
+      ...(record.dynamodb?.SequenceNumber === undefined ? {} : { SequenceNumber: record.dynamodb.SequenceNumber }),
+    },
+  };
+}
+
+/**
+ * What the pipe's InputTemplate puts where the row has no attribute for a path: an empty string,
+ * or null (docs/pipes-semantics.md, section 7). DynamoDB never writes either as an attribute value.
+ */
+const isMissingAttribute = (value: unknown): boolean => value === '' || value === null;
+
+/**
+ * A record as a step receives it, with the image attributes the row does not have left out: the
+ * pipe's InputTemplate names S3_bucket and S3_object whether the row has them or not, so a missing
+ * one arrives as a placeholder value, and is read as missing. Anything else is handed on as it is,
+ * for the row's validation to name what is wrong with it.
+ */
+export function readStreamRecord(input: unknown): unknown {
+  const record = input as StreamRecord | null;
+  const image: unknown = record?.dynamodb?.NewImage;
+  if (!record?.dynamodb || typeof image !== 'object' || image === null) return input;
+  const present = Object.fromEntries(Object.entries(image).filter(([, value]) => !isMissingAttribute(value)));
+  return { ...record, dynamodb: { ...record.dynamodb, NewImage: present } };
 }
 
 /** Converts a stream attribute value (JSON, binary as base64) into the SDK's AttributeValue. */

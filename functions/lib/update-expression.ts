@@ -7,10 +7,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from './analysis';
 import type { FfprobeResult } from './ffprobe';
 import { keysOf } from './row';
-import { type StreamImage, type StreamRecord, toSdkAttributeValue, toSdkItem } from './stream-record';
-
-/** The row attributes whose values an analysis was computed for. */
-export const SOURCE_ATTRIBUTES = ['S3_bucket', 'S3_object'] as const;
+import { SOURCE_ATTRIBUTES, type StreamImage, type StreamRecord, toSdkAttributeValue, toSdkItem } from './stream-record';
 
 /** The attributes the pipeline writes; it never touches any other. */
 export const OWNED_ATTRIBUTES = ['analysis', 'media', 'ffprobe_output', 'ffprobe_output_location'] as const;

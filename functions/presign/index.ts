@@ -8,8 +8,8 @@ import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { getIntegerFromEnv } from '../lib/config';
 import { presignAsset } from '../lib/presign';
-import { type Asset, assetFromRecord, sourceRecordOf } from '../lib/row';
-import type { StreamRecord } from '../lib/stream-record';
+import { type Asset, assetFromRecord } from '../lib/row';
+import { type PipeRecord, projectStreamRecord, readStreamRecord, type StreamRecord } from '../lib/stream-record';
 
 const expiresInSeconds = getIntegerFromEnv('PRESIGN_EXPIRY_SECONDS', { default: 300, min: 30, max: 3600 });
 const s3 = tracer.captureAWSv3Client(
@@ -35,7 +35,8 @@ export interface PresignResult {
 }
 
 const presign = async (event: PresignEvent): Promise<PresignResult> => {
-  const asset = assetFromRecord(event.record);
+  const record = readStreamRecord(event.record);
+  const asset = assetFromRecord(record);
   logger.appendKeys({ movie_id: asset.movieId });
   const presigned = await presignAsset(s3, asset, expiresInSeconds);
   logger.info('presigned media URL', {
@@ -45,7 +46,8 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
     size_bytes: presigned.size_bytes,
   });
   return {
-    record: sourceRecordOf(event.record),
+    // An execution started with whole records (by hand) carries no more than the pipe's projection on.
+    record: projectStreamRecord(record as PipeRecord),
     execution: event.execution ?? null,
     asset,
     ...presigned,

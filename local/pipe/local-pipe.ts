@@ -1,7 +1,8 @@
 /**
  * The local EventBridge Pipe: polls DynamoDB Local's stream, keeps the records the template's
- * filters match, batches them as the pipe does, starts the Express state machine synchronously,
- * retries failed executions, bisects, and finally parks the batch in the dead-letter store.
+ * filters match, batches them as the pipe does, hands each through the template's input template,
+ * starts the Express state machine synchronously, retries failed executions, bisects, and finally
+ * parks the batch in the dead-letter store.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ import type { ExecutionResult } from '../state-machine';
 import type { PipeSettings } from '../template';
 import type { DeadLetterStore } from './dead-letter';
 import type { EventFilter } from './event-filter';
+import { InputTemplate } from './input-template';
 
 /** An execution's account of one row, as the update step returns it. */
 interface RowOutcome {
@@ -43,7 +45,8 @@ export interface LocalPipeOptions {
   settings: PipeSettings;
   /** Decides which records pass the template's filters; the caller starts and stops it. */
   filter: Pick<EventFilter, 'matches'>;
-  target: (records: PipeRecord[]) => Promise<ExecutionResult>;
+  /** Starts the state machine with a batch: the records, each through the input template if the pipe has one. */
+  target: (input: unknown[]) => Promise<ExecutionResult>;
   deadLetter: DeadLetterStore;
   /** Where the last processed sequence number of each shard is kept, so a restart resumes. */
   checkpointFile?: string;
@@ -77,6 +80,7 @@ export class LocalPipe {
   private busy = false;
   private lastPollEmpty = false;
   private readonly pending = new Map<string, { records: PipeRecord[]; since: number }>();
+  private readonly inputTemplate?: InputTemplate;
 
   constructor(private readonly options: LocalPipeOptions) {
     if (options.settings.invocationType !== 'REQUEST_RESPONSE') {
@@ -86,6 +90,14 @@ export class LocalPipe {
     }
     this.checkpoints =
       options.checkpointFile && existsSync(options.checkpointFile) ? JSON.parse(readFileSync(options.checkpointFile, 'utf8')) : {};
+    const template = options.settings.inputTemplate;
+    this.inputTemplate = template === undefined ? undefined : InputTemplate.parse(template);
+  }
+
+  /** The target's input for a batch: Pipes apply the input template to each record, not to the batch. */
+  private targetInput(records: PipeRecord[]): unknown[] {
+    const template = this.inputTemplate;
+    return template ? records.map((record) => template.render(record)) : records;
   }
 
   start(): void {
@@ -262,7 +274,7 @@ export class LocalPipe {
       // Pipes do not document their pause between retries: doubling from a second, without jitter, keeps local runs predictable.
       if (attempt > 0)
         await sleep(backoffDelay(attempt - 1, { baseDelayMs: 1000 * scale, maxDelayMs: MAX_RETRY_PAUSE_MS * scale, jitter: false }));
-      last = await this.options.target(records);
+      last = await this.options.target(this.targetInput(records));
       this.stats.executions += 1;
       this.options.onExecution?.(last, records);
       if (last.status === 'SUCCEEDED') {

@@ -11,6 +11,7 @@ import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/c
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow } from '../../cli/rows';
+import { InputTemplate } from '../../local/pipe/input-template';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localTemplate } from '../../local/template';
 import { serverClosesIdleConnection } from './support/keep-alive';
@@ -390,6 +391,30 @@ describe('a batch with one record whose outcome cannot be recorded', () => {
   });
 });
 
+describe('a batch with a very large row and a row without S3_object', () => {
+  it('records every row on its own: each analysed or failed once, none dead-lettered', async () => {
+    // A row of 300 KB: the whole stream record would be over Step Functions' 256 KB input limit.
+    const large = row('theme.mp3', { notes: 'x'.repeat(300 * 1024) });
+    const broken = row(undefined);
+    const normal = Array.from({ length: 3 }, () => row('ambience.wav'));
+    const rows = [normal[0], large, normal[1], broken, normal[2]];
+    const probes = stack.functions.FfprobeFunction.invocations;
+    const parked = stack.deadLetters.entries().length;
+    const before = { ...stack.pipe!.stats };
+    const result = await analyse(rows);
+    for (const r of [...normal, large])
+      expect({ id: r.movie_id, outcome: result.outcomes.get(String(r.movie_id)) }).toEqual({ id: r.movie_id, outcome: 'SUCCEEDED' });
+    expect((await item(broken.movie_id)).analysis).toMatchObject({
+      status: 'FAILED',
+      error: { step: 'presign', type: 'InvalidRowError', message: 'the row has no S3_object attribute' },
+    });
+    expect(stack.functions.FfprobeFunction.invocations - probes).toBe(normal.length + 1);
+    expect(stack.deadLetters.entries()).toHaveLength(parked);
+    expect(stack.pipe!.stats.failed_executions - before.failed_executions).toBe(0);
+    expect(String((await item(large.movie_id)).notes)).toHaveLength(300 * 1024);
+  });
+});
+
 describe('stale results are not applied', () => {
   it('leaves a row alone that was re-pointed at another object while it was analysed', async () => {
     const r = row('trailer.mp4');
@@ -500,9 +525,10 @@ describe('the local endpoints', () => {
 describe('the events/ samples', () => {
   const readEvent = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'events', name), 'utf8'));
 
-  it('the state machine runs events/pipe-batch.json as the pipe delivers it, and leaves rows it cannot find alone', async () => {
+  it('the state machine runs events/pipe-batch.json as the pipe hands it over, and leaves rows it cannot find alone', async () => {
     const batch = readEvent('pipe-batch.json') as Array<{ dynamodb: { Keys: { movie_id: { N: string } } } }>;
-    const result = await stack.stateMachine.startSyncExecution(batch);
+    const template = InputTemplate.parse(localTemplate(path.join(ROOT, 'template.yaml')).pipe.inputTemplate as string);
+    const result = await stack.stateMachine.startSyncExecution(batch.map((record) => template.render(record)));
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toEqual(
       batch.map((record) => ({

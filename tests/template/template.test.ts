@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ANALYSES_METRIC } from '../../functions/lib/outcome-metrics';
 import { attOf, type Deployment, Evaluator, type Json, loadTemplate, refOf, repoRoot } from './support';
 
 const template = loadTemplate();
@@ -18,6 +19,31 @@ const props = (logicalId: string, deployment: Deployment = {}): Json => deploy(d
 function statementsOf(logicalId: string, deployment: Deployment = {}): Json[] {
   const policies = (props(logicalId, deployment).Policies ?? []) as Json[];
   return policies.flatMap((p) => (p.Statement ? p.Statement : [p]));
+}
+
+/** The policy resources attached to the pipe's role. */
+const pipeRolePolicies = (): Array<[string, Json]> =>
+  Object.entries(resources).filter(
+    ([, r]) => ['AWS::IAM::RolePolicy', 'AWS::IAM::Policy'].includes(r.Type) && JSON.stringify(r.Properties).includes('{"Ref":"PipeRole"}'),
+  );
+
+/** The logical ids a resource refers to, through Ref, Fn::GetAtt or Fn::Sub, wherever it does. */
+function resourcesReferenced(resource: Json): string[] {
+  const found = new Set<string>();
+  const walk = (value: Json): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries<Json>(value)) {
+        if (key === 'Ref' && typeof inner === 'string' && inner in resources) found.add(inner);
+        else if (key === 'Fn::GetAtt') found.add([inner].flat()[0]);
+        else if (key === 'Fn::Sub')
+          for (const m of JSON.stringify(inner).matchAll(/\$\{(\w+)[.}]/g)) if (m[1] in resources) found.add(m[1]);
+        walk(inner);
+      }
+    }
+  };
+  walk(resource);
+  return [...found];
 }
 
 const actionsOf = (statement: Json): string[] => [statement.Action].flat();
@@ -34,9 +60,8 @@ describe('parameters', () => {
   it('keeps the presigned URL short-lived by default and bounded', () => {
     expect(parameters.PresignExpirySeconds.Default).toBeLessThanOrEqual(300);
     expect(parameters.PresignExpirySeconds.MaxValue).toBeLessThanOrEqual(3600);
-    // Two probe runs at the largest timeout, plus back-off, fit in the shortest URL lifetime.
-    const longestProbe = Math.max(...parameters.FfprobeTimeoutSeconds.AllowedValues.map(Number));
-    expect(parameters.PresignExpirySeconds.MinValue).toBeGreaterThan(2 * longestProbe + 30);
+    // That a retried probe is done before the shortest lifetime ends is derived from the ASL's
+    // retries and the functions' timeouts in tests/unit/retry-budget.test.ts.
   });
 
   it('does not log execution data (the presigned URL) unless asked to', () => {
@@ -85,14 +110,54 @@ describe('functions', () => {
       expect.objectContaining({
         Effect: 'Allow',
         Action: 's3:GetObject',
-        Resource: ['arn:aws:s3:::media-a/*', 'arn:aws:s3:::library.b/*'],
+        Resource: ['arn:*:s3:::media-a/*', 'arn:*:s3:::library.b/*'],
       }),
     ]);
   });
 
-  it.each(['aws-cn', 'aws-us-gov'])('presign builds the media bucket ARNs for the %s partition', (partition) => {
-    const statements = statementsOf('PresignFunction', { partition, parameters: { MediaBucketNames: ['m1', 'm2'] } });
-    expect(resourcesOf(statements[0])).toEqual([`arn:${partition}:s3:::m1/*`, `arn:${partition}:s3:::m2/*`]);
+  it('presign may read only buckets this account owns, unless other owners are named', () => {
+    const own = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['media-a'] } });
+    expect(own[0].Condition).toEqual({ StringEquals: { 's3:ResourceAccount': ['123456789012'] } });
+    const shared = statementsOf('PresignFunction', {
+      parameters: { MediaBucketNames: ['media-a'], MediaBucketOwnerAccounts: ['210987654321', '111122223333'] },
+    });
+    expect(shared[0].Condition).toEqual({ StringEquals: { 's3:ResourceAccount': ['123456789012', '210987654321', '111122223333'] } });
+  });
+
+  it('MediaBucketNames takes bucket names only: no wildcard, no ARN, no key prefix', () => {
+    const parameter = template.Parameters.MediaBucketNames;
+    // CloudFormation applies a CommaDelimitedList's AllowedPattern to each value of the list.
+    const pattern = new RegExp(parameter.AllowedPattern);
+    for (const name of ['', 'my-media', 'library.b', 'Legacy_Bucket_2009'])
+      expect({ name, ok: pattern.test(name) }).toEqual({ name, ok: true });
+    for (const name of ['*', 'media-*', 'med?a', 'arn:aws:s3:::*/*', 'arn:aws:s3:::media', 'media/prefix', ' media', 'a', '-media']) {
+      expect({ name, ok: pattern.test(name) }).toEqual({ name, ok: false });
+    }
+    expect(parameter.ConstraintDescription).toMatch(/bucket names/);
+  });
+
+  it('MediaBucketOwnerAccounts takes account ids only', () => {
+    const pattern = new RegExp(template.Parameters.MediaBucketOwnerAccounts.AllowedPattern);
+    for (const id of ['', '210987654321']) expect({ id, ok: pattern.test(id) }).toEqual({ id, ok: true });
+    for (const id of ['*', '21098765432', 'arn:aws:iam::210987654321:root'])
+      expect({ id, ok: pattern.test(id) }).toEqual({ id, ok: false });
+  });
+
+  it('rejects a blank entry among bucket names or owner accounts (a stray comma), but not an empty list', () => {
+    for (const [rule, parameter] of [
+      ['MediaBucketNamesHaveNoBlankEntry', 'MediaBucketNames'],
+      ['MediaBucketOwnerAccountsHaveNoBlankEntry', 'MediaBucketOwnerAccounts'],
+    ]) {
+      const assertion = template.Rules[rule].Assertions[0].Assert;
+      const holds = (value: string[]) => deploy({ parameters: { [parameter]: value } }).evaluate(assertion);
+      expect({ rule, empty: holds(['']), one: holds(['a1b']), two: holds(['a1b', 'c2d']) }).toEqual({
+        rule,
+        empty: true,
+        one: true,
+        two: true,
+      });
+      expect({ rule, trailing: holds(['a1b', '']), inner: holds(['a1b', '', 'c2d']) }).toEqual({ rule, trailing: false, inner: false });
+    }
   });
 
   it('presign gets no media access at all when no bucket is configured', () => {
@@ -121,7 +186,7 @@ describe('functions', () => {
     expect(resourcesOf(statements[0])).toEqual([`${attOf('ResultsBucket', 'Arn')}/*`]);
   });
 
-  it('probe uses the layer binary and outlives its own ffprobe timeout, twice within the 5-minute Express limit', () => {
+  it('probe uses the layer binary and outlives its own ffprobe timeout', () => {
     const allowed = template.Parameters.FfprobeTimeoutSeconds.AllowedValues as number[];
     for (const ffprobeTimeout of allowed) {
       const p = props('FfprobeFunction', { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
@@ -132,8 +197,8 @@ describe('functions', () => {
         FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout,
         RESULTS_BUCKET: refOf('ResultsBucket'),
       });
+      // The retries' fit in the 5-minute Express limit is tests/unit/retry-budget.test.ts's to check.
       expect(p.Timeout).toBeGreaterThanOrEqual(ffprobeTimeout + 15);
-      expect(2 * p.Timeout).toBeLessThan(300);
     }
   });
 
@@ -212,7 +277,8 @@ describe('movie table', () => {
     expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(table.Properties.SSESpecification.SSEEnabled).toBe(true);
     expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(table.DeletionPolicy).toBe('Retain');
+    // Kept on stack deletion and replacement, but not left behind by a first create that rolls back.
+    expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   });
 
@@ -249,7 +315,24 @@ describe('pipe', () => {
 
   it('starts the Express state machine synchronously so a failed execution is retried', () => {
     expect(pipe().Target).toBe(refOf('MediaProbeStateMachine'));
-    expect(pipe().TargetParameters).toEqual({ StepFunctionStateMachineParameters: { InvocationType: 'REQUEST_RESPONSE' } });
+    expect(pipe().TargetParameters.StepFunctionStateMachineParameters).toEqual({ InvocationType: 'REQUEST_RESPONSE' });
+  });
+
+  it("hands the state machine only each record's identity, key and S3 attributes, never the rest of the row", () => {
+    const inputTemplate = pipe().TargetParameters.InputTemplate as string;
+    const paths = [...inputTemplate.matchAll(/<([^<>]+)>/g)].map((m) => m[1]).sort();
+    expect(paths).toEqual(
+      [
+        '$.eventID',
+        '$.eventName',
+        '$.dynamodb.Keys',
+        '$.dynamodb.SequenceNumber',
+        '$.dynamodb.NewImage.S3_bucket',
+        '$.dynamodb.NewImage.S3_object',
+      ].sort(),
+    );
+    // Pipes' own limit on the template (PipeTargetParameters.InputTemplate).
+    expect(inputTemplate.length).toBeLessThanOrEqual(8192);
   });
 
   it('reads new records in parameterised batches, bisects failures and dead-letters what still fails', () => {
@@ -275,7 +358,9 @@ describe('pipe', () => {
         Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
       }),
     ]);
-    const statements = role.Policies.flatMap((p: Json) => p.PolicyDocument.Statement) as Json[];
+    const statements = [...((role.Policies ?? []) as Json[]), ...pipeRolePolicies().map(([id]) => props(id))].flatMap(
+      (p: Json) => p.PolicyDocument.Statement,
+    ) as Json[];
     const grants = Object.fromEntries(statements.map((s) => [actionsOf(s).sort().join(' '), resourcesOf(s)]));
     expect(grants).toEqual({
       'dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator': [attOf('MoviesTable', 'StreamArn')],
@@ -285,6 +370,22 @@ describe('pipe', () => {
       'logs:CreateLogStream logs:PutLogEvents': [attOf('PipeLogGroup', 'Arn')],
     });
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+  });
+
+  it('is created only once every policy of its role is in place (Pipes checks the role while it creates the pipe)', () => {
+    const policies = pipeRolePolicies().map(([id]) => id);
+    expect(props('PipeRole').Policies).toBeUndefined();
+    expect(policies.length).toBeGreaterThan(0);
+    expect([resources.MediaProbePipe.DependsOn ?? []].flat().sort()).toEqual(policies.sort());
+  });
+
+  it('has its stream and dead-letter grants attached early: they wait for neither the functions nor the state machine', () => {
+    const [, early] = pipeRolePolicies().find(([, r]) => JSON.stringify(r.Properties.PolicyDocument).includes('dynamodb:GetRecords')) as [
+      string,
+      Json,
+    ];
+    expect(JSON.stringify(early.Properties.PolicyDocument)).toContain('sqs:SendMessage');
+    expect(resourcesReferenced(early).sort()).toEqual(['DeadLetterQueue', 'MoviesTable', 'PipeLogGroup', 'PipeRole']);
   });
 });
 
@@ -312,7 +413,61 @@ describe('dead-letter queue', () => {
   });
 });
 
+describe('failed-analysis alarm', () => {
+  const alarm = () => props('FailedAnalysesAlarm');
+  const queries = () => Object.fromEntries((alarm().Metrics as Json[]).map((m) => [m.Id, m]));
+
+  it('watches the share of FAILED among the analyses the update function records, in its namespace and service', () => {
+    const updateEnv = props('UpdateFunction').Environment.Variables;
+    const service = deploy().evaluate(template.Globals.Function.Environment.Variables.POWERTOOLS_SERVICE_NAME);
+    expect(updateEnv.POWERTOOLS_METRICS_NAMESPACE).toBe('media-probe/media-probe');
+    for (const [id, status] of [
+      ['failed', 'FAILED'],
+      ['succeeded', 'SUCCEEDED'],
+    ]) {
+      expect(queries()[id]).toEqual({
+        Id: id,
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: updateEnv.POWERTOOLS_METRICS_NAMESPACE,
+            MetricName: ANALYSES_METRIC,
+            Dimensions: [
+              { Name: 'service', Value: service },
+              { Name: 'status', Value: status },
+            ],
+          },
+          Period: expect.any(Number),
+          Stat: 'Sum',
+        },
+      });
+    }
+    const returned = (alarm().Metrics as Json[]).filter((m) => m.ReturnData !== false);
+    expect(returned).toHaveLength(1);
+    expect(returned[0].Expression).toMatch(/100 \* FILL\(failed, 0\) \/ \(FILL\(failed, 0\) \+ FILL\(succeeded, 0\)\)/);
+  });
+
+  it('alarms above the threshold parameter, notifying the topic only if one is given, and is quiet without analyses', () => {
+    expect(template.Parameters.FailedAnalysesAlarmPercent).toMatchObject({ Type: 'Number', MinValue: 1, MaxValue: 100 });
+    expect(alarm()).toMatchObject({
+      Threshold: template.Parameters.FailedAnalysesAlarmPercent.Default,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(props('FailedAnalysesAlarm', { parameters: { FailedAnalysesAlarmPercent: 60 } }).Threshold).toBe(60);
+    expect(alarm().AlarmActions).toBeUndefined();
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:media-alerts';
+    const notifying = props('FailedAnalysesAlarm', { parameters: { AlarmTopicArn: topic } });
+    expect({ alarm: notifying.AlarmActions, ok: notifying.OKActions }).toEqual({ alarm: [topic], ok: [topic] });
+  });
+});
+
 describe('results bucket', () => {
+  it('outlives the stack like the table whose rows point into it, but not a first create that rolls back', () => {
+    expect(resources.ResultsBucket.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(resources.ResultsBucket.UpdateReplacePolicy).toBe('Retain');
+  });
+
   it('is private and encrypted', () => {
     const bucket = props('ResultsBucket');
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
@@ -384,10 +539,35 @@ describe('state machine', () => {
     const placeholders = new Set([...text.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]));
     expect([...placeholders].sort()).toEqual(Object.keys(machine.Properties.DefinitionSubstitutions).sort());
     expect(props('MediaProbeStateMachine').DefinitionSubstitutions).toEqual({
+      Partition: 'aws',
       PresignFunctionArn: attOf('PresignFunction', 'Arn'),
       FfprobeFunctionArn: attOf('FfprobeFunction', 'Arn'),
       UpdateFunctionArn: attOf('UpdateFunction', 'Arn'),
     });
+  });
+});
+
+describe('partitions', () => {
+  const machine = resources.MediaProbeStateMachine;
+  const partitions = ['aws', 'aws-cn', 'aws-us-gov', 'aws-iso-b'];
+  /** The partitions of every ARN in a text that are not the deployment's own. */
+  const foreign = (text: string, partition: string) =>
+    [...text.matchAll(/arn:(aws[a-z-]*):[^"]*/g)].filter((m) => m[1] !== partition).map((m) => m[0]);
+
+  it.each(partitions)('every ARN the template builds is in the partition it is deployed to (%s)', (partition) => {
+    const d = deploy({ partition, parameters: { MediaBucketNames: ['media-a', 'media-b'] } });
+    const built = JSON.stringify([d.evaluate(template.Resources), d.evaluate(template.Outputs)]);
+    expect(foreign(built, partition)).toEqual([]);
+  });
+
+  it.each(partitions)('every ARN in the state machine definition is in the partition it is deployed to (%s)', (partition) => {
+    const substitutions = deploy({ partition }).evaluate(machine.Properties.DefinitionSubstitutions) as Record<string, string>;
+    const definition = readFileSync(path.join(repoRoot, machine.Properties.DefinitionUri), 'utf8').replace(
+      /\$\{(\w+)\}/g,
+      (_, name: string) => substitutions[name],
+    );
+    expect(definition).toContain(`arn:${partition}:states:::lambda:invoke`);
+    expect(foreign(definition, partition)).toEqual([]);
   });
 });
 

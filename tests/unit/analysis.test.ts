@@ -137,7 +137,7 @@ describe('failedSteps', () => {
       presign: { status: 'SUCCEEDED', attempts: 1, duration_ms: 180 },
       ffprobe: {
         status: 'FAILED',
-        attempts: ATTEMPTS_BEFORE_CATCH.ProbeTimeoutError,
+        attempts: ATTEMPTS_BEFORE_CATCH.ffprobe.ProbeTimeoutError,
         duration_ms: 121_000,
         error: 'ProbeTimeoutError: ffprobe did not finish within 60 s',
       },
@@ -165,12 +165,12 @@ describe('failedSteps', () => {
       ffprobe: { status: 'SUCCEEDED', attempts: 2, duration_ms: 2500 },
       update: {
         status: 'FAILED',
-        attempts: ATTEMPTS_BEFORE_CATCH.TransientError,
+        attempts: ATTEMPTS_BEFORE_CATCH.update.TransientError,
         duration_ms: 10_000,
         error: 'TransientError: updating the row: ProvisionedThroughputExceededException',
       },
     });
-    expect(ATTEMPTS_BEFORE_CATCH.TransientError).toBe(4);
+    expect(ATTEMPTS_BEFORE_CATCH.update.TransientError).toBe(3);
   });
 
   it('marks an earlier step without a report as SKIPPED and times an unknown start as 0', () => {
@@ -198,9 +198,12 @@ describe('failedSteps', () => {
 });
 
 describe('attemptsBeforeCatch', () => {
-  it('is 1 for an error no Retry matches', () => {
-    expect(attemptsBeforeCatch('NotMediaError')).toBe(1);
-    expect(attemptsBeforeCatch('Lambda.ServiceException')).toBe(4);
+  it("is what the step's Retry allows for the error, and 1 for an error no Retry matches", () => {
+    expect(attemptsBeforeCatch('ffprobe', 'NotMediaError')).toBe(1);
+    expect(attemptsBeforeCatch('presign', 'Lambda.ServiceException')).toBe(3);
+    expect(attemptsBeforeCatch('ffprobe', 'Lambda.ServiceException')).toBe(2);
+    expect(attemptsBeforeCatch('ffprobe', 'ProbeTimeoutError')).toBe(2);
+    expect(attemptsBeforeCatch('presign', 'ProbeTimeoutError')).toBe(1);
   });
 });
 

@@ -10,7 +10,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FfprobeEvent } from '../../functions/ffprobe/index';
 import { summariseMedia } from '../../functions/lib/media-summary';
-import { assetFromRecord, sourceRecordOf } from '../../functions/lib/row';
+import { assetFromRecord } from '../../functions/lib/row';
+import { type PipeRecord, projectStreamRecord } from '../../functions/lib/stream-record';
 import type { PresignEvent } from '../../functions/presign/index';
 import type { UpdateEvent } from '../../functions/update/index';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
@@ -46,16 +47,16 @@ beforeEach(() => {
 });
 
 describe('events/presign.json', () => {
-  it('is the Presign task payload: the stream record, the retry count and the entry time', () => {
+  it("is the Presign task payload: the stream record as the pipe's input template projects it, the retry count and the entry time", () => {
     expect(Object.keys(sample('presign')).sort()).toEqual(payloadKeys('presign'));
-    expect(sample('presign').record).toEqual(sample('stream-insert'));
+    expect(sample('presign').record).toEqual(projectStreamRecord(sample('stream-insert')));
   });
 
   it('gives the asset, a presigned URL and the step report', async () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8913221 });
     const { result, output } = await captureOutput(() => handlers.presign(sample<PresignEvent>('presign'), context));
     expect(result).toEqual({
-      record: sourceRecordOf(sample('stream-insert')),
+      record: projectStreamRecord(sample('stream-insert')),
       execution: sample('presign').execution,
       asset: sample('ffprobe').asset,
       url: expect.stringMatching(
@@ -93,7 +94,7 @@ describe('events/update-success.json', () => {
     const event = sample('update-success');
     expect(Object.keys(event).sort()).toEqual(payloadKeys('update'));
     expect(event.status).toBe('SUCCEEDED');
-    expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
+    expect(event.record).toEqual(projectStreamRecord(sample('stream-insert')));
     expect(Object.keys(event.steps).sort()).toEqual(['ffprobe', 'presign']);
     expect(event.result.media).toEqual(summariseMedia(JSON.parse(event.result.stored.ffprobe_output)));
   });
@@ -119,7 +120,7 @@ describe('events/update-failure.json', () => {
   it('is the update with failure payload for an ffprobe failure', () => {
     const event = sample('update-failure');
     expect(Object.keys(event).sort()).toEqual(payloadKeys('update with failure'));
-    expect(event.record).toEqual(sourceRecordOf(sample('stream-insert')));
+    expect(event.record).toEqual(projectStreamRecord(sample('stream-insert')));
     expect(event.status).toBe('FAILED');
     expect(event.failure).toMatchObject({
       step: 'ffprobe',
@@ -166,13 +167,14 @@ describe('stream-record samples', () => {
     });
   });
 
-  it('events/pipe-batch.json is a batch of INSERT records, each a valid row', () => {
+  it('events/pipe-batch.json is a batch of INSERT records as the pipe reads them, each a valid row once projected', () => {
     const batch = sample<Json[]>('pipe-batch');
     expect(Array.isArray(batch)).toBe(true);
     expect(batch.length).toBeGreaterThan(1);
     for (const record of batch) {
       expect(record.eventName).toBe('INSERT');
-      expect(assetFromRecord(record).movieId).toBe(record.dynamodb.Keys.movie_id.N);
+      const projected = projectStreamRecord(record as PipeRecord);
+      expect(assetFromRecord(projected).movieId).toBe(record.dynamodb.Keys.movie_id.N);
     }
   });
 });

@@ -66,6 +66,22 @@ describe('presign handler', () => {
     expect(s3Mock.calls()).toHaveLength(0);
   });
 
+  it("reads an S3_object the pipe's input template filled with an empty string as missing", async () => {
+    const delivered = insertRecord({ ...rowImage(), S3_object: '' as unknown as { S: string } });
+    await expect(handlers.presign({ record: delivered }, context)).rejects.toMatchObject({
+      name: 'InvalidRowError',
+      message: 'the row has no S3_object attribute',
+    });
+  });
+
+  it('hands on only the projection of a whole record, however large the row', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1 });
+    const { result } = await captureOutput(() =>
+      handlers.presign({ record: insertRecord(rowImage({ notes: { S: 'x'.repeat(300_000) } })) }, context),
+    );
+    expect(Object.keys(result?.record.dynamodb?.NewImage ?? {}).sort()).toEqual(['S3_bucket', 'S3_object']);
+  });
+
   it('fails with ObjectNotFoundError when HeadObject finds nothing', async () => {
     s3Mock.on(HeadObjectCommand).rejects(new NotFound({ $metadata: { httpStatusCode: 404 }, message: 'UnknownError' }));
     await expect(handlers.presign({ record: insertRecord() }, context)).rejects.toMatchObject({ name: 'ObjectNotFoundError' });
@@ -178,6 +194,18 @@ describe('update handler', () => {
     const { result, output } = await captureOutput(() => handlers.update(failure, context));
     expect(result).toMatchObject({ applied: false, reason: 'the row was deleted before the result could be recorded' });
     expect(output).toMatch(/"level":"WARN".*left the row alone|left the row alone.*"level":"WARN"/);
+  });
+
+  it("records a failed presign of a row whose S3_object the pipe's input template filled with an empty string", async () => {
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    const record = insertRecord({ ...rowImage(), S3_object: '' as unknown as { S: string } });
+    const { result } = await captureOutput(() => handlers.update({ ...failure, record }, context));
+    expect(result).toMatchObject({ applied: true });
+    const input = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+    // The write requires the attribute absent, as the row was when the pipe read it.
+    const objectName = Object.entries(input.ExpressionAttributeNames ?? {}).find(([, name]) => name === 'S3_object')?.[0];
+    expect(input.ConditionExpression).toContain(`attribute_not_exists(${objectName})`);
+    expect(Object.values(input.ExpressionAttributeValues ?? {})).not.toContainEqual('');
   });
 
   it('records the update step with the attempts Step Functions counted', async () => {

@@ -1,6 +1,6 @@
 /** Reading the asset out of a stream record: what is accepted, and what each rejection says. */
 import { InvalidRowError } from '../../functions/lib/errors';
-import { assetFromRecord, keysOf, newImageOf, sourceRecordOf } from '../../functions/lib/row';
+import { assetFromRecord, keysOf, newImageOf } from '../../functions/lib/row';
 import { BUCKET, insertRecord, KEY, MOVIE_ID, rowImage } from './helpers/records';
 
 /** The InvalidRowError the call throws; fails the test when it throws anything else or nothing. */
@@ -129,20 +129,5 @@ describe('newImageOf', () => {
 
   it('rejects a NewImage that is not an object', () => {
     expect(() => newImageOf({ dynamodb: { NewImage: 'row' } })).toThrow(InvalidRowError);
-  });
-});
-
-describe('sourceRecordOf', () => {
-  it('keeps the key and the S3 attributes the write is conditioned on, and nothing else of the row', () => {
-    const record = insertRecord(rowImage({ notes: { S: 'x'.repeat(200_000) }, tags: { L: [{ S: 'a' }] } }));
-    const source = sourceRecordOf(record);
-    expect(source.dynamodb?.Keys).toEqual(record.dynamodb?.Keys);
-    expect(Object.keys(source.dynamodb?.NewImage ?? {}).sort()).toEqual(['S3_bucket', 'S3_object']);
-    expect(JSON.stringify(source).length).toBeLessThan(1000);
-  });
-
-  it('leaves out S3 attributes the row does not have, so the write still requires them absent', () => {
-    const source = sourceRecordOf(insertRecord(rowImage({}, ['S3_object'])));
-    expect(Object.keys(source.dynamodb?.NewImage ?? {})).toEqual(['S3_bucket']);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { STEP_NAMES, type StepName } from '../../functions/lib/analysis';
 import { ATTEMPTS_BEFORE_CATCH, TRANSIENT_ERROR_NAMES } from '../../functions/lib/errors';
 
 interface Retrier {
@@ -44,6 +45,13 @@ function jsonPaths(template: unknown): Array<{ key: string; path: string }> {
 }
 
 const states = allStates(asl.States);
+
+/** The step a task belongs to: update with failure invokes the update function, with update's retries. */
+function stepOf(taskName: string): StepName {
+  const step = taskName === 'update with failure' ? 'update' : taskName;
+  if (!(STEP_NAMES as readonly string[]).includes(step)) throw new Error(`task ${taskName} is no step`);
+  return step as StepName;
+}
 const tasks = states.filter(([, state]) => state.Type === 'Task');
 
 describe('the state machine definition', () => {
@@ -51,11 +59,12 @@ describe('the state machine definition', () => {
     expect(tasks.map(([name]) => name).sort()).toEqual(['ffprobe', 'presign', 'update', 'update with failure']);
   });
 
-  it.each(tasks)('%s: each Retry allows ATTEMPTS_BEFORE_CATCH attempts for each of its error names', (_name, task) => {
+  it.each(tasks)("%s: each Retry allows its step's ATTEMPTS_BEFORE_CATCH attempts for each of its error names", (name, task) => {
     expect(task.Retry?.length).toBeGreaterThan(0);
+    const table = ATTEMPTS_BEFORE_CATCH[stepOf(name)];
     for (const retrier of task.Retry ?? []) {
       for (const errorName of retrier.ErrorEquals) {
-        expect({ errorName, attempts: (retrier.MaxAttempts ?? 3) + 1 }).toEqual({ errorName, attempts: ATTEMPTS_BEFORE_CATCH[errorName] });
+        expect({ errorName, attempts: (retrier.MaxAttempts ?? 3) + 1 }).toEqual({ errorName, attempts: table[errorName] });
       }
     }
   });
@@ -65,9 +74,16 @@ describe('the state machine definition', () => {
     expect(retried).toEqual(expect.arrayContaining([...TRANSIENT_ERROR_NAMES]));
   });
 
-  it('retries nothing that ATTEMPTS_BEFORE_CATCH does not know, and knows nothing that is never retried', () => {
-    const retried = new Set(tasks.flatMap(([, task]) => (task.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals)));
-    expect([...retried].sort()).toEqual(Object.keys(ATTEMPTS_BEFORE_CATCH).sort());
+  it.each(tasks)(
+    "%s: retries nothing its step's ATTEMPTS_BEFORE_CATCH does not know, and it knows nothing the task never retries",
+    (name, task) => {
+      const retried = new Set((task.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals));
+      expect([...retried].sort()).toEqual(Object.keys(ATTEMPTS_BEFORE_CATCH[stepOf(name)]).sort());
+    },
+  );
+
+  it.each(tasks)('%s: has one retrier, so its attempts are bounded by one count (retriers count separately)', (_name, task) => {
+    expect(task.Retry).toHaveLength(1);
   });
 
   it.each(tasks.filter(([name]) => name !== 'update with failure'))('%s: catches States.ALL into a state that exists', (_name, task) => {

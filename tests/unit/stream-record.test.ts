@@ -1,6 +1,11 @@
-/** The pipe's wire format both ways: Streams API records into the JSON the pipe delivers, and that JSON back into SDK values. */
+/**
+ * The pipe's wire format both ways: Streams API records into the JSON the pipe reads, its projection
+ * for the state machine, the projection read back with missing attributes left out, and that JSON
+ * back into SDK values.
+ */
 import type { _Record as StreamsApiRecord } from '@aws-sdk/client-dynamodb-streams';
-import { toPipeRecord, toSdkAttributeValue, toSdkItem } from '../../functions/lib/stream-record';
+import { projectStreamRecord, readStreamRecord, toPipeRecord, toSdkAttributeValue, toSdkItem } from '../../functions/lib/stream-record';
+import { insertRecord, rowImage } from './helpers/records';
 
 describe('toSdkAttributeValue', () => {
   it('decodes B from base64 into bytes', () => {
@@ -85,5 +90,56 @@ describe('toPipeRecord', () => {
   it('is undone by toSdkItem: the image read back is the image the stream held', () => {
     const wire = toPipeRecord(record, streamArn);
     expect(toSdkItem(wire.dynamodb?.NewImage ?? {})).toEqual(record.dynamodb?.NewImage);
+  });
+});
+
+describe('projectStreamRecord', () => {
+  it('keeps the identity, the key and the S3 attributes the write is conditioned on, and nothing else of the row', () => {
+    const record = insertRecord(rowImage({ notes: { S: 'x'.repeat(300_000) }, tags: { L: [{ S: 'a' }] } }));
+    const projected = projectStreamRecord(record);
+    expect(projected).toEqual({
+      eventID: record.eventID,
+      eventName: 'INSERT',
+      dynamodb: {
+        Keys: record.dynamodb?.Keys,
+        NewImage: rowImage({}, ['movie_id', 'title']),
+        SequenceNumber: record.dynamodb?.SequenceNumber,
+      },
+    });
+    expect(JSON.stringify(projected).length).toBeLessThan(1000);
+  });
+
+  it('leaves out S3 attributes the row does not have, so the write still requires them absent', () => {
+    const projected = projectStreamRecord(insertRecord(rowImage({}, ['S3_object'])));
+    expect(Object.keys(projected.dynamodb?.NewImage ?? {})).toEqual(['S3_bucket']);
+  });
+
+  it('is its own projection', () => {
+    const projected = projectStreamRecord(insertRecord());
+    expect(projectStreamRecord(projected)).toEqual(projected);
+  });
+});
+
+describe('readStreamRecord', () => {
+  it.each([
+    ['an empty string', ''],
+    ['null', null],
+  ])('reads an S3 attribute the pipe filled with %s as missing', (_name, placeholder) => {
+    const delivered = {
+      ...insertRecord(),
+      dynamodb: { ...insertRecord().dynamodb, NewImage: { ...rowImage({}, ['movie_id', 'title']), S3_object: placeholder } },
+    };
+    expect(readStreamRecord(delivered)).toEqual(projectStreamRecord(insertRecord(rowImage({}, ['S3_object']))));
+  });
+
+  it('leaves a record alone whose attributes are all there, and hands on what is no stream record unchanged', () => {
+    const record = projectStreamRecord(insertRecord());
+    expect(readStreamRecord(record)).toEqual(record);
+    for (const input of [null, 'row', 42, {}, { dynamodb: { NewImage: 'row' } }]) expect(readStreamRecord(input)).toBe(input);
+  });
+
+  it('keeps a mistyped attribute for the row validation to name', () => {
+    const record = insertRecord(rowImage({ S3_bucket: { N: '42' } }));
+    expect(readStreamRecord(record)).toEqual(record);
   });
 });

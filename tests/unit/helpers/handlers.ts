@@ -11,6 +11,7 @@ import type { handler as UpdateHandler } from '../../../functions/update/index';
 export const PRESIGN_EXPIRY_SECONDS = 120;
 export const RESULTS_BUCKET = 'media-probe-results';
 export const TABLE_NAME = 'media-probe-movies';
+export const METRICS_NAMESPACE = 'media-probe/unit-tests';
 
 export interface Handlers {
   presign: typeof PresignHandler;
@@ -32,6 +33,7 @@ export function loadHandlers(ffprobePath: string, extraEnv: Record<string, strin
     FFPROBE_TIMEOUT_SECONDS: '10',
     RESULTS_BUCKET,
     TABLE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     ...extraEnv,
   });
   // require, not import: the environment must be set before the modules load.
