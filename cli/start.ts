@@ -1,7 +1,7 @@
 /** Starts one state machine execution for a batch of stream records, retrying throttled and failed-over starts with backoff. */
 import { randomBytes } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { PipeRecord } from '../functions/lib/stream-record';
+import type { StreamRecord } from '../functions/lib/stream-record';
 import { type RetryOptions, withRetries } from '../util/backoff';
 import { explainAwsError, isRetryableStart } from './errors';
 import { movieIdOfRecord, type StartOrigin } from './stream-records';
@@ -31,7 +31,7 @@ export function runName(origin: StartOrigin, now = new Date()): string {
 export async function startExecution(
   sfn: SFNClient,
   stateMachineArn: string,
-  records: readonly PipeRecord[],
+  records: readonly StreamRecord[],
   name: string,
   retry: RetryOptions = START_RETRIES,
 ): Promise<StartedExecution> {

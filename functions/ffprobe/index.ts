@@ -2,13 +2,13 @@
 import { existsSync } from 'node:fs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
-import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
+import { logger, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
 import { type FfprobeResult, type FfprobeSettings, probeAsset } from '../lib/ffprobe';
 import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe-command';
+import type { OutputUpload } from '../lib/presign';
 import type { Asset } from '../lib/row';
 
 /** The CA bundle ffprobe verifies S3's certificate with: FFPROBE_CA_FILE, or the system's. */
@@ -23,16 +23,14 @@ const settings: FfprobeSettings = {
   timeoutMs: getIntegerFromEnv('FFPROBE_TIMEOUT_SECONDS', { default: 60, min: 1, max: 840 }) * 1000,
   maxOutputBytes: getIntegerFromEnv('FFPROBE_MAX_OUTPUT_BYTES', { default: 16 * 1024 * 1024, min: 65536, max: 256 * 1024 * 1024 }),
   inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
-  resultsBucket: process.env.RESULTS_BUCKET || undefined,
+  // A 16 MiB output at S3's pace takes well under a second; the budget covers a slow start.
+  uploadTimeoutMs: 10_000,
   caFile: caBundle(),
 };
 assertRunnableHere(settings.ffprobePath);
-const s3 = tracer.captureAWSv3Client(
-  new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }),
-);
 
-/** The URL is a credential: this event is never logged. */
-export interface FfprobeEvent {
+/** The URLs are credentials: this event is never logged. */
+export interface FfprobeEvent extends OutputUpload {
   asset: Asset;
   url: string;
   size_bytes?: number | null;
@@ -48,7 +46,7 @@ export interface FfprobeStepResult {
 const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
-  const result = await probeAsset(s3, event.asset.movieId, event.url, settings, event.size_bytes);
+  const result = await probeAsset(event.url, event, settings, event.size_bytes);
   logger.info('probed media', {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,

@@ -12,8 +12,8 @@ export const tracer = new Tracer({ serviceName });
  * steps raise as TransientError for the state machine to retry, instead of running into the
  * function's own timeout (Sandbox.Timedout, which no Retry could tell apart from a real hang).
  * Without `throwOnRequestTimeout` the handler only logs a warning and keeps waiting. The SDK's
- * own three attempts of 3 s each, with its back-off, stay under 10 s: inside the 15 s timeout of
- * the presign and update functions. The largest body sent, a 16 MiB ffprobe output, needs only
- * 6 MB/s to fit.
+ * own three attempts of at most 2 s each, with its back-off, stay under 7 s: inside the 10 s
+ * timeout of the presign and update functions. The largest body sent, a 16 MiB ffprobe output,
+ * needs 8 MB/s to fit.
  */
-export const SDK_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true };
+export const SDK_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true };

@@ -1,5 +1,10 @@
-/** The presign step: check the row and the object, and make a short-lived presigned GET URL for ffprobe. */
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+/**
+ * The presign step: check the row and the object, make a short-lived presigned GET URL for ffprobe,
+ * and a presigned PUT URL for the one results-bucket key where the ffprobe step may put an output
+ * too large for the row: the ffprobe function itself holds no AWS permission worth stealing.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AccessDeniedError, asTransientIfRetryable, ObjectNotFoundError } from './errors';
 import type { Asset } from './row';
@@ -40,4 +45,25 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
   }
   const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: asset.bucket, Key: asset.key }), { expiresIn: expiresInSeconds });
   return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), size_bytes: size ?? null };
+}
+
+/** Where the ffprobe step may put an output too large for the row. The URL is a credential, like the GET URL. */
+export interface OutputUpload {
+  output_location: string;
+  output_upload_url: string;
+}
+
+/**
+ * The results-bucket key of one analysis' output: one per execution and stream record, so the
+ * step's retries write the same object and no analysis can write another's.
+ */
+export function outputKey(movieId: string, executionId: string, eventId: string): string {
+  const analysis = createHash('sha256').update(`${executionId}\n${eventId}`).digest('hex');
+  return `ffprobe-output/${movieId}/${analysis}.json`;
+}
+
+/** A presigned PUT for the analysis' output key, valid as long as the media URL. */
+export async function presignOutputUpload(s3: S3Client, bucket: string, key: string, expiresInSeconds: number): Promise<OutputUpload> {
+  const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+  return { output_location: `s3://${bucket}/${key}`, output_upload_url: url };
 }

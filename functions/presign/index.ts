@@ -1,4 +1,4 @@
-/** Lambda: the presign step, which validates the inserted row and presigns a short-lived GET URL for its media object. */
+/** Lambda: the presign step, which validates the inserted row, presigns a short-lived GET URL for its media object and a PUT URL for its output. */
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -6,12 +6,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
-import { getIntegerFromEnv } from '../lib/config';
-import { presignAsset } from '../lib/presign';
+import { getIntegerFromEnv, getStringFromEnv } from '../lib/config';
+import { type OutputUpload, outputKey, presignAsset, presignOutputUpload } from '../lib/presign';
 import { type Asset, assetFromRecord } from '../lib/row';
 import { type PipeRecord, projectStreamRecord, readStreamRecord, type StreamRecord } from '../lib/stream-record';
 
 const expiresInSeconds = getIntegerFromEnv('PRESIGN_EXPIRY_SECONDS', { default: 300, min: 30, max: 3600 });
+const resultsBucket = getStringFromEnv('RESULTS_BUCKET');
 const s3 = tracer.captureAWSv3Client(
   new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }),
 );
@@ -19,12 +20,12 @@ const s3 = tracer.captureAWSv3Client(
 export interface PresignEvent {
   record: unknown;
   /** The execution's identity, handed back so the state machine can replace its state with the result. */
-  execution?: unknown;
+  execution?: { id?: string } | null;
   attempt?: number;
   entered_at?: string;
 }
 
-export interface PresignResult {
+export interface PresignResult extends OutputUpload {
   record: StreamRecord;
   execution: unknown;
   asset: Asset;
@@ -39,6 +40,8 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
   const asset = assetFromRecord(record);
   logger.appendKeys({ movie_id: asset.movieId });
   const presigned = await presignAsset(s3, asset, expiresInSeconds);
+  const key = outputKey(asset.movieId, String(event.execution?.id ?? ''), String((record as StreamRecord).eventID ?? ''));
+  const upload = await presignOutputUpload(s3, resultsBucket, key, expiresInSeconds);
   logger.info('presigned media URL', {
     bucket: asset.bucket,
     key: asset.key,
@@ -51,6 +54,7 @@ const presign = async (event: PresignEvent): Promise<PresignResult> => {
     execution: event.execution ?? null,
     asset,
     ...presigned,
+    ...upload,
     step: succeeded(event.attempt, event.entered_at),
   };
 };

@@ -80,6 +80,13 @@ describe('parameters', () => {
 
 describe('functions', () => {
   const globals = template.Globals.Function as Json;
+  /** The one statement that lets the presign function sign the PUT of a large ffprobe output. */
+  const OUTPUT_UPLOADS = {
+    Sid: 'PresignFfprobeOutputUploads',
+    Effect: 'Allow',
+    Action: 's3:PutObject',
+    Resource: `${attOf('ResultsBucket', 'Arn')}/ffprobe-output/*`,
+  };
 
   it('run on Node 22 with the chosen architecture, active tracing and the shared log settings', () => {
     expect(globals.Runtime).toBe('nodejs22.x');
@@ -112,6 +119,7 @@ describe('functions', () => {
         Action: 's3:GetObject',
         Resource: ['arn:*:s3:::media-a/*', 'arn:*:s3:::library.b/*'],
       }),
+      OUTPUT_UPLOADS,
     ]);
   });
 
@@ -161,13 +169,13 @@ describe('functions', () => {
   });
 
   it('presign gets no media access at all when no bucket is configured', () => {
-    expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: '' } })).toEqual([]);
+    expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: '' } })).toEqual([OUTPUT_UPLOADS]);
   });
 
   it('presign may decrypt with the media KMS key only through S3, and only when a key is given', () => {
     const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const statements = statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'], MediaKmsKeyArn: key } });
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     expect(statements[1]).toEqual(
       expect.objectContaining({
         Effect: 'Allow',
@@ -179,11 +187,14 @@ describe('functions', () => {
     expect(statementsOf('PresignFunction', { parameters: { MediaBucketNames: ['m'] } }).flatMap(actionsOf)).not.toContain('kms:Decrypt');
   });
 
-  it('probe may only put objects into the results bucket', () => {
-    const statements = statementsOf('FfprobeFunction');
-    expect(statements).toHaveLength(1);
-    expect(actionsOf(statements[0])).toEqual(['s3:PutObject']);
-    expect(resourcesOf(statements[0])).toEqual([`${attOf('ResultsBucket', 'Arn')}/*`]);
+  it('presign may sign PUTs into the results bucket only under ffprobe-output/', () => {
+    expect(statementsOf('PresignFunction').at(-1)).toEqual(OUTPUT_UPLOADS);
+    expect(props('PresignFunction').Environment.Variables.RESULTS_BUCKET).toBe(refOf('ResultsBucket'));
+  });
+
+  it('probe, which runs ffprobe on untrusted bytes, holds no data permission at all', () => {
+    expect(statementsOf('FfprobeFunction')).toEqual([]);
+    expect(props('FfprobeFunction').Environment.Variables.RESULTS_BUCKET).toBeUndefined();
   });
 
   it('probe uses the layer binary and outlives its own ffprobe timeout', () => {
@@ -195,7 +206,6 @@ describe('functions', () => {
       expect(p.Environment.Variables).toEqual({
         FFPROBE_PATH: '/opt/bin/ffprobe',
         FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout,
-        RESULTS_BUCKET: refOf('ResultsBucket'),
       });
       // The retries' fit in the 5-minute Express limit is tests/unit/retry-budget.test.ts's to check.
       expect(p.Timeout).toBeGreaterThanOrEqual(ffprobeTimeout + 15);

@@ -15,7 +15,7 @@ import { type PipeRecord, projectStreamRecord } from '../../functions/lib/stream
 import type { PresignEvent } from '../../functions/presign/index';
 import type { UpdateEvent } from '../../functions/update/index';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
-import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, TABLE_NAME } from './helpers/handlers';
+import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, RESULTS_BUCKET, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
 
 const EVENTS = join(__dirname, '../../events');
@@ -64,19 +64,25 @@ describe('events/presign.json', () => {
       ),
       expires_at: expect.any(String),
       size_bytes: 8913221,
+      output_location: sample('ffprobe').output_location.replace('media-probe-results-bucket', RESULTS_BUCKET),
+      output_upload_url: expect.stringMatching(
+        new RegExp(`^https://${RESULTS_BUCKET}\\.s3\\.us-east-1\\.amazonaws\\.com/ffprobe-output/1337/`),
+      ),
       step: { status: 'SUCCEEDED', attempts: 1, duration_ms: expect.any(Number), finished_at: expect.any(String) },
     });
     expect(new URL(result!.url).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_EXPIRY_SECONDS));
+    expect(new URL(result!.output_upload_url).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_EXPIRY_SECONDS));
     expect(output).not.toContain('X-Amz-Signature');
   });
 });
 
 describe('events/ffprobe.json', () => {
-  it("is the Probe task payload: the presign step's asset and URL, the retry count and the entry time", () => {
+  it("is the Probe task payload: the presign step's asset, URLs and output location, the retry count and the entry time", () => {
     const event = sample('ffprobe');
     expect(Object.keys(event).sort()).toEqual(payloadKeys('ffprobe'));
     expect(event.asset).toEqual(assetFromRecord(sample('stream-insert')));
     expect(new URL(event.url).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(new URL(event.output_upload_url).searchParams.get('x-id')).toBe('PutObject');
   });
 
   it('gives the result update-success.json records, and the step report', async () => {

@@ -1,11 +1,13 @@
 /** The three handlers end to end with mocked SDK clients and a fake ffprobe: outputs, error names, and logs without credentials. */
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import mp4 from './fixtures/mp4-h264-aac.json';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
-import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, TABLE_NAME } from './helpers/handlers';
+import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, RESULTS_BUCKET, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
 import { insertRecord, rowImage } from './helpers/records';
 
@@ -21,14 +23,32 @@ const asset = { movieId: '42', bucket: 'example-media-bucket', key: 'movies/42/f
 const nextProbe = (body: string) => writeFileSync(fake.path('behaviour.sh'), `${body}\n`);
 const reportUrl = fake.reportingUrl('reporting-ffprobe', mp4);
 
-let handlers: Handlers;
-beforeAll(() => {
-  handlers = loadHandlers(fake.script('ffprobe', `. '${fake.path('behaviour.sh')}'`));
+/** Stands in for S3 behind the presigned PUT of a large output: counts the uploads. */
+const uploads: string[] = [];
+const uploadServer = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    uploads.push(String(req.url));
+    res.writeHead(200).end();
+  });
 });
-afterAll(() => fake.remove());
+/** The output upload the presign step hands the ffprobe step (the URL is a credential too). */
+const outputUpload = { output_location: `s3://${RESULTS_BUCKET}/ffprobe-output/42/abc.json`, output_upload_url: '' };
+
+let handlers: Handlers;
+beforeAll(async () => {
+  handlers = loadHandlers(fake.script('ffprobe', `. '${fake.path('behaviour.sh')}'`));
+  await new Promise<void>((resolve) => uploadServer.listen(0, '127.0.0.1', resolve));
+  outputUpload.output_upload_url = `http://127.0.0.1:${(uploadServer.address() as AddressInfo).port}/ffprobe-output/42/abc.json?X-Amz-Signature=${'0'.repeat(64)}`;
+});
+afterAll(async () => {
+  fake.remove();
+  await new Promise<void>((resolve) => uploadServer.close(() => resolve()));
+});
 beforeEach(() => {
   s3Mock.reset();
   dynamoMock.reset();
+  uploads.length = 0;
   nextProbe(`. '${reportUrl}'`);
 });
 
@@ -48,6 +68,23 @@ describe('presign handler', () => {
     expect(Date.parse(result.step.finished_at)).not.toBeNaN();
   });
 
+  it("presigns a PUT of the analysis' one output key in the results bucket, as long-lived as the media URL", async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
+    const execution = { id: 'arn:aws:states:us-east-1:123456789012:express:media-probe:run-1:abc', started_at: '2025-01-15T10:00:00Z' };
+    const first = await handlers.presign({ record: insertRecord(), execution }, context);
+    const again = await handlers.presign({ record: insertRecord(), execution, attempt: 1 }, context);
+    const other = await handlers.presign({ record: insertRecord(), execution: { ...execution, id: `${execution.id}-2` } }, context);
+    expect(first.output_location).toMatch(new RegExp(`^s3://${RESULTS_BUCKET}/ffprobe-output/42/[0-9a-f]{64}\\.json$`));
+    // A retry of the step writes the same object; another execution's analysis writes its own.
+    expect(again.output_location).toBe(first.output_location);
+    expect(other.output_location).not.toBe(first.output_location);
+    const put = new URL(first.output_upload_url);
+    const key = first.output_location.replace(`s3://${RESULTS_BUCKET}/`, '');
+    expect(`${put.hostname}${put.pathname}`).toMatch(new RegExp(`^${RESULTS_BUCKET}\\.s3\\.us-east-1\\.amazonaws\\.com/${key}$`));
+    expect(put.searchParams.get('x-id')).toBe('PutObject');
+    expect(put.searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_EXPIRY_SECONDS));
+  });
+
   it('never logs the presigned URL', async () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
     const { result, output } = await captureOutput(() => handlers.presign({ record: insertRecord() }, context));
@@ -56,6 +93,7 @@ describe('presign handler', () => {
     expect(output).not.toContain(signature);
     expect(output).not.toContain('X-Amz-Signature');
     expect(output).not.toContain(result!.url);
+    expect(output).not.toContain(new URL(result!.output_upload_url).searchParams.get('X-Amz-Signature')!);
   });
 
   it('fails with InvalidRowError for a row without S3_object, before calling S3', async () => {
@@ -90,16 +128,16 @@ describe('presign handler', () => {
 
 describe('ffprobe handler', () => {
   it('returns the summary, the stored output and its step report', async () => {
-    const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, attempt: 0 }, context));
+    const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload, attempt: 0 }, context));
     if (!result) throw new Error('the ffprobe handler failed');
     expect(result.result.media).toMatchObject({ format_name: 'mov,mp4,m4a,3gp,3g2,mj2', duration_s: 12.5125 });
     expect(Object.keys(result.result.stored)).toEqual(['ffprobe_output']);
     expect(result.step).toMatchObject({ status: 'SUCCEEDED', attempts: 1, duration_ms: 0 });
-    expect(s3Mock.calls()).toHaveLength(0);
+    expect(uploads).toHaveLength(0);
   });
 
   it('never logs the presigned URL', async () => {
-    const { output, error } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    const { output, error } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
     expect(error).toBeUndefined();
     expect(output).toContain('probed media');
     expect(output).not.toContain(SIGNATURE);
@@ -108,7 +146,7 @@ describe('ffprobe handler', () => {
 
   it('never logs or throws the presigned URL when ffprobe fails', async () => {
     nextProbe(`eval "url=\\\${$#}"\necho "$url: Invalid data found when processing input" >&2\nexit 1`);
-    const { output, error } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    const { output, error } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
     expect(error).toMatchObject({ name: 'NotMediaError' });
     expect(`${output}\n${(error as Error).message}\n${(error as Error).stack}`).not.toContain('X-Amz-');
   });
@@ -119,11 +157,10 @@ describe('ffprobe handler', () => {
     ['a reset connection', 'Connection reset by peer', 'TransientError'],
   ])('names %s while probing', async (_label, reason, name) => {
     nextProbe(`echo "https://example-media-bucket.s3.amazonaws.com/x: ${reason}" >&2\nexit 1`);
-    await expect(handlers.probe({ asset, url: URL_UNDER_TEST }, context)).rejects.toMatchObject({ name });
+    await expect(handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context)).rejects.toMatchObject({ name });
   });
 
-  it('writes output over the inline limit to the results bucket (through the handler, with the configured bucket)', async () => {
-    s3Mock.on(PutObjectCommand).resolves({});
+  it("puts output over the inline limit where the presign step's URL says, and points at it", async () => {
     const streams = Array.from({ length: 600 }, (_, index) => ({
       ...mp4.streams[1],
       index,
@@ -131,12 +168,10 @@ describe('ffprobe handler', () => {
     }));
     nextProbe(`/bin/cat '${fake.path('many-streams.json')}'`);
     writeFileSync(fake.path('many-streams.json'), JSON.stringify({ streams, format: mp4.format }));
-    const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
     if (!result) throw new Error('the ffprobe handler failed');
-    expect(result.result.stored).toEqual({
-      ffprobe_output_location: expect.stringMatching(/^s3:\/\/media-probe-results\/ffprobe-output\/42\/[0-9a-f]{64}\.json$/),
-    });
-    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(result.result.stored).toEqual({ ffprobe_output_location: outputUpload.output_location });
+    expect(uploads).toEqual([new URL(outputUpload.output_upload_url).pathname + new URL(outputUpload.output_upload_url).search]);
     expect(result.result.media.audio).toHaveLength(600);
   });
 });
@@ -148,9 +183,10 @@ describe('ffprobe handler with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
       isolated = loadHandlers(fake.path('ffprobe'), { POWERTOOLS_LOGGER_LOG_EVENT: 'true' });
     });
     delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
-    const { output, error } = await captureOutput(() => isolated!.probe({ asset, url: URL_UNDER_TEST }, context));
+    const { output, error } = await captureOutput(() => isolated!.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
     expect(error).toBeUndefined();
     expect(output).not.toContain(SIGNATURE);
+    expect(output).not.toContain(new URL(outputUpload.output_upload_url).searchParams.get('X-Amz-Signature')!);
   });
 });
 

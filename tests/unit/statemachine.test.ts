@@ -117,7 +117,7 @@ describe('the state machine definition', () => {
         .sort();
     };
     expect(payload('presign')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
-    expect(payload('ffprobe')).toEqual(['asset', 'attempt', 'entered_at', 'size_bytes', 'url']);
+    expect(payload('ffprobe')).toEqual(['asset', 'attempt', 'entered_at', 'output_location', 'output_upload_url', 'size_bytes', 'url']);
     expect(payload('update')).toEqual(['attempt', 'entered_at', 'execution', 'record', 'result', 'status', 'steps']);
     expect(payload('update with failure')).toEqual(['attempt', 'entered_at', 'execution', 'failure', 'record', 'status', 'steps']);
   });
