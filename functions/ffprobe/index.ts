@@ -8,7 +8,7 @@ import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
 import { logger, SDK_TIMEOUTS, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
 import { type FfprobeResult, type FfprobeSettings, probeAsset } from '../lib/ffprobe';
-import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe-command';
+import { assertRunnableHere, CA_BUNDLE_CANDIDATES, confinePathFor, confineStatus, ffprobeMemoryBudgetMiB } from '../lib/ffprobe-command';
 import type { Asset } from '../lib/row';
 
 /** The CA bundle ffprobe verifies S3's certificate with: FFPROBE_CA_FILE, or the system's. */
@@ -25,8 +25,15 @@ const settings: FfprobeSettings = {
   inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
   resultsBucket: process.env.RESULTS_BUCKET || undefined,
   caFile: caBundle(),
+  // Lambda sets the function's memory here; the local stack and the tests run with the template's 1024 MB.
+  memoryBudgetMiB: ffprobeMemoryBudgetMiB(getIntegerFromEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', { default: 1024, min: 128, max: 10_240 })),
 };
 assertRunnableHere(settings.ffprobePath);
+assertRunnableHere(confinePathFor(settings.ffprobePath), process.arch, 'confine');
+logger.info('ffprobe runs confined', {
+  memory_budget_mib: settings.memoryBudgetMiB,
+  ...confineStatus(confinePathFor(settings.ffprobePath)),
+});
 const s3 = tracer.captureAWSv3Client(
   new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }),
 );

@@ -26,6 +26,7 @@ beforeAll(() => {
     inlineLimitBytes: 100 * 1024,
     resultsBucket: RESULTS,
     caFile: '/etc/ssl/certs/ca-certificates.crt',
+    memoryBudgetMiB: 768,
   };
 });
 afterAll(() => fake.remove());

@@ -4,7 +4,7 @@ import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } fr
 import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import mp4 from './fixtures/mp4-h264-aac.json';
-import { FakeFfprobeDir } from './helpers/fake-ffprobe';
+import { FakeFfprobeDir, URL_ARGUMENT } from './helpers/fake-ffprobe';
 import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
 import { insertRecord, rowImage } from './helpers/records';
@@ -102,7 +102,7 @@ describe('ffprobe handler', () => {
     ['a 403', 'Server returned 403 Forbidden (access denied)', 'AccessDeniedError'],
     ['a reset connection', 'Connection reset by peer', 'TransientError'],
   ])('names %s while probing', async (_label, reason, name) => {
-    nextProbe(`echo "https://example-media-bucket.s3.amazonaws.com/x: ${reason}" >&2\nexit 1`);
+    nextProbe(`${URL_ARGUMENT}\necho "$url: ${reason}" >&2\nexit 1`);
     await expect(handlers.probe({ asset, url: URL_UNDER_TEST }, context)).rejects.toMatchObject({ name });
   });
 
