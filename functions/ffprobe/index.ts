@@ -30,10 +30,8 @@ const settings: FfprobeSettings = {
 };
 assertRunnableHere(settings.ffprobePath);
 assertRunnableHere(confinePathFor(settings.ffprobePath), process.arch, 'confine');
-logger.info('ffprobe runs confined', {
-  memory_budget_mib: settings.memoryBudgetMiB,
-  ...confineStatus(confinePathFor(settings.ffprobePath)),
-});
+/** What confine enforces here (whether Lambda's kernel has Landlock is not documented): every probe's log line says it. */
+const confinement = { memory_budget_mib: settings.memoryBudgetMiB, ...confineStatus(confinePathFor(settings.ffprobePath)) };
 const s3 = tracer.captureAWSv3Client(
   new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestHandler: SDK_TIMEOUTS }),
 );
@@ -60,6 +58,7 @@ const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,
     format: result.media.format_name,
+    confinement,
   });
   return { result, step: succeeded(event.attempt, event.entered_at) };
 };

@@ -48,6 +48,12 @@ describe('presign handler', () => {
     expect(Date.parse(result.step.finished_at)).not.toBeNaN();
   });
 
+  it('logs what confine enforces with every probe: the memory budget and the Landlock ABI it found', async () => {
+    const { output } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST }, context));
+    const line = JSON.parse(output.split('\n').find((l) => l.includes('probed media')) ?? '{}');
+    expect(line.confinement).toEqual({ memory_budget_mib: 768, landlock_abi: '0', landlock_error: 'stand-in' });
+  });
+
   it('never logs the presigned URL', async () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
     const { result, output } = await captureOutput(() => handlers.presign({ record: insertRecord() }, context));
