@@ -147,18 +147,20 @@ static void set_limit(int resource, rlim_t value, const char *name) {
   if (setrlimit(resource, &limit) != 0) die_errno("cannot set", name);
 }
 
-/* The Landlock ABI this kernel enforces, or 0 (with errno) when it has none or may not use it. */
+/* The Landlock ABI this kernel enforces, or 0 (errno says why) when it has none or may not use it. */
 static int landlock_abi(void) {
   long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
   return abi < 0 ? 0 : (int)abi;
 }
 
-static void allow_path(int ruleset, const char *path, uint64_t file_rights, int required) {
+/*
+ * Allows `file_rights` on a path (and what is beneath it, for a directory). A path that can't be
+ * opened (e.g. an absent /etc/gai.conf) is skipped: there is nothing to allow on it, and the
+ * program's own attempt fails as it would anyway (execv then reports a missing program).
+ */
+static void allow_path(int ruleset, const char *path, uint64_t file_rights) {
   int fd = open(path, O_PATH | O_CLOEXEC);
-  if (fd < 0) {
-    if (!required && errno == ENOENT) return; /* e.g. /etc/gai.conf: absent is fine, nothing to read */
-    die_errno("cannot open", path);
-  }
+  if (fd < 0) return;
   struct stat st;
   if (fstat(fd, &st) != 0) die_errno("cannot stat", path);
   /* A directory rule covers what is beneath it; directory-only rights are refused on files. */
@@ -183,8 +185,8 @@ static void restrict_with_landlock(const struct options *o, int abi) {
   }
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
   if (ruleset < 0) die_errno("landlock:", "cannot create a ruleset");
-  for (int i = 0; i < o->reads; i++) allow_path(ruleset, o->read[i], FS_READ_FILE, 0);
-  allow_path(ruleset, o->program[0], FS_EXECUTE | FS_READ_FILE, 1);
+  for (int i = 0; i < o->reads; i++) allow_path(ruleset, o->read[i], FS_READ_FILE);
+  allow_path(ruleset, o->program[0], FS_EXECUTE | FS_READ_FILE);
   if (abi >= 4) {
     for (int i = 0; i < o->port_count; i++) {
       struct net_port_attr rule = {NET_CONNECT_TCP, o->ports[i]};
@@ -197,8 +199,9 @@ static void restrict_with_landlock(const struct options *o, int abi) {
 
 static int print_status(void) {
   int abi = landlock_abi();
+  const char *why = abi == 0 ? strerror(errno) : NULL; /* before printf, which may set errno */
   printf("landlock_abi=%d\n", abi);
-  if (abi == 0) printf("landlock_error=%s\n", strerror(errno));
+  if (why) printf("landlock_error=%s\n", why);
   return 0;
 }
 
