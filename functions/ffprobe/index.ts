@@ -7,7 +7,7 @@ import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
 import { logger, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
 import { type FfprobeResult, type FfprobeSettings, probeAsset } from '../lib/ffprobe';
-import { assertRunnableHere, CA_BUNDLE_CANDIDATES } from '../lib/ffprobe-command';
+import { assertRunnableHere, CA_BUNDLE_CANDIDATES, confinePathFor, confineStatus, ffprobeMemoryBudgetMiB } from '../lib/ffprobe-command';
 import type { OutputUpload } from '../lib/presign';
 import type { Asset } from '../lib/row';
 
@@ -26,8 +26,13 @@ const settings: FfprobeSettings = {
   // A 16 MiB output at S3's pace takes well under a second; the budget covers a slow start.
   uploadTimeoutMs: 10_000,
   caFile: caBundle(),
+  // Lambda sets the function's memory here; the local stack and the tests run with the template's 1024 MB.
+  memoryBudgetMiB: ffprobeMemoryBudgetMiB(getIntegerFromEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', { default: 1024, min: 128, max: 10_240 })),
 };
 assertRunnableHere(settings.ffprobePath);
+assertRunnableHere(confinePathFor(settings.ffprobePath), process.arch, 'confine');
+/** What confine enforces here (whether Lambda's kernel has Landlock is not documented): every probe's log line says it. */
+const confinement = { memory_budget_mib: settings.memoryBudgetMiB, ...confineStatus(confinePathFor(settings.ffprobePath)) };
 
 /** The URLs are credentials: this event is never logged. */
 export interface FfprobeEvent extends OutputUpload {
@@ -51,6 +56,7 @@ const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,
     format: result.media.format_name,
+    confinement,
   });
   return { result, step: succeeded(event.attempt, event.entered_at) };
 };

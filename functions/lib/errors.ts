@@ -21,7 +21,7 @@ export class AccessDeniedError extends Error {
   override name = 'AccessDeniedError';
 }
 
-/** ffprobe read the object and could not make sense of it: empty, truncated, corrupt, not media. */
+/** ffprobe read the object and could not make sense of it: empty, truncated, corrupt, not media, or needing more than ffprobe's memory budget. */
 export class NotMediaError extends Error {
   override name = 'NotMediaError';
 }
@@ -87,7 +87,7 @@ export function asTransientIfRetryable(error: unknown, what: string): unknown {
   return error;
 }
 
-/** ffprobe died on a signal: a defect in the binary, not in the media. */
+/** ffprobe died on a signal (not for want of memory: that is NotMediaError): a defect in the binary, not in the media. */
 export class ProbeCrashedError extends Error {
   override name = 'ProbeCrashedError';
 }
@@ -95,4 +95,9 @@ export class ProbeCrashedError extends Error {
 /** The endpoint's TLS certificate did not verify: a configuration or interception problem, not worth a retry. */
 export class TlsVerificationError extends Error {
   override name = 'TlsVerificationError';
+}
+
+/** The storage endpoint answered with a redirect, which the probe never follows: a wrong endpoint or something rewriting the answer, not worth a retry. */
+export class RedirectRefusedError extends Error {
+  override name = 'RedirectRefusedError';
 }

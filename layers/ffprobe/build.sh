@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the ffprobe Lambda layer binary (pinned Debian sources, minimal, static) for one
-# architecture, caches it outside the repository, and installs it as a layer tree.
+# Builds the ffprobe Lambda layer binaries (ffprobe from pinned Debian sources, minimal, static;
+# confine, the wrapper the function runs it through) for one architecture, caches them outside the
+# repository, and installs them as a layer tree.
 #
-#   build.sh build <arm64|x86_64> <out-dir>   -> <out-dir>/bin/ffprobe + <out-dir>/share/doc/ffprobe/
+#   build.sh build <arm64|x86_64> <out-dir>   -> <out-dir>/bin/{ffprobe,confine} + <out-dir>/share/doc/ffprobe/
 #   build.sh key <arm64|x86_64>               -> prints the cache key
 #   build.sh update-pins                      -> re-pins to Debian bookworm's current versions
 #
@@ -45,7 +46,7 @@ host_deb_arch() {
 cache_key() {
   {
     echo "arch=$arch"
-    for f in pins.env SHA256SUMS configure.options build.sh; do
+    for f in pins.env SHA256SUMS configure.options build.sh confine.c; do
       echo "== $f"
       cat "$here/$f"
     done
@@ -203,9 +204,21 @@ configure_and_make() {
   "${cross_prefix}strip" --strip-all "$work/ffprobe"
 }
 
-# Refuses to cache a binary that is not what Lambda can run from an empty /opt.
+# confine.c, the wrapper the probe function runs ffprobe through: static and hardened like ffprobe,
+# with the same (cross) compiler. -Werror holds with the pinned toolchain (Debian bookworm's gcc 12).
+compile_confine() {
+  log "compiling confine for $arch"
+  "${cross_prefix}gcc" -std=c11 -O2 -Wall -Wextra -Werror -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+    -static-pie -Wl,-z,relro,-z,now -o "$work/confine" "$here/confine.c" > "$work/confine.log" 2>&1 ||
+    { cat "$work/confine.log" >&2; die "compiling confine failed"; }
+  "${cross_prefix}strip" --strip-all "$work/confine"
+}
+
+# Refuses to cache a binary that is not what Lambda can run from an empty /opt. A native build
+# must also run the given arguments.
 check_binary() {
   local bin=$1 machine
+  shift
   machine=$(readelf -h "$bin" | sed -n 's/^ *Machine: *//p')
   case "$arch:$machine" in
     arm64:AArch64 | x86_64:*X86-64*) ;;
@@ -214,7 +227,7 @@ check_binary() {
   readelf -l "$bin" | grep -q 'INTERP' && die "$bin needs a dynamic loader"
   readelf -d "$bin" | grep -q '(NEEDED)' && die "$bin needs shared libraries"
   if [ "$deb_arch" = "$(host_deb_arch)" ]; then
-    "$bin" -hide_banner -version > /dev/null || die "$bin does not run"
+    "$bin" "$@" > /dev/null || die "$bin does not run"
   fi
 }
 
@@ -230,6 +243,7 @@ write_docs() {
   # Debian's OpenSSL copyright file only names the licence; Apache-2.0 asks for its full text.
   cp /usr/share/common-licenses/Apache-2.0 "$doc/Apache-2.0"
   cp "$here"/patches/*.patch "$doc/patches/"
+  cp "$here/confine.c" "$doc/confine.c"
   {
     echo "ffprobe for AWS Lambda ($arch), built by layers/ffprobe/build.sh"
     echo "cache key: $key"
@@ -240,6 +254,7 @@ write_docs() {
     echo "zlib (static): Debian zlib1g-dev $ZLIB_VERSION"
     echo "compiler: $("${cross_prefix}gcc" --version | head -1)"
     echo "patches: $(cd "$here/patches" && ls)"
+    echo "confine: built from confine.c (in this directory) with the same compiler"
     echo "licence: FFmpeg under LGPL v3 or later (--enable-version3), OpenSSL under Apache-2.0, zlib under the zlib licence"
     echo "input checksums (sha256):"
     sed 's/^/  /' "$here/SHA256SUMS"
@@ -249,10 +264,10 @@ write_docs() {
 
 install_layer() {
   local from=$1 out=$2
-  rm -rf "$out/bin/ffprobe" "$out/share/doc/ffprobe"
+  rm -rf "$out/bin/ffprobe" "$out/bin/confine" "$out/share/doc/ffprobe"
   mkdir -p "$out/bin" "$out/share/doc"
-  cp "$from/ffprobe" "$out/bin/ffprobe"
-  chmod 0755 "$out/bin/ffprobe"
+  cp "$from/ffprobe" "$from/confine" "$out/bin/"
+  chmod 0755 "$out/bin/ffprobe" "$out/bin/confine"
   cp -r "$from/doc" "$out/share/doc/ffprobe"
 }
 
@@ -264,7 +279,7 @@ cmd_build() {
   mkdir -p "$cache_root"
   exec 9> "$cache_root/.build-$key-$arch.lock"
   flock 9
-  if [ -x "$cached/ffprobe" ]; then
+  if [ -x "$cached/ffprobe" ] && [ -x "$cached/confine" ]; then
     log "cache hit: $cached/ffprobe"
   else
     local started=$SECONDS
@@ -273,18 +288,20 @@ cmd_build() {
     fetch_inputs
     prepare_tree
     configure_and_make
-    check_binary "$work/ffprobe"
+    compile_confine
+    check_binary "$work/ffprobe" -hide_banner -version
+    check_binary "$work/confine" --status
     local staging=$cache_root/$key/.$arch.tmp
     rm -rf "$staging"
     mkdir -p "$staging"
-    cp "$work/ffprobe" "$staging/ffprobe"
+    cp "$work/ffprobe" "$work/confine" "$staging/"
     write_docs "$staging/doc"
     mv "$staging" "$cached"
     rm -rf "$work"
     log "built $arch in $((SECONDS - started)) s: $cached/ffprobe"
   fi
   install_layer "$cached" "$out"
-  log "installed $out/bin/ffprobe ($(du -k "$out/bin/ffprobe" | cut -f1) KiB)"
+  log "installed $out/bin/ffprobe ($(du -k "$out/bin/ffprobe" | cut -f1) KiB) and $out/bin/confine"
 }
 
 # Points the pins at the versions Debian bookworm (incl. security) currently serves and

@@ -14,6 +14,7 @@ import { itemToRow, type PlainRow } from '../../cli/rows';
 import { InputTemplate } from '../../local/pipe/input-template';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localTemplate } from '../../local/template';
+import { ffmetadataEchoing, matroskaElementPastEnd, matroskaInflateBomb } from '../support/hostile-media';
 import { serverClosesIdleConnection } from './support/keep-alive';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -203,6 +204,34 @@ describe('bad input ends FAILED with the step and a readable reason', () => {
       'ffprobe',
       'NotMediaError',
       /media/,
+    ],
+    [
+      'a Matroska inflate bomb, which ffprobe may not take the function’s memory for',
+      () => uploaded('hostile/inflate-bomb.mkv', matroskaInflateBomb()),
+      'ffprobe',
+      'NotMediaError',
+      /^ffprobe could not read the object as media: it ran out of its memory budget \(768 MiB\)/,
+    ],
+    [
+      'a text file that echoes "Server returned 404 Not Found" into ffprobe’s messages',
+      () => uploaded('hostile/echo-404.txt', ffmetadataEchoing('Server returned 404 Not Found')),
+      'ffprobe',
+      'NotMediaError',
+      /^ffprobe could not read the object as media: Cannot allocate memory \(exit code 1\)$/,
+    ],
+    [
+      'a text file that echoes "Connection reset by peer" (not retried as transient)',
+      () => uploaded('hostile/echo-reset.txt', ffmetadataEchoing('Connection reset by peer')),
+      'ffprobe',
+      'NotMediaError',
+      /^ffprobe could not read the object as media: Cannot allocate memory \(exit code 1\)$/,
+    ],
+    [
+      'a corrupt WebM whose Matroska parse error ends in an I/O error (not retried as transient)',
+      () => uploaded('hostile/element-past-end.webm', matroskaElementPastEnd()),
+      'ffprobe',
+      'NotMediaError',
+      /^ffprobe could not read the object as media: \[matroska,webm\] Element at 0x[0-9a-f]+ ending at 0x[0-9a-f]+ exceeds containing master element ending at 0x[0-9a-f]+, then Input\/output error \(exit code 1\)$/,
     ],
     ['a missing object', async () => row('bad/never-uploaded.mp4'), 'presign', 'ObjectNotFoundError', /does not exist/],
     ['a row without S3_object', async () => row(undefined), 'presign', 'InvalidRowError', /no S3_object attribute/],

@@ -69,6 +69,14 @@ describe('cache key', () => {
     writeFileSync(path.join(copy, 'configure.options'), `${readFileSync(path.join(copy, 'configure.options'), 'utf8')}--enable-small\n`);
     expect(keyOf(copy, 'arm64')).not.toBe(arm);
   });
+
+  test('follows confine.c, which is built with ffprobe', () => {
+    const copy = copyLayerSources();
+    temp.push(copy);
+    const arm = keyOf(copy, 'arm64');
+    writeFileSync(path.join(copy, 'confine.c'), `${readFileSync(path.join(copy, 'confine.c'), 'utf8')}\n`);
+    expect(keyOf(copy, 'arm64')).not.toBe(arm);
+  });
 });
 
 describe('sam build contract (make build-FfprobeLayer)', () => {
@@ -87,6 +95,10 @@ describe('sam build contract (make build-FfprobeLayer)', () => {
     expect(r.status).toBe(0);
     expect(r.output).toContain('cache hit');
     expect(elfMachine(path.join(artifacts, 'bin', 'ffprobe'))).toBe(MACHINE[arch]);
+    expect(elfMachine(path.join(artifacts, 'bin', 'confine'))).toBe(MACHINE[arch]);
+    expect(readFileSync(path.join(artifacts, 'share', 'doc', 'ffprobe', 'confine.c'), 'utf8')).toBe(
+      readFileSync(path.join(LAYER_DIR, 'confine.c'), 'utf8'),
+    );
     const buildinfo = readFileSync(path.join(artifacts, 'share', 'doc', 'ffprobe', 'BUILDINFO'), 'utf8');
     const pins = readFileSync(path.join(LAYER_DIR, 'pins.env'), 'utf8');
     expect(buildinfo).toContain(`ffmpeg ${/^FFMPEG_VERSION=(.+)$/m.exec(pins)?.[1]}`);

@@ -1,13 +1,17 @@
 /**
- * The ffprobe layer binary, per architecture, run alone in an empty root filesystem (arm64 through
- * qemu-user on an x86_64 host): probes the media matrix over HTTP with Range, refuses inputs that
- * reference other resources and local files, and verifies TLS peers when asked to.
+ * The ffprobe layer binaries, per architecture, run alone in an empty root filesystem (arm64 through
+ * qemu-user on an x86_64 host): probes the media matrix over HTTP with Range, bare and through
+ * confine as the function runs it, refuses inputs that reference other resources and local files,
+ * refuses redirects, verifies TLS peers when asked to, keeps a file from forging log lines, and
+ * ends a memory bomb within the budget.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
+import { buildConfineArgs } from '../../functions/lib/ffprobe-command';
+import { ffmetadataForgingLines, matroskaInflateBomb } from '../support/hostile-media';
 import { FIXTURES, generateFixtures, VIDEO_SIZE } from './support/fixtures';
 import { type MediaServer, serveDirectory } from './support/http';
 import {
@@ -17,12 +21,24 @@ import {
   buildLayer,
   EmptyRoot,
   ensureDebPackages,
+  HOST_ARCH,
   parseProbe,
   probeArgs,
   requireRoot,
 } from './support/layer';
 
 const PROBE_TIMEOUT_MS = 120_000;
+/** The probe function's budget at its 1024 MB (functions/lib/ffprobe-command.ts, ffprobeMemoryBudgetMiB). */
+const MEMORY_BUDGET_MIB = 768;
+/** Lines a crafted file tries to print as if another component, or ffprobe, had. */
+const FORGED_LINES = [
+  '[tls @ 0x1] error:0A000086:SSL routines::certificate verify failed',
+  'http://127.0.0.1/x: Server returned 404 Not Found',
+];
+
+/** confine's arguments for probing `url`, exactly as the function builds them, with the root's /ffprobe. */
+const confined = (url: string, caFile?: string): string[] =>
+  buildConfineArgs('/ffprobe', url, { caFile, memoryBudgetMiB: MEMORY_BUDGET_MIB });
 
 let work: string;
 let media: MediaServer;
@@ -82,7 +98,7 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 beforeAll(async () => {
   requireRoot();
-  ensureDebPackages(['ffmpeg', 'qemu-user-static', 'openssl']);
+  ensureDebPackages(['ffmpeg', 'qemu-user-static', 'openssl', 'time']);
   work = mkdtempSync(path.join(os.tmpdir(), 'ffprobe-layer-test-'));
 
   const refDir = path.join(work, 'referenced');
@@ -108,6 +124,9 @@ beforeAll(async () => {
     ].join('\n'),
   );
   writeFileSync(path.join(mediaDir, 'list.ffconcat'), `ffconcat version 1.0\nfile ${referenced.url('segment.ts')}\n`);
+  writeFileSync(path.join(mediaDir, 'forged-lines.txt'), ffmetadataForgingLines(FORGED_LINES));
+  writeFileSync(path.join(mediaDir, 'inflate-bomb.mkv'), matroskaInflateBomb());
+  for (const status of [301, 302, 307]) media.redirect(`moved-${status}.ts`, status, referenced.url('segment.ts'));
 
   const tlsDir = path.join(work, 'tls');
   mkdirSync(tlsDir);
@@ -274,6 +293,69 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
     PROBE_TIMEOUT_MS,
   );
 
+  test(
+    'probes the media matrix through confine, with the arguments the function gives it',
+    async () => {
+      for (const fixture of FIXTURES) {
+        const r = await root.runConfined(confined(media.url(fixture.file)), PROBE_TIMEOUT_MS);
+        expect({ file: fixture.file, code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({
+          file: fixture.file,
+          code: 0,
+          signal: null,
+          stderr: '',
+        });
+        expect(parseProbe(r.stdout).format?.format_name?.split(',')).toContain(fixture.format);
+      }
+    },
+    FIXTURES.length * PROBE_TIMEOUT_MS,
+  );
+
+  test.each([301, 302, 307])(
+    'refuses an HTTP %i redirect to another port, and says so',
+    async (status) => {
+      const url = media.url(`moved-${status}.ts`);
+      const r = await root.run(probeArgs(url), PROBE_TIMEOUT_MS);
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+      expect(r.stderr).toMatch(new RegExp(`^\\[http @ 0x[0-9a-f]+\\] Redirect refused \\(HTTP ${status}\\)`, 'm'));
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(`${url}: Operation not permitted`);
+      expect(referenced.requests).toEqual([]);
+    },
+    PROBE_TIMEOUT_MS,
+  );
+
+  test(
+    'keeps each log message on one line, so text a file echoes cannot start a line of its own',
+    async () => {
+      const url = media.url('forged-lines.txt');
+      const r = await root.run(probeArgs(url), PROBE_TIMEOUT_MS);
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+      const lines = r.stderr.trim().split('\n');
+      // The forged text is still printed, inside the demuxer's own line, which says who logged it.
+      expect(lines.filter((line) => FORGED_LINES.some((forged) => line.includes(forged)))).toHaveLength(2);
+      expect(lines.filter((line) => !/^\[ffmetadata @ 0x[0-9a-f]+\] /.test(line))).toEqual([`${url}: Cannot allocate memory`]);
+    },
+    PROBE_TIMEOUT_MS,
+  );
+
+  // qemu-user accepts RLIMIT_AS but does not apply it (it would starve qemu itself), so the
+  // emulated architecture cannot show the limit; on its own hardware it is the same confine.
+  (arch === HOST_ARCH ? test : test.skip)(
+    'ends a Matroska inflate bomb within the memory budget, saying the allocator ran out',
+    async () => {
+      const url = media.url('inflate-bomb.mkv');
+      const r = await root.runConfined(confined(url), PROBE_TIMEOUT_MS);
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+      expect(r.stderr).toMatch(/^Out of memory: the system refused an allocation of \d+ bytes$/m);
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(`${url}: Cannot allocate memory`);
+      expect(r.peakRssKiB).toBeLessThanOrEqual(MEMORY_BUDGET_MIB * 1024);
+      console.log(
+        `[ffprobe layer ${arch}] inflate bomb (${mib(matroskaInflateBomb().length)}) under confine --memory-mib ${MEMORY_BUDGET_MIB}: ` +
+          `exit ${r.code} after ${(r.ms / 1000).toFixed(1)} s, peak RSS ${mib((r.peakRssKiB ?? 0) * 1024)}`,
+      );
+    },
+    PROBE_TIMEOUT_MS,
+  );
+
   describe('https', () => {
     let tlsRoot: EmptyRoot;
     const verify = (ca: string) => ['-tls_verify', '1', '-ca_file', ca];
@@ -298,6 +380,28 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
         const r = await tlsRoot.run(probeArgs(url(), verify('/ca.pem')), PROBE_TIMEOUT_MS);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
         expect(parseProbe(r.stdout).streams).toContainEqual(expect.objectContaining({ codec_name: 'pcm_s16le' }));
+      },
+      PROBE_TIMEOUT_MS,
+    );
+
+    test(
+      'probes over verified TLS through confine, which lets ffprobe read the CA bundle and /etc/hosts',
+      async () => {
+        const r = await tlsRoot.runConfined(confined(tls.good.url('tone.wav'), '/ca.pem'), PROBE_TIMEOUT_MS);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(parseProbe(r.stdout).streams).toContainEqual(expect.objectContaining({ codec_name: 'pcm_s16le' }));
+      },
+      PROBE_TIMEOUT_MS,
+    );
+
+    test(
+      'refuses an https answer that redirects to plain http',
+      async () => {
+        tls.good.redirect('downgrade.ts', 302, referenced.url('segment.ts'));
+        const r = await tlsRoot.run(probeArgs(tls.good.url('downgrade.ts'), verify('/ca.pem')), PROBE_TIMEOUT_MS);
+        expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+        expect(r.stderr).toMatch(/^\[https @ 0x[0-9a-f]+\] Redirect refused \(HTTP 302\)/m);
+        expect(referenced.requests).toEqual([]);
       },
       PROBE_TIMEOUT_MS,
     );

@@ -1,23 +1,35 @@
 /** runFfprobe's process handling, against `#!/bin/sh` stand-ins for ffprobe: arguments, environment, timeout, cap, signals. */
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { setTimeout } from 'node:timers/promises';
 import { runFfprobe } from '../../functions/lib/ffprobe-command';
-import { FakeFfprobeDir } from './helpers/fake-ffprobe';
+import { FakeFfprobeDir, URL_ARGUMENT } from './helpers/fake-ffprobe';
 
 const URL_WITH_METACHARACTERS = 'https://example-media-bucket.s3.amazonaws.com/a;b$(touch%20pwned)`id`|c&d\'e"f.mp4?X-Amz-Signature=abc';
 const MEDIA_JSON = JSON.stringify({
   streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3', sample_rate: '44100', channels: 1 }],
   format: { filename: 'x', format_name: 'mp3', duration: '2.037551', size: '17317' },
 });
-const limits = { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024, caFile: '/etc/ssl/certs/ca-certificates.crt' };
+const limits = { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024, caFile: '/etc/ssl/certs/ca-certificates.crt', memoryBudgetMiB: 768 };
 
-/** True while a process with this id exists (and is not a zombie reaped by Node). */
+/**
+ * True while a process with this id exists and is not a zombie: one killed with its process group
+ * after its parent died waits for an init that may never reap it (a container's often doesn't).
+ */
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const state = /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  return state !== 'Z';
+}
+
+/** What `look` returns once it reports nothing running any more, or after a second: a killed process takes a moment to go. */
+async function whenSettled<T>(look: () => T): Promise<T> {
+  const settled = (value: T) => (Array.isArray(value) ? value.length === 0 : value === false);
+  for (let waited = 0; waited < 1000 && !settled(look()); waited += 20) await setTimeout(20);
+  return look();
 }
 
 describe('runFfprobe', () => {
@@ -108,7 +120,7 @@ describe('runFfprobe', () => {
   });
 
   it('classifies a non-zero exit by what ffprobe printed', async () => {
-    const script = fake.script('ffprobe', `printf '{\\n\\n}\\n'\necho "${13}: Server returned 404 Not Found" >&2\nexit 1`);
+    const script = fake.script('ffprobe', `printf '{\\n\\n}\\n'\n${URL_ARGUMENT}\necho "$url: Server returned 404 Not Found" >&2\nexit 1`);
     await expect(runFfprobe(script, 'https://b.example/gone.mp4', limits)).rejects.toMatchObject({ name: 'ObjectNotFoundError' });
   });
 
@@ -139,5 +151,92 @@ describe('runFfprobe', () => {
       /refusing to probe a file: URL/,
     );
     expect(existsSync(ran)).toBe(false);
+  });
+});
+
+describe('runFfprobe through confine', () => {
+  let fake: FakeFfprobeDir;
+  beforeEach(() => {
+    fake = new FakeFfprobeDir();
+  });
+  afterEach(() => fake.remove());
+
+  it('runs ffprobe through the layer confine beside it, with the memory budget, the files it reads and the ports it may connect to', async () => {
+    const script = fake.printing('ffprobe', MEDIA_JSON);
+    await runFfprobe(script, 'https://b.example:8443/x.mp3', limits);
+    expect(fake.confineOptions()).toEqual([
+      '--memory-mib',
+      '768',
+      '--read',
+      '/etc/hosts',
+      '--read',
+      '/etc/resolv.conf',
+      '--read',
+      '/etc/nsswitch.conf',
+      '--read',
+      '/etc/host.conf',
+      '--read',
+      '/etc/gai.conf',
+      '--read',
+      limits.caFile,
+      '--connect-port',
+      '8443',
+      '--connect-port',
+      '53',
+    ]);
+  });
+
+  it('connects to the default port of the scheme, and reads no CA bundle for http', async () => {
+    const script = fake.printing('ffprobe', MEDIA_JSON);
+    await runFfprobe(script, 'http://127.0.0.1/x.mp3', limits);
+    const options = fake.confineOptions();
+    expect(options).not.toContain(limits.caFile);
+    expect(options.slice(-4)).toEqual(['--connect-port', '80', '--connect-port', '53']);
+  });
+
+  it.each([
+    ['the timeout', { timeoutMs: 300 }, 'ProbeTimeoutError', 'exec /bin/sleep 30'],
+    ['the output cap', { maxOutputBytes: 65_536 }, 'ProbeOutputTooLargeError', `exec /usr/bin/yes '{"streams":[]}'`],
+  ])('kills ffprobe and everything it started (its process group) at %s', async (_what, overrides, name, last) => {
+    const pids = fake.path('pids');
+    const script = fake.script('ffprobe', `/bin/sleep 30 > /dev/null 2>&1 &\necho $! >> '${pids}'\necho $$ >> '${pids}'\n${last}`);
+    await expect(runFfprobe(script, 'https://b.example/x.mp4', { ...limits, ...overrides })).rejects.toMatchObject({ name });
+    const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+    expect(started).toHaveLength(2);
+    expect(await whenSettled(() => started.filter(isRunning))).toEqual([]);
+  });
+
+  it('kills what ffprobe left behind in its process group when it exits', async () => {
+    const pids = fake.path('pids');
+    const script = fake.script('ffprobe', `/bin/sleep 30 > /dev/null 2>&1 &\necho $! > '${pids}'\nprintf '%s' '${MEDIA_JSON}'`);
+    await runFfprobe(script, 'https://b.example/x.mp3', limits);
+    const leftover = Number(readFileSync(pids, 'utf8'));
+    expect(await whenSettled(() => isRunning(leftover))).toBe(false);
+  });
+
+  it('classifies by the end of stderr, however much ffprobe printed before it', async () => {
+    const url = 'https://b.example/gone.mp4';
+    const noise = '[matroska,webm @ 0x555586ff13c0] Unknown entry 0x1234 at pos. 4096'.padEnd(99, '.');
+    const script = fake.script(
+      'ffprobe',
+      `i=0\nwhile [ $i -lt 2000 ]; do echo '${noise}' >&2; i=$((i+1)); done\necho "${url}: Server returned 404 Not Found" >&2\nexit 1`,
+    );
+    await expect(runFfprobe(script, url, limits)).rejects.toMatchObject({ name: 'ObjectNotFoundError' });
+  });
+
+  it('reports a signal after a spent memory budget as NotMediaError, not as a crash', async () => {
+    const script = fake.script('ffprobe', `echo 'Out of memory: the system refused an allocation of 81788928 bytes' >&2\nkill -SEGV $$`);
+    await expect(runFfprobe(script, 'https://b.example/x.mkv', limits)).rejects.toMatchObject({
+      name: 'NotMediaError',
+      message: 'ffprobe could not read the object as media: it ran out of its memory budget (768 MiB)',
+    });
+  });
+
+  it('says clearly when confine itself refuses to start ffprobe', async () => {
+    fake.script('confine', `echo 'confine: landlock: cannot restrict itself: Invalid argument' >&2\nexit 125`);
+    const script = fake.printing('ffprobe', MEDIA_JSON);
+    await expect(runFfprobe(script, 'https://b.example/x.mp3', limits)).rejects.toThrow(
+      'ffprobe could not be started: confine: landlock: cannot restrict itself: Invalid argument',
+    );
   });
 });

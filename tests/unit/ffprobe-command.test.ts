@@ -257,3 +257,103 @@ describe('assertRunnableHere', () => {
     expect(() => assertRunnableHere(script, 'x64')).not.toThrow();
   });
 });
+
+describe('classifyProbeFailure reads only what ffprobe itself says about the URL', () => {
+  // Verbatim shapes of FFmpeg 5.1's stderr for files crafted by tests/support/hostile-media.ts; the
+  // heap addresses in the prefixes differ on every run.
+  const echoing = (text: string, address: string) =>
+    stderrOf(
+      `[ffmetadata @ ${address}] Expected chapter start timestamp, found ${text}.`,
+      `[ffmetadata @ ${address}] Expected chapter end timestamp, found ${text}.`,
+      `[ffmetadata @ ${address}] Chapter end time 1 before start 5`,
+      `${PRESIGNED}: Cannot allocate memory`,
+    );
+
+  it.each([
+    ['"Server returned 404 Not Found"', 'ObjectNotFoundError'],
+    ['"Connection reset by peer"', 'TransientError'],
+    ['"Server returned 403 Forbidden"', 'AccessDeniedError'],
+    ['"error:0A000086:SSL routines::certificate verify failed"', 'TlsVerificationError'],
+  ])('a file that echoes %s is not media, not a %s', (text, _wrongly) => {
+    const error = classifyProbeFailure(1, echoing(text.slice(1, -1), '0x5555608e53c0'), { url: PRESIGNED, memoryBudgetMiB: 768 });
+    expect(error.name).toBe('NotMediaError');
+    expect(error.message).toBe('ffprobe could not read the object as media: Cannot allocate memory (exit code 1)');
+  });
+
+  it('ignores lines the file forges for another URL, even ffprobe-shaped ones', () => {
+    const stderr = stderrOf(
+      '[ffmetadata @ 0x5555608e53c0] Expected chapter start timestamp, found x\\',
+      'http://127.0.0.1/x: Server returned 404 Not Found\\',
+      `${PRESIGNED}: Invalid data found when processing input`,
+    );
+    expect(classifyProbeFailure(1, stderr, { url: PRESIGNED, memoryBudgetMiB: 768 }).name).toBe('NotMediaError');
+  });
+
+  it('a Matroska parse error followed by an I/O error is NotMediaError, naming both, without heap addresses', () => {
+    const stderr = (address: string) =>
+      stderrOf(
+        `[matroska,webm @ ${address}] Element at 0x8b ending at 0x10400000095 exceeds containing master element ending at 0x9b`,
+        'Truncating packet of size 9069 to 94',
+        `${PRESIGNED}: Input/output error`,
+      );
+    const error = classifyProbeFailure(1, stderr('0x555577b1f3c0'), { url: PRESIGNED, memoryBudgetMiB: 768 });
+    expect(error.name).toBe('NotMediaError');
+    expect(error.message).toBe(
+      'ffprobe could not read the object as media: [matroska,webm] Element at 0x8b ending at 0x10400000095 exceeds containing master element ending at 0x9b, then Input/output error (exit code 1)',
+    );
+    expect(classifyProbeFailure(1, stderr('0x55556e0a13c0'), { url: PRESIGNED, memoryBudgetMiB: 768 }).message).toBe(error.message);
+  });
+
+  it('an I/O error after the network layer complained is still transient', () => {
+    const stderr = stderrOf(
+      '[http @ 0x5555a1b2c3d0] Stream ends prematurely at 97, should be 640778',
+      '[matroska,webm @ 0x555577b1f3c0] Read error at pos. 97 (0x61)',
+      `${PRESIGNED}: Input/output error`,
+    );
+    expect(classifyProbeFailure(1, stderr, { url: PRESIGNED, memoryBudgetMiB: 768 }).name).toBe('TransientError');
+  });
+
+  it('without a final line about the URL, reports the last line with its context but not its address', () => {
+    const error = classifyProbeFailure(1, stderrOf('[vorbis @ 0x55557c4c44c0] Extradata missing.'), { url: PRESIGNED });
+    expect(error.name).toBe('NotMediaError');
+    expect(error.message).toBe('ffprobe could not read the object as media: [vorbis] Extradata missing. (exit code 1)');
+  });
+
+  it('a spent memory budget is NotMediaError saying so, not "Cannot allocate memory" alone', () => {
+    const stderr = stderrOf(
+      'Out of memory: the system refused an allocation of 81788928 bytes',
+      '[matroska,webm @ 0x555586ff13c0] Failed to decode codec private data',
+      '    Last message repeated 9 times',
+      `${PRESIGNED}: Cannot allocate memory`,
+    );
+    const error = classifyProbeFailure(1, stderr, { url: PRESIGNED, memoryBudgetMiB: 768 });
+    expect(error).toMatchObject({
+      name: 'NotMediaError',
+      message: 'ffprobe could not read the object as media: it ran out of its memory budget (768 MiB) (exit code 1)',
+    });
+  });
+
+  it('a single allocation over -max_alloc is NotMediaError saying so', () => {
+    const stderr = stderrOf(
+      'Allocation refused: 4294967296 bytes is over the -max_alloc limit of 268435456 bytes',
+      `${PRESIGNED}: Cannot allocate memory`,
+    );
+    expect(classifyProbeFailure(1, stderr, { url: PRESIGNED, memoryBudgetMiB: 768 })).toMatchObject({
+      name: 'NotMediaError',
+      message:
+        'ffprobe could not read the object as media: it asked for 4294967296 bytes at once, over its limit of 268435456 (exit code 1)',
+    });
+  });
+
+  it.each([301, 302, 307])('a refused redirect (HTTP %i) is RedirectRefusedError, not transient', (status) => {
+    const stderr = stderrOf(
+      `[https @ 0x5555c0ffee00] Redirect refused (HTTP ${status}): this build never follows redirects`,
+      `${PRESIGNED}: Operation not permitted`,
+    );
+    const error = classifyProbeFailure(1, stderr, { url: PRESIGNED, memoryBudgetMiB: 768 });
+    expect(error.name).toBe('RedirectRefusedError');
+    expect(error.message).toBe(
+      `the storage endpoint answered the presigned GET with a redirect (HTTP ${status}), which the probe never follows: S3 does not redirect presigned GETs, so the URL names the wrong endpoint (for example another region) or something on the way rewrote the answer`,
+    );
+  });
+});

@@ -45,6 +45,7 @@ beforeAll(async () => {
     inlineLimitBytes: 100 * 1024,
     uploadTimeoutMs: 2000,
     caFile: '/etc/ssl/certs/ca-certificates.crt',
+    memoryBudgetMiB: 768,
   };
 });
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } fr
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import mp4 from './fixtures/mp4-h264-aac.json';
-import { FakeFfprobeDir } from './helpers/fake-ffprobe';
+import { FakeFfprobeDir, URL_ARGUMENT } from './helpers/fake-ffprobe';
 import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, RESULTS_BUCKET, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
 import { insertRecord, rowImage } from './helpers/records';
@@ -127,6 +127,12 @@ describe('presign handler', () => {
 });
 
 describe('ffprobe handler', () => {
+  it('logs what confine enforces with every probe: the memory budget and the Landlock ABI it found', async () => {
+    const { output } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
+    const line = JSON.parse(output.split('\n').find((l) => l.includes('probed media')) ?? '{}');
+    expect(line.confinement).toEqual({ memory_budget_mib: 768, landlock_abi: '0', landlock_error: 'stand-in' });
+  });
+
   it('returns the summary, the stored output and its step report', async () => {
     const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload, attempt: 0 }, context));
     if (!result) throw new Error('the ffprobe handler failed');
@@ -156,7 +162,7 @@ describe('ffprobe handler', () => {
     ['a 403', 'Server returned 403 Forbidden (access denied)', 'AccessDeniedError'],
     ['a reset connection', 'Connection reset by peer', 'TransientError'],
   ])('names %s while probing', async (_label, reason, name) => {
-    nextProbe(`echo "https://example-media-bucket.s3.amazonaws.com/x: ${reason}" >&2\nexit 1`);
+    nextProbe(`${URL_ARGUMENT}\necho "$url: ${reason}" >&2\nexit 1`);
     await expect(handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context)).rejects.toMatchObject({ name });
   });
 

@@ -1,4 +1,4 @@
-/** Static file server on 127.0.0.1 that honours Range requests and records every request, as S3 would for a presigned GET. */
+/** Static file server on 127.0.0.1 that honours Range requests and records every request, as S3 would for a presigned GET; it can also answer a path with a redirect. */
 import { createReadStream, promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -16,6 +16,8 @@ export interface MediaServer {
   /** Every request received so far, in order. */
   requests: RecordedRequest[];
   url(name: string): string;
+  /** Answers every later request for `name` with `status` and `Location: location` instead of the file. */
+  redirect(name: string, status: number, location: string): void;
   close(): Promise<void>;
 }
 
@@ -50,10 +52,16 @@ function parseRange(header: string | undefined, size: number): ByteRange {
 /** Serves the files of `root` (no directory traversal) over HTTP, or HTTPS when `tls` is given. */
 export async function serveDirectory(root: string, tls?: TlsOptions): Promise<MediaServer> {
   const requests: RecordedRequest[] = [];
+  const redirects = new Map<string, { status: number; location: string }>();
   const handler: http.RequestListener = (req, res) => {
     void (async () => {
       const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
       requests.push({ method: req.method ?? '', path: urlPath, range: req.headers.range });
+      const redirect = redirects.get(urlPath);
+      if (redirect) {
+        res.writeHead(redirect.status, { Location: redirect.location, 'Content-Length': '0' }).end();
+        return;
+      }
       const file = path.join(root, path.normalize(urlPath));
       const stat = file.startsWith(root + path.sep) ? await fs.stat(file).catch(() => undefined) : undefined;
       if (!stat?.isFile()) {
@@ -89,6 +97,7 @@ export async function serveDirectory(root: string, tls?: TlsOptions): Promise<Me
     port,
     requests,
     url: (name) => `${origin}/${name}`,
+    redirect: (name, status, location) => redirects.set(`/${name}`, { status, location }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

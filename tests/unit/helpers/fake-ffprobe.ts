@@ -1,14 +1,38 @@
 /**
- * Throwaway `#!/bin/sh` stand-ins for ffprobe. They exercise only runFfprobe's process handling
- * (arguments, environment, timeout, output cap, signals); the real binary is tested in tests/layer.
+ * Throwaway `#!/bin/sh` stand-ins for ffprobe and confine. They exercise only runFfprobe's process
+ * handling (arguments, environment, timeout, output cap, signals); the real binaries are tested in
+ * tests/layer.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A temporary directory for fake executables and the files they write. */
+/** A shell line that sets `$url` to the script's last argument: the URL, as ffprobe and confine are given it. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: ${$#} is the shell's last argument, not a template
+export const URL_ARGUMENT = 'eval "url=\\${$#}"';
+
+/** A temporary directory for fake executables and the files they write, with a stand-in for the layer's confine beside them. */
 export class FakeFfprobeDir {
   readonly dir = mkdtempSync(join(tmpdir(), 'media-probe-unit-'));
+
+  constructor() {
+    // Like the real confine: --status answers, options are read up to `--`, then the program replaces it (same pid).
+    this.script(
+      'confine',
+      [
+        `if [ "$1" = --status ]; then echo landlock_abi=0; echo 'landlock_error=stand-in'; exit 0; fi`,
+        `: > '${this.path('confine.args')}'`,
+        `while [ "$1" != -- ]; do printf '%s\\n' "$1" >> '${this.path('confine.args')}'; shift; done`,
+        'shift',
+        'exec "$@"',
+      ].join('\n'),
+    );
+  }
+
+  /** The options runFfprobe gave confine on its last run, one element per entry. */
+  confineOptions(): string[] {
+    return readFileSync(this.path('confine.args'), 'utf8').split('\n').slice(0, -1);
+  }
 
   /** A path inside the directory. */
   path(name: string): string {
@@ -40,11 +64,9 @@ export class FakeFfprobeDir {
     const [prefix, suffix] = JSON.stringify({ ...doc, format: { ...doc.format, filename: marker } }).split(marker);
     writeFileSync(this.path(`${name}.prefix`), prefix);
     writeFileSync(this.path(`${name}.suffix`), suffix);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${$#} is the shell's last argument, not a template
-    const last = 'eval "url=\\${$#}"';
     return this.script(
       name,
-      `${last}\nprintf '%s%s%s' "$(/bin/cat '${this.path(`${name}.prefix`)}')" "$url" "$(/bin/cat '${this.path(`${name}.suffix`)}')"`,
+      `${URL_ARGUMENT}\nprintf '%s%s%s' "$(/bin/cat '${this.path(`${name}.prefix`)}')" "$url" "$(/bin/cat '${this.path(`${name}.suffix`)}')"`,
     );
   }
 
