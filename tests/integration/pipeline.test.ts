@@ -25,7 +25,8 @@ const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 jest.setTimeout(180_000);
 
 let stack: LocalStack;
-let nextId = 1000;
+// Far from the ids of the events/ samples (1337, 4242), which one test runs as they are.
+let nextId = 100_000;
 
 async function put(key: string, body: Buffer | string): Promise<void> {
   await stack.s3.send(new PutObjectCommand({ Bucket: stack.mediaBucket, Key: key, Body: body }));
