@@ -328,24 +328,27 @@ describe('faults', () => {
     expect(analysis.steps.update.attempts).toBe(3);
   });
 
-  it('gives up on a stalled DynamoDB call and retries it, instead of running into the function timeout', async () => {
-    const r = row('ambience.wav');
-    const fault = stack.faults.dynamodb.inject({ operation: 'UpdateItem', error: 'Stall', times: 1 });
+  it.each([
+    [
+      'DynamoDB UpdateItem',
+      'ambience.wav',
+      'update',
+      () => stack.faults.dynamodb.inject({ operation: 'UpdateItem', error: 'Stall', times: 1 }),
+    ],
+    [
+      'S3 HeadObject',
+      'theme.mp3',
+      'presign',
+      () => stack.faults.s3.inject({ code: 'Stall', operation: 'HeadObject', key: 'theme.mp3', times: 1 }),
+    ],
+  ])('gives up on a stalled %s and retries it, instead of running into the function timeout', async (_call, key, step, stall) => {
+    const r = row(key);
+    const fault = stall();
     await analyse([r]);
     expect(fault.fired).toBe(1);
     const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
     expect(analysis.status).toBe('SUCCEEDED');
-    expect(analysis.steps.update.attempts).toBe(2);
-  });
-
-  it('gives up on a stalled S3 HeadObject and retries it, instead of running into the function timeout', async () => {
-    const r = row('theme.mp3');
-    const fault = stack.faults.s3.inject({ code: 'Stall', operation: 'HeadObject', key: 'theme.mp3', times: 1 });
-    await analyse([r]);
-    expect(fault.fired).toBe(1);
-    const analysis = (await item(r.movie_id)).analysis as Record<string, any>;
-    expect(analysis.status).toBe('SUCCEEDED');
-    expect(analysis.steps.presign.attempts).toBe(2);
+    expect(analysis.steps[step].attempts).toBe(2);
   });
 
   it('counts the tries of a step whose transient failure turned permanent on retry', async () => {

@@ -58,6 +58,16 @@ interface BucketInfo {
 }
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** A JSON file's content, or undefined when there is no such file. */
+async function readJsonIfPresent<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
 /** The upload ids this store hands out; anything else names no upload, and never a path. */
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const UPLOAD_INFO = 'upload.json';
@@ -129,12 +139,7 @@ export class ObjectStore {
   }
 
   async head(bucket: string, key: string): Promise<ObjectMeta | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(this.metaPath(bucket, key), 'utf8')) as ObjectMeta;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    return readJsonIfPresent<ObjectMeta>(this.metaPath(bucket, key));
   }
 
   /**
@@ -172,12 +177,7 @@ export class ObjectStore {
   /** The upload in progress with this id; undefined once completed or aborted, or for an id this store never gave. */
   async upload(uploadId: string): Promise<UploadInfo | undefined> {
     if (!UPLOAD_ID.test(uploadId)) return undefined;
-    try {
-      return JSON.parse(await fs.readFile(this.entryOf(this.uploadDir(uploadId), UPLOAD_INFO), 'utf8')) as UploadInfo;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    return readJsonIfPresent<UploadInfo>(this.entryOf(this.uploadDir(uploadId), UPLOAD_INFO));
   }
 
   /**
@@ -261,12 +261,7 @@ export class ObjectStore {
   }
 
   private async readPart(metaPath: string): Promise<PartMeta | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(metaPath, 'utf8')) as PartMeta;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    return readJsonIfPresent<PartMeta>(metaPath);
   }
 
   /** Make `tempFile` the object's content, replacing any previous version atomically. */
