@@ -4,6 +4,7 @@
  * C0 and C1 control characters (escape sequences, carriage returns, bells, newlines) and the
  * Unicode direction overrides that can make printed text read differently from what it is.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this expression's purpose
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Text as it can be shown safely on one line: every control character written as its escape (`\x1b`, `\u202e`). */

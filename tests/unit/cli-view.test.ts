@@ -7,6 +7,7 @@ import { failedRowOf, failedTable, rowReport } from '../../cli/view';
 const HOSTILE = 'Agent \u001b]0;owned\u0007\u001b[2J327\r\u202eevil\u0085';
 const ESCAPED = 'Agent \\x1b]0;owned\\x07\\x1b[2J327\\x0d\\u202eevil\\x85';
 /** Any C0/C1 control or direction override left raw in printed text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this expression's purpose
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 describe('printable', () => {
