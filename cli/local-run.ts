@@ -49,6 +49,7 @@ export function statsOf(stack: LocalStack) {
     failed: s?.failed ?? 0,
     left_alone: s?.left_alone ?? 0,
     dead_lettered: s?.dead_lettered ?? 0,
+    peak_executions_in_flight: s?.peak_executions_in_flight ?? 0,
   };
 }
 

@@ -12,6 +12,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow } from '../../cli/rows';
 import { InputTemplate } from '../../local/pipe/input-template';
+import { laneOf } from '../../local/pipe/local-pipe';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localTemplate } from '../../local/template';
 import { ffmetadataEchoing, matroskaElementPastEnd, matroskaInflateBomb } from '../support/hostile-media';
@@ -37,6 +38,17 @@ async function analyse(rows: PlainRow[], timeoutMs = 90_000) {
   const result = await waitForOutcomes(stack, rows, timeoutMs);
   expect(result.complete).toBe(true);
   return result;
+}
+
+/** Rows whose keys share one lane of the pipe's ParallelizationFactor, so one batch carries them all. */
+function rowsInOneLane(count: number, key: string): PlainRow[] {
+  const lanes = localTemplate(path.join(ROOT, 'template.yaml')).pipe.parallelizationFactor;
+  const rows: PlainRow[] = [];
+  while (rows.length < count) {
+    const candidate = row(key);
+    if (laneOf({ movie_id: { N: String(candidate.movie_id) } }, lanes) === 0) rows.push(candidate);
+  }
+  return rows;
 }
 
 function row(key: string | undefined, extra: PlainRow = {}): PlainRow {
@@ -403,7 +415,8 @@ describe('faults', () => {
 
 describe('a batch with one record whose outcome cannot be recorded', () => {
   it('is bisected until only that record is dead-lettered; the others are recorded', async () => {
-    const rows = Array.from({ length: 4 }, () => row('ambience.wav'));
+    // Rows of one lane of the pipe's parallelization: the pipe batches them together.
+    const rows = rowsInOneLane(4, 'ambience.wav');
     const poisoned = String(rows[2].movie_id);
     const recordOf = (event: unknown) =>
       (event as { record?: { dynamodb?: { Keys?: { movie_id?: { N?: string } } } } })?.record?.dynamodb?.Keys?.movie_id?.N;
@@ -567,6 +580,10 @@ describe('load', () => {
       .map(([id, outcome]) => `row ${id} expected ${expected.get(id)}, ${accountOf(id, outcome, found.get(id))}`);
     expect(unexpected).toEqual([]);
     expect([...result.outcomes.values()].filter((o) => o === 'SUCCEEDED')).toHaveLength(200);
+    // Several batches of the shard ran at once, never more than the template's ParallelizationFactor.
+    const factor = localTemplate(path.join(ROOT, 'template.yaml')).pipe.parallelizationFactor;
+    expect(stack.pipe?.stats.peak_executions_in_flight).toBeGreaterThan(1);
+    expect(stack.pipe?.stats.peak_executions_in_flight).toBeLessThanOrEqual(factor);
   });
 });
 
