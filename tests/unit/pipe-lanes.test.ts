@@ -31,7 +31,12 @@ describe('lanesOf', () => {
 
   it('loses and duplicates nothing, and spreads rows over the lanes', () => {
     const lanes = lanesOf(records, 4);
-    expect(lanes.flat().map((r) => r.dynamodb?.SequenceNumber).sort()).toEqual(records.map((r) => r.dynamodb?.SequenceNumber).sort());
+    expect(
+      lanes
+        .flat()
+        .map((r) => r.dynamodb?.SequenceNumber)
+        .sort(),
+    ).toEqual(records.map((r) => r.dynamodb?.SequenceNumber).sort());
     expect(lanes).toHaveLength(4);
     for (const lane of lanes) expect(lane.length).toBeGreaterThan(20);
   });
