@@ -1,7 +1,8 @@
 /** How the operator commands show a row's analysis: its status, one line of media or error, and the per-step table. */
 import type { Analysis, StepName } from '../functions/lib/analysis';
 import { STEP_NAMES } from '../functions/lib/analysis';
-import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
+import type { StoredMediaSummary } from '../functions/lib/media-schema';
+import { describeMedia } from '../functions/lib/media-summary';
 import { itemToRow, type PlainRow, recordedOutcome } from './rows';
 import type { Item } from './table';
 import { formatTable, printable } from './table-format';
@@ -19,14 +20,17 @@ function analysisOf(row: PlainRow): Partial<Analysis> | undefined {
   return row.analysis && typeof row.analysis === 'object' ? (row.analysis as Partial<Analysis>) : undefined;
 }
 
+/** The row's `media` map, version 1 or 2 (describeMedia copes with a hand-written one that lacks lists). */
+function mediaOf(row: PlainRow): StoredMediaSummary | undefined {
+  return row.media && typeof row.media === 'object' ? (row.media as StoredMediaSummary) : undefined;
+}
+
 /** "NotMediaError in ffprobe: …", the media summary, or '' when there is neither. */
 export function outcomeLine(row: PlainRow): string {
   const error = analysisOf(row)?.error;
   if (error) return `${error.type} in ${error.step}: ${error.message}`;
-  const media = row.media as MediaSummary | undefined;
-  if (media && typeof media === 'object')
-    return describeMedia({ ...media, video: media.video ?? [], audio: media.audio ?? [], subtitles: media.subtitles ?? [] });
-  return '';
+  const media = mediaOf(row);
+  return media ? describeMedia(media) : '';
 }
 
 /** A failed row as the status listing shows it, in text and in JSON. */
