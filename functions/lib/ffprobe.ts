@@ -68,6 +68,21 @@ export async function storeOutput(json: string, upload: OutputUpload, settings: 
  */
 const MAX_SUMMARY_BYTES = 64 * 1024;
 
+/**
+ * The summary of ffprobe's JSON as a row keeps it (the step's, and resummarise's from a stored JSON),
+ * refused with ProbeOutputTooLargeError when it would not fit beside everything else.
+ */
+export function summaryForRow(output: FfprobeOutput, observed: Parameters<typeof summariseMedia>[1] = {}): MediaSummary {
+  const media = summariseMedia(output, observed);
+  const summaryBytes = Buffer.byteLength(JSON.stringify(media), 'utf8');
+  if (summaryBytes > MAX_SUMMARY_BYTES) {
+    throw new ProbeOutputTooLargeError(
+      `the media summary of ${output.streams?.length ?? 0} streams is ${Math.ceil(summaryBytes / 1024)} KiB, more than the ${MAX_SUMMARY_BYTES / 1024} KiB a row keeps for it`,
+    );
+  }
+  return media;
+}
+
 /** ffprobe's mov demuxer ("mov,mp4,m4a,3gp,3g2,mj2") read the object: an ISO base media file, whose boxes say whether it is faststart. */
 function isMovFamily(output: FfprobeOutput): boolean {
   return String(output.format?.format_name ?? '')
@@ -88,12 +103,6 @@ export async function probeAsset(
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
-  const media = summariseMedia(output, { faststart: faststartCheck?.faststart });
-  const summaryBytes = Buffer.byteLength(JSON.stringify(media), 'utf8');
-  if (summaryBytes > MAX_SUMMARY_BYTES) {
-    throw new ProbeOutputTooLargeError(
-      `the media summary of ${output.streams?.length ?? 0} streams is ${Math.ceil(summaryBytes / 1024)} KiB, more than the ${MAX_SUMMARY_BYTES / 1024} KiB a row keeps for it`,
-    );
-  }
+  const media = summaryForRow(output, { faststart: faststartCheck?.faststart });
   return { result: { stored: await storeOutput(json, upload, settings), media }, faststartCheck };
 }

@@ -3,7 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from '../../functions/lib/analysis';
 import type { FfprobeResult } from '../../functions/lib/ffprobe';
 import { summariseMedia } from '../../functions/lib/media-summary';
-import { buildAnalysisUpdate, explainStaleRow, OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
+import { buildAnalysisUpdate, buildSummaryUpdate, explainStaleRow, OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
 import { allFixtures } from './helpers/ffprobe-fixtures';
 import { BUCKET, insertRecord, KEY, rowImage } from './helpers/records';
 
@@ -237,5 +237,28 @@ describe('explainStaleRow', () => {
     expect(explainStaleRow(insertRecord(), row, STARTED_AT)).toBe(
       `the row's S3_object changed from "${KEY}" to "movies/42/recut.mp4" since the analysis started`,
     );
+  });
+});
+
+describe('buildSummaryUpdate', () => {
+  const update = buildSummaryUpdate(TABLE, { movie_id: { N: '42' } }, 'arn:execution:1', { schema_version: 2 });
+
+  it("replaces media only, and only while the analysis its JSON came from is the row's latest and the summary is older", () => {
+    expect(update.UpdateExpression).toBe('SET #media = :media');
+    expect(update.ConditionExpression).toBe(
+      '#analysis.#execution = :execution AND (attribute_not_exists(#media.#version) OR #media.#version < :version)',
+    );
+    expect(update.ExpressionAttributeNames).toEqual({
+      '#media': 'media',
+      '#analysis': 'analysis',
+      '#execution': 'execution',
+      '#version': 'schema_version',
+    });
+    expect(update.ExpressionAttributeValues).toEqual({
+      ':media': { M: { schema_version: { N: '2' } } },
+      ':execution': { S: 'arn:execution:1' },
+      ':version': { N: '2' },
+    });
+    expect(update.Key).toEqual({ movie_id: { N: '42' } });
   });
 });
