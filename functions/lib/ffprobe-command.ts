@@ -44,7 +44,7 @@ const MAX_QUOTED_CHARS = 240;
  * plus ffprobe's JSON up to the output cap as a buffer, a string and a parsed object.
  */
 const RUNTIME_RESERVE_MIB = 256;
-/** Less than this and ffprobe can't map its own 17 MB binary and the buffers of an ordinary probe. */
+/** Less than this and ffprobe can't map its own 18 MB binary and the buffers of an ordinary probe. */
 const MIN_MEMORY_BUDGET_MIB = 128;
 
 /**

@@ -5,7 +5,7 @@
 #
 #   build.sh build <arm64|x86_64> <out-dir>   -> <out-dir>/bin/{ffprobe,confine} + <out-dir>/share/doc/ffprobe/
 #   build.sh key <arm64|x86_64>               -> prints the cache key
-#   build.sh update-pins                      -> re-pins to Debian bookworm's current versions
+#   build.sh update-pins                      -> re-pins to what Debian serves now (see pins.env)
 #
 # Environment: FFPROBE_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/media-probe/ffprobe),
 # FFPROBE_JOBS (make -j, default: number of CPUs), FFPROBE_DEBIAN_MIRROR,
@@ -17,6 +17,12 @@ cache_root=${FFPROBE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/media-probe/ffpr
 mirror=${FFPROBE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security_mirror=${FFPROBE_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# FFmpeg's source comes from trixie (+ trixie-security), the release with FFmpeg 7.1. The static
+# libraries linked into it come from bookworm (+ bookworm-security), the release of the toolchain
+# that builds and links everything (gcc 12, glibc 2.36): trixie's libssl.a calls glibc 2.38's
+# __isoc23_strtol and needs libzstd, so it cannot be linked against bookworm's static glibc.
+ffmpeg_suite=trixie
+library_suite=bookworm
 # Static libraries linked into ffprobe; both architectures are pinned together.
 sysroot_packages=(libssl-dev zlib1g-dev)
 
@@ -98,16 +104,19 @@ ensure_build_deps() {
 }
 
 # A private apt configuration (own sources, lists and cache under the cache directory):
-# deb-src and the foreign architecture are needed only here, so the machine's apt setup
-# is never modified. apt verifies the archive's signatures; SHA256SUMS then pins the bytes.
+# deb-src, the other release and the foreign architecture are needed only here, so the
+# machine's apt setup is never modified. Sources come only from the FFmpeg release and binary
+# packages only from the libraries' release, so a candidate version is always the right release's.
+# One directory per pair of releases: builds of other pins may share the cache meanwhile.
+# apt verifies the archive's signatures; SHA256SUMS then pins the bytes.
 apt_private() {
-  local dir=$cache_root/apt
+  local dir=$cache_root/apt/$ffmpeg_suite+$library_suite
   mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
   cat > "$dir/sources.list" << EOF
-deb [signed-by=$keyring] $mirror bookworm main
-deb-src [signed-by=$keyring] $mirror bookworm main
-deb [signed-by=$keyring] $security_mirror bookworm-security main
-deb-src [signed-by=$keyring] $security_mirror bookworm-security main
+deb-src [signed-by=$keyring] $mirror $ffmpeg_suite main
+deb-src [signed-by=$keyring] $security_mirror $ffmpeg_suite-security main
+deb [signed-by=$keyring] $mirror $library_suite main
+deb [signed-by=$keyring] $security_mirror $library_suite-security main
 EOF
   local opts=(
     -o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
@@ -125,7 +134,7 @@ fetch_inputs() {
   exec 8> "$cache_root/.downloads.lock"
   flock 8
   if ! (cd "$downloads" && sha256sum --quiet -c "$here/SHA256SUMS" > /dev/null 2>&1); then
-    log "downloading pinned sources from Debian bookworm"
+    log "downloading the pinned inputs from Debian $ffmpeg_suite and $library_suite"
     # shellcheck source=pins.env
     . "$here/pins.env"
     local debs=() p a
@@ -134,9 +143,9 @@ fetch_inputs() {
     done
     apt_private apt-get update -qq
     (cd "$downloads" && apt_private apt-get source -qq --download-only "ffmpeg=$FFMPEG_VERSION" > /dev/null) ||
-      die "ffmpeg $FFMPEG_VERSION is no longer in Debian bookworm; run 'make -C layers/ffprobe update-pins' (see docs/ffprobe-layer.md)"
+      die "ffmpeg $FFMPEG_VERSION is no longer in Debian $ffmpeg_suite; run 'make -C layers/ffprobe update-pins' (see docs/ffprobe-layer.md)"
     (cd "$downloads" && apt_private apt-get download -qq "${debs[@]}" > /dev/null) ||
-      die "a pinned package (${debs[*]}) is no longer in Debian bookworm; run 'make -C layers/ffprobe update-pins'"
+      die "a pinned package (${debs[*]}) is no longer in Debian $library_suite; run 'make -C layers/ffprobe update-pins'"
     (cd "$downloads" && sha256sum --quiet -c "$here/SHA256SUMS") || die "downloaded inputs do not match SHA256SUMS"
   fi
   exec 8>&-
@@ -249,9 +258,9 @@ write_docs() {
     echo "cache key: $key"
     # shellcheck source=pins.env
     . "$here/pins.env"
-    echo "FFmpeg: Debian bookworm source package ffmpeg $FFMPEG_VERSION"
-    echo "OpenSSL (static): Debian libssl-dev $OPENSSL_VERSION"
-    echo "zlib (static): Debian zlib1g-dev $ZLIB_VERSION"
+    echo "FFmpeg: Debian $ffmpeg_suite source package ffmpeg $FFMPEG_VERSION"
+    echo "OpenSSL (static): Debian $library_suite libssl-dev $OPENSSL_VERSION"
+    echo "zlib (static): Debian $library_suite zlib1g-dev $ZLIB_VERSION"
     echo "compiler: $("${cross_prefix}gcc" --version | head -1)"
     echo "patches: $(cd "$here/patches" && ls)"
     echo "confine: built from confine.c (in this directory) with the same compiler"
@@ -304,8 +313,10 @@ cmd_build() {
   log "installed $out/bin/ffprobe ($(du -k "$out/bin/ffprobe" | cut -f1) KiB) and $out/bin/confine"
 }
 
-# Points the pins at the versions Debian bookworm (incl. security) currently serves and
-# records their checksums; the next build then downloads and verifies exactly those.
+# Points the pins at the versions Debian currently serves (FFmpeg: the newest source in
+# trixie or trixie-security; the libraries: bookworm's candidates, bookworm-security's
+# included) and records their checksums; the next build then downloads and verifies
+# exactly those.
 cmd_update_pins() {
   ensure_packages dpkg-dev debian-archive-keyring
   apt_private apt-get update -qq
@@ -319,7 +330,8 @@ cmd_update_pins() {
     apt_private apt-get download -qq "libssl-dev:amd64=$openssl" "libssl-dev:arm64=$openssl" \
       "zlib1g-dev:amd64=$zlib" "zlib1g-dev:arm64=$zlib" > /dev/null)
   cat > "$here/pins.env" << EOF
-# Pinned Debian bookworm inputs of the ffprobe layer (bookworm + bookworm-security).
+# Pinned Debian inputs of the ffprobe layer: FFmpeg's source package from $ffmpeg_suite (+ security),
+# the static libraries from $library_suite (+ security), the release of the toolchain (build.sh says why).
 # Change only with 'make -C layers/ffprobe update-pins', which also rewrites SHA256SUMS.
 FFMPEG_VERSION=$ffmpeg
 OPENSSL_VERSION=$openssl

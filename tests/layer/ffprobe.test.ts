@@ -164,7 +164,7 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
       for (let i = 0; i < 5; i++) runs.push(await root.run(['-hide_banner', '-version']));
       for (const r of runs) {
         expect(r).toMatchObject({ code: 0, signal: null });
-        expect(r.stdout).toMatch(/^ffprobe version 5\.1\.\d+/);
+        expect(r.stdout).toMatch(/^ffprobe version 7\.1\.\d+/);
       }
       const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
       const binary = statSync(path.join(layerRoot, 'bin', 'ffprobe')).size;
@@ -207,10 +207,14 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
         'wav',
         'ogg',
         'png_pipe',
+        // New in FFmpeg 6 and 7: VVC, IAMF and AC-4 elementary streams (in MP4 and MPEG-TS too).
+        'vvc',
+        'iamf',
+        'ac4',
       ]) {
         expect(names).toContain(needed);
       }
-      for (const refused of ['hls', 'dash', 'concat', 'imf', 'image2', 'mlv', 'vobsub', 'sdp', 'rtsp', 'rtp', 'sap']) {
+      for (const refused of ['hls', 'dash', 'concat', 'imf', 'image2', 'mlv', 'vobsub', 'sdp', 'rtsp', 'rtp', 'sap', 'dvdvideo']) {
         expect(names).not.toContain(refused);
       }
     },

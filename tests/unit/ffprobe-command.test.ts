@@ -15,7 +15,7 @@ import {
 const SIGNATURE = 'a3f1c0de5b8e9f0123456789abcdef0123456789abcdef0123456789abcdef01';
 const PRESIGNED = `https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLE%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=300&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&X-Amz-Signature=${SIGNATURE}&X-Amz-SignedHeaders=host&x-id=GetObject`;
 
-/** ffprobe's stderr at `-loglevel error`: component lines, then `<url>: <reason>` (format as printed by FFmpeg 5.1). */
+/** ffprobe's stderr at `-loglevel error`: component lines, then `<url>: <reason>` (format as printed by FFmpeg 5.1 and 7.1 alike). */
 const stderrOf = (...lines: string[]) => `${lines.join('\n')}\n`;
 
 const CA = '/etc/pki/tls/certs/ca-bundle.crt';
@@ -261,7 +261,7 @@ describe('assertRunnableHere', () => {
 });
 
 describe('classifyProbeFailure reads only what ffprobe itself says about the URL', () => {
-  // Verbatim shapes of FFmpeg 5.1's stderr for files crafted by tests/support/hostile-media.ts; the
+  // Verbatim shapes of FFmpeg's stderr (5.1 and 7.1 alike) for files crafted by tests/support/hostile-media.ts; the
   // heap addresses in the prefixes differ on every run.
   const echoing = (text: string, address: string) =>
     stderrOf(

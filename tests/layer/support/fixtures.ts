@@ -54,6 +54,14 @@ export const FIXTURES: Fixture[] = [
     audio: 'opus',
     args: [...VIDEO, ...AUDIO, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus'],
   },
+  // AV1 without a software decoder in the layer: the stream's parameters come from the av1 parser and
+  // the av1C box, and the hardware-only av1 decoder must stay silent.
+  {
+    file: 'av1.mp4',
+    format: 'mp4',
+    video: 'av1',
+    args: [...VIDEO, '-c:v', 'libaom-av1', '-cpu-used', '8', '-crf', '40', '-pix_fmt', 'yuv420p'],
+  },
   {
     file: 'mpeg2.ts',
     format: 'mpegts',
