@@ -5,7 +5,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
+import type { StoredMediaSummary } from '../functions/lib/media-schema';
+import { describeMedia } from '../functions/lib/media-summary';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../local/stack';
 import { runPool } from '../util/pool';
 import { Progress } from '../util/progress';
@@ -49,6 +50,7 @@ export function statsOf(stack: LocalStack) {
     failed: s?.failed ?? 0,
     left_alone: s?.left_alone ?? 0,
     dead_lettered: s?.dead_lettered ?? 0,
+    peak_executions_in_flight: s?.peak_executions_in_flight ?? 0,
   };
 }
 
@@ -192,7 +194,7 @@ export function resultsTable(rows: PlainRow[], result: WaitResult): string {
     const detail = analysis.error
       ? `${analysis.error.type} in ${analysis.error.step}: ${analysis.error.message}`
       : item?.media
-        ? describeMedia(item.media as MediaSummary)
+        ? describeMedia(item.media as StoredMediaSummary)
         : outcome === 'DEAD_LETTERED'
           ? 'the outcome could not be recorded; the stream record is in the dead-letter store'
           : '';

@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo';
 import { localCommand } from './commands/local';
 import { putCommand } from './commands/put';
 import { reanalyzeCommand } from './commands/reanalyze';
+import { resummariseCommand } from './commands/resummarise';
 import { statusCommand } from './commands/status';
 import { upCommand } from './commands/up';
 import { UsageError } from './errors';
@@ -16,7 +17,7 @@ const USAGE_EXIT = 2;
 export function buildProgram(): Command {
   const program = new Command('media-probe')
     .description(
-      "Keeps a media library's technical metadata up to date. Run the pipeline locally (demo, local, up: no AWS account, no Docker) and operate a library (put, status, reanalyze, backfill: --stack NAME for a deployed stack, or --local for `media-probe up`; docs/operate.md).",
+      "Keeps a media library's technical metadata up to date. Run the pipeline locally (demo, local, up: no AWS account, no Docker) and operate a library (put, status, reanalyze, backfill, resummarise: --stack NAME for a deployed stack, or --local for `media-probe up`; docs/operate.md).",
     )
     .option('--verbose', "show the functions' logs (Powertools JSON)")
     .showHelpAfterError("(add --help for this command's usage)")
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     statusCommand(),
     reanalyzeCommand(),
     backfillCommand(),
+    resummariseCommand(),
   ]) {
     program.addCommand(command.exitOverride().showHelpAfterError("(add --help for this command's usage)"));
   }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS } from '../local/components/constants';
 import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../local/connection';
@@ -33,6 +34,10 @@ export interface Target {
   dynamodb: DynamoDBClient;
   /** Without SDK retries: StartExecution is retried by the caller, with its own pacing. */
   sfn: SFNClient;
+  /** The bucket holding ffprobe outputs too large for their rows (the stack output ResultsBucketName). */
+  resultsBucket?: string;
+  /** For reading those outputs back. */
+  s3: S3Client;
   close(): void;
 }
 
@@ -84,6 +89,7 @@ function localTarget(dataDir: string): Target {
   const common = { region: connection.region, credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: connection.endpoints.dynamodb, maxAttempts: DYNAMODB_MAX_ATTEMPTS });
   const sfn = new SFNClient({ ...common, endpoint: connection.endpoints.stepfunctions, maxAttempts: 1 });
+  const s3 = new S3Client({ ...common, endpoint: connection.endpoints.s3, forcePathStyle: true });
   const dataFlag = path.resolve(dataDir) === path.resolve(DEFAULT_DATA_DIR) ? '' : ` --data ${dataDir}`;
   return {
     label: `the local stack (${dataDir})`,
@@ -93,11 +99,14 @@ function localTarget(dataDir: string): Target {
     tableName: connection.tableName,
     streamArn: connection.streamArn,
     stateMachineArn: connection.stateMachineArn,
+    resultsBucket: connection.resultsBucket,
     dynamodb,
     sfn,
+    s3,
     close() {
       dynamodb.destroy();
       sfn.destroy();
+      s3.destroy();
     },
   };
 }
@@ -136,6 +145,7 @@ async function stackTarget(stackName: string): Promise<Target> {
     }
     const dynamodb = new DynamoDBClient({ region, maxAttempts: DYNAMODB_MAX_ATTEMPTS });
     const sfn = new SFNClient({ region, maxAttempts: 1 });
+    const s3 = new S3Client({ region });
     return {
       label: `stack ${stackName} (${region})`,
       flags: `--stack ${stackName}`,
@@ -144,11 +154,14 @@ async function stackTarget(stackName: string): Promise<Target> {
       tableName: outputs.TableName,
       streamArn: outputs.TableStreamArn,
       stateMachineArn: outputs.StateMachineArn,
+      resultsBucket: outputs.ResultsBucketName || undefined,
       dynamodb,
       sfn,
+      s3,
       close() {
         dynamodb.destroy();
         sfn.destroy();
+        s3.destroy();
       },
     };
   } finally {

@@ -1,7 +1,8 @@
 /** How the operator commands show a row's analysis: its status, one line of media or error, and the per-step table. */
 import type { Analysis, StepName } from '../functions/lib/analysis';
 import { STEP_NAMES } from '../functions/lib/analysis';
-import { describeMedia, type MediaSummary } from '../functions/lib/media-summary';
+import { MEDIA_SCHEMA_VERSION, type StoredMediaSummary } from '../functions/lib/media-schema';
+import { describeMedia } from '../functions/lib/media-summary';
 import { itemToRow, type PlainRow, recordedOutcome } from './rows';
 import type { Item } from './table';
 import { formatTable, printable } from './table-format';
@@ -19,14 +20,26 @@ function analysisOf(row: PlainRow): Partial<Analysis> | undefined {
   return row.analysis && typeof row.analysis === 'object' ? (row.analysis as Partial<Analysis>) : undefined;
 }
 
+/** The row's `media` map, version 1 or 2 (describeMedia copes with a hand-written one that lacks lists). */
+function mediaOf(row: PlainRow): StoredMediaSummary | undefined {
+  return row.media && typeof row.media === 'object' ? (row.media as StoredMediaSummary) : undefined;
+}
+
 /** "NotMediaError in ffprobe: …", the media summary, or '' when there is neither. */
 export function outcomeLine(row: PlainRow): string {
   const error = analysisOf(row)?.error;
   if (error) return `${error.type} in ${error.step}: ${error.message}`;
-  const media = row.media as MediaSummary | undefined;
-  if (media && typeof media === 'object')
-    return describeMedia({ ...media, video: media.video ?? [], audio: media.audio ?? [], subtitles: media.subtitles ?? [] });
-  return '';
+  const media = mediaOf(row);
+  return media ? describeMedia(media) : '';
+}
+
+/** A version 2 summary's QC findings, one line each ("warning  not_faststart: …"), and how many were left out. */
+function findingLines(row: PlainRow): string[] {
+  const media = mediaOf(row);
+  if (media?.schema_version !== MEDIA_SCHEMA_VERSION || !Array.isArray(media.findings)) return [];
+  const lines = media.findings.map((f) => `${f.severity.padEnd(7)}  ${f.rule}: ${f.message}`);
+  if (media.findings_omitted) lines.push(`… and ${media.findings_omitted} more`);
+  return lines;
 }
 
 /** A failed row as the status listing shows it, in text and in JSON. */
@@ -88,6 +101,7 @@ export function rowReport(row: PlainRow, inlineOutputBytes: number | undefined):
   }
   const line = outcomeLine(row);
   if (line) fields.push([analysis?.error ? 'error' : 'media', line]);
+  if (!analysis?.error) for (const finding of findingLines(row)) fields.push(['finding', finding]);
   if (typeof row.ffprobe_output_location === 'string') fields.push(['ffprobe JSON', row.ffprobe_output_location]);
   else if (inlineOutputBytes !== undefined) fields.push(['ffprobe JSON', `on the row (ffprobe_output, ${inlineOutputBytes} bytes)`]);
   const width = Math.max(...fields.map(([k]) => k.length));

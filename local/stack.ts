@@ -14,7 +14,7 @@ import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/clien
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
 import { type DynamoDbFaults, startDynamoDbFaultProxy } from './components/dynamodb-fault-proxy';
 import { startDynamoDbLocal } from './components/dynamodb-local';
-import { type S3Faults, startS3Endpoint } from './components/s3';
+import { type S3Faults, type S3RequestRecord, startS3Endpoint } from './components/s3';
 import { hostFfprobe } from './ffprobe-binary';
 import { LocalFunction } from './lambda';
 import { DeadLetterStore } from './pipe/dead-letter';
@@ -53,6 +53,8 @@ export interface LocalStack {
   pipe?: LocalPipe;
   deadLetters: DeadLetterStore;
   faults: { dynamodb: DynamoDbFaults; s3: S3Faults };
+  /** The local S3 endpoint's most recent requests (operation, key, range, status; never a URL): what a step read. */
+  s3Requests: readonly S3RequestRecord[];
   /** Resolves once the pipe has nothing buffered or in flight and the stream has no new records. */
   waitUntilIdle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -220,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pipe,
       deadLetters,
       faults: { dynamodb: proxy.faults, s3: s3Endpoint.faults },
+      s3Requests: s3Endpoint.requests,
       async waitUntilIdle(timeoutMs = 120_000) {
         if (!pipe) return;
         const deadline = Date.now() + timeoutMs;

@@ -19,6 +19,7 @@ interface PipeProperties {
     DynamoDBStreamParameters?: {
       BatchSize?: number | string;
       MaximumBatchingWindowInSeconds?: number | string;
+      ParallelizationFactor?: number | string;
       MaximumRetryAttempts?: number | string;
       OnPartialBatchItemFailure?: string;
     };
@@ -58,6 +59,8 @@ export interface PipeSettings {
   filterPatterns: string[];
   batchSize: number;
   batchingWindowSeconds: number;
+  /** Batches of one shard in flight at once; a row's records always share one. */
+  parallelizationFactor: number;
   maximumRetryAttempts: number;
   bisectOnFailure: boolean;
   invocationType: string;
@@ -164,6 +167,7 @@ export function localTemplate(templatePath: string): LocalTemplate {
       }),
       batchSize: numberSetting(stream.BatchSize, 1, `${pipeId}.BatchSize`),
       batchingWindowSeconds: numberSetting(stream.MaximumBatchingWindowInSeconds, 0, `${pipeId}.MaximumBatchingWindowInSeconds`),
+      parallelizationFactor: numberSetting(stream.ParallelizationFactor, 1, `${pipeId}.ParallelizationFactor`),
       maximumRetryAttempts: numberSetting(stream.MaximumRetryAttempts, -1, `${pipeId}.MaximumRetryAttempts`),
       bisectOnFailure: stream.OnPartialBatchItemFailure === 'AUTOMATIC_BISECT',
       invocationType: String(pipeProps.TargetParameters?.StepFunctionStateMachineParameters?.InvocationType ?? 'REQUEST_RESPONSE'),

@@ -25,6 +25,8 @@ const settings: FfprobeSettings = {
   inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
   // A 16 MiB output at S3's pace takes well under a second; the budget covers a slow start.
   uploadTimeoutMs: 10_000,
+  // One to four ranged GETs of at most 4 KiB: a few tens of milliseconds from Lambda to S3.
+  faststartTimeoutMs: 5_000,
   caFile: caBundle(),
   // Lambda sets the function's memory here; the local stack and the tests run with the template's 1024 MB.
   memoryBudgetMiB: ffprobeMemoryBudgetMiB(getIntegerFromEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', { default: 1024, min: 128, max: 10_240 })),
@@ -51,11 +53,12 @@ export interface FfprobeStepResult {
 const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
-  const result = await probeAsset(event.url, event, settings, event.size_bytes);
+  const { result, faststartCheck } = await probeAsset(event.url, event, settings, event.size_bytes);
   logger.info('probed media', {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,
     format: result.media.format_name,
+    ...(faststartCheck ? { faststart_check: faststartCheck } : {}),
     confinement,
   });
   return { result, step: succeeded(event.attempt, event.entered_at) };

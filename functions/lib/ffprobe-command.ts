@@ -28,6 +28,8 @@ export interface ProbeLimits extends FfprobeArgOptions {
 export interface FfprobeOutput {
   streams?: Array<Record<string, unknown>>;
   format?: Record<string, unknown>;
+  chapters?: Array<Record<string, unknown>>;
+  programs?: Array<Record<string, unknown>>;
 }
 
 const NETWORK_TIMEOUT_US = 15_000_000;
@@ -149,7 +151,11 @@ function tlsArgs(url: string, options: FfprobeArgOptions): string[] {
   return ['-tls_verify', '1', '-ca_file', options.caFile];
 }
 
-/** The argument array for probing one URL: streams and container, JSON, errors only. */
+/**
+ * The argument array for probing one URL: streams, container, chapters and programs, JSON, errors
+ * only. Chapters and programs are read with the header either way: asking for them costs no I/O
+ * (measured with the layer's ffprobe over loopback HTTP: the same requests and bytes).
+ */
 export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): string[] {
   // biome-ignore format: each option stays on one line with its value
   return [
@@ -162,6 +168,8 @@ export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): 
     '-max_alloc', String(MAX_ALLOC_BYTES),
     '-show_streams',
     '-show_format',
+    '-show_chapters',
+    '-show_programs',
     '-print_format', 'json=compact=1',
     '-i', url,
   ];
@@ -380,7 +388,7 @@ export function withoutInputUrl(output: FfprobeOutput): FfprobeOutput {
 
 export interface ProbeResult {
   output: FfprobeOutput;
-  /** The JSON exactly as stored: compact, `streams` and `format`. */
+  /** The JSON exactly as stored: compact, `streams`, `format`, `chapters` and `programs`. */
   json: string;
 }
 
@@ -466,7 +474,12 @@ export function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits
       if (code !== 0) return reject(classifyProbeFailure(code, tail, probed));
       try {
         const output = withoutInputUrl(checkProbeOutput(Buffer.concat(stdout).toString('utf8')));
-        const json = JSON.stringify({ streams: output.streams ?? [], format: output.format });
+        const json = JSON.stringify({
+          streams: output.streams ?? [],
+          format: output.format,
+          chapters: output.chapters ?? [],
+          programs: output.programs ?? [],
+        });
         resolve({ output, json });
       } catch (error) {
         reject(error);

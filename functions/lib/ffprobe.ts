@@ -1,7 +1,9 @@
-/** The ffprobe step: probe the presigned URL and decide where its JSON is kept (inline on the item, or the results bucket). */
+/** The ffprobe step: probe the presigned URL, read an MP4's box order, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
 import { AccessDeniedError, NotMediaError, ProbeOutputTooLargeError, TransientError } from './errors';
-import { type ProbeLimits, runFfprobe } from './ffprobe-command';
-import { type MediaSummary, summariseMedia } from './media-summary';
+import { checkFaststart, type FaststartCheck } from './faststart';
+import { type FfprobeOutput, type ProbeLimits, runFfprobe } from './ffprobe-command';
+import type { MediaSummary } from './media-schema';
+import { summariseMedia } from './media-summary';
 import type { OutputUpload } from './presign';
 
 /** Where the ffprobe JSON went: inline on the item, or to the results bucket when too large. */
@@ -22,6 +24,14 @@ export interface FfprobeSettings extends ProbeLimits {
   inlineLimitBytes: number;
   /** How long the upload of a large output may take. */
   uploadTimeoutMs: number;
+  /** How long the faststart check of an MP4/MOV may take (its ranged GETs together). */
+  faststartTimeoutMs: number;
+}
+
+/** What probing one object gave: the step's result, and what the faststart check cost (MP4/MOV only), for the log. */
+export interface ProbedAsset {
+  result: FfprobeResult;
+  faststartCheck?: FaststartCheck;
 }
 
 /**
@@ -59,6 +69,28 @@ export async function storeOutput(json: string, upload: OutputUpload, settings: 
 const MAX_SUMMARY_BYTES = 64 * 1024;
 
 /**
+ * The summary of ffprobe's JSON as a row keeps it (the step's, and resummarise's from a stored JSON),
+ * refused with ProbeOutputTooLargeError when it would not fit beside everything else.
+ */
+export function summaryForRow(output: FfprobeOutput, observed: Parameters<typeof summariseMedia>[1] = {}): MediaSummary {
+  const media = summariseMedia(output, observed);
+  const summaryBytes = Buffer.byteLength(JSON.stringify(media), 'utf8');
+  if (summaryBytes > MAX_SUMMARY_BYTES) {
+    throw new ProbeOutputTooLargeError(
+      `the media summary of ${output.streams?.length ?? 0} streams is ${Math.ceil(summaryBytes / 1024)} KiB, more than the ${MAX_SUMMARY_BYTES / 1024} KiB a row keeps for it`,
+    );
+  }
+  return media;
+}
+
+/** ffprobe's mov demuxer ("mov,mp4,m4a,3gp,3g2,mj2") read the object: an ISO base media file, whose boxes say whether it is faststart. */
+function isMovFamily(output: FfprobeOutput): boolean {
+  return String(output.format?.format_name ?? '')
+    .split(',')
+    .some((name) => name === 'mov' || name === 'mp4');
+}
+
+/**
  * Probes one URL and returns the stored output and the typed summary. An empty object is refused
  * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
  */
@@ -67,15 +99,10 @@ export async function probeAsset(
   upload: OutputUpload,
   settings: FfprobeSettings,
   sizeBytes?: number | null,
-): Promise<FfprobeResult> {
+): Promise<ProbedAsset> {
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
-  const media = summariseMedia(output);
-  const summaryBytes = Buffer.byteLength(JSON.stringify(media), 'utf8');
-  if (summaryBytes > MAX_SUMMARY_BYTES) {
-    throw new ProbeOutputTooLargeError(
-      `the media summary of ${output.streams?.length ?? 0} streams is ${Math.ceil(summaryBytes / 1024)} KiB, more than the ${MAX_SUMMARY_BYTES / 1024} KiB a row keeps for it`,
-    );
-  }
-  return { stored: await storeOutput(json, upload, settings), media };
+  const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
+  const media = summaryForRow(output, { faststart: faststartCheck?.faststart });
+  return { result: { stored: await storeOutput(json, upload, settings), media }, faststartCheck };
 }

@@ -122,3 +122,28 @@ export function explainStaleRow(record: unknown, current: Record<string, Attribu
   }
   return 'the row changed while the analysis ran';
 }
+
+/**
+ * The UpdateItem that replaces a row's `media` with one rebuilt from the ffprobe JSON the row keeps
+ * (resummarise). It applies only while the row's analysis is the one that JSON came from, and its
+ * summary is still of an older version: a new analysis, or another run, wins.
+ */
+export function buildSummaryUpdate(
+  tableName: string,
+  key: Record<string, AttributeValue>,
+  execution: string,
+  media: { schema_version: number },
+): UpdateItemCommandInput {
+  return {
+    TableName: tableName,
+    Key: key,
+    UpdateExpression: 'SET #media = :media',
+    ConditionExpression: '#analysis.#execution = :execution AND (attribute_not_exists(#media.#version) OR #media.#version < :version)',
+    ExpressionAttributeNames: { '#media': 'media', '#analysis': 'analysis', '#execution': 'execution', '#version': 'schema_version' },
+    ExpressionAttributeValues: {
+      ':media': { M: marshall(media, { removeUndefinedValues: true }) },
+      ':execution': { S: execution },
+      ':version': { N: String(media.schema_version) },
+    },
+  };
+}

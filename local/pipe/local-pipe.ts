@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { crc32 } from 'node:zlib';
 import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
@@ -13,7 +14,7 @@ import {
   GetShardIteratorCommand,
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
-import { type PipeRecord, toPipeRecord } from '../../functions/lib/stream-record';
+import { type PipeRecord, type StreamImage, toPipeRecord } from '../../functions/lib/stream-record';
 import { backoffDelay } from '../../util/backoff';
 import type { ExecutionResult } from '../state-machine';
 import type { PipeSettings } from '../template';
@@ -37,6 +38,8 @@ export interface PipeStats {
   failed: number;
   left_alone: number;
   dead_lettered: number;
+  /** The most executions the pipe had running at once. */
+  peak_executions_in_flight: number;
 }
 
 export interface LocalPipeOptions {
@@ -60,6 +63,18 @@ const MAX_RETRY_PAUSE_MS = 30_000;
 /** Pipes allow -1 (retry until the record expires); locally that would never end, so it is capped. */
 const LOCAL_RETRY_CAP = 10;
 
+/** The lane of a row key: Pipes keep one key's records in order when they run several batches of a shard at once. */
+export function laneOf(keys: StreamImage | undefined, lanes: number): number {
+  return crc32(JSON.stringify(keys ?? {})) % lanes;
+}
+
+/** The records of a round split into `lanes` lanes by row key, each in stream order; empty lanes are left out. */
+export function lanesOf(records: readonly PipeRecord[], lanes: number): PipeRecord[][] {
+  const byLane: PipeRecord[][] = Array.from({ length: lanes }, () => []);
+  for (const record of records) byLane[laneOf(record.dynamodb?.Keys, lanes)].push(record);
+  return byLane.filter((lane) => lane.length > 0);
+}
+
 export class LocalPipe {
   readonly stats: PipeStats = {
     stream_records: 0,
@@ -71,7 +86,9 @@ export class LocalPipe {
     failed: 0,
     left_alone: 0,
     dead_lettered: 0,
+    peak_executions_in_flight: 0,
   };
+  private executionsInFlight = 0;
   private readonly checkpoints: Record<string, string>;
   private readonly iterators = new Map<string, string | undefined>();
   private readonly finishedShards = new Set<string>();
@@ -226,21 +243,27 @@ export class LocalPipe {
       if (pending.records.length === 0) pending.since = Date.now();
       pending.records.push(record);
     }
-    const { batchSize, batchingWindowSeconds } = this.options.settings;
+    const { batchSize, batchingWindowSeconds, parallelizationFactor } = this.options.settings;
     // A pipe waits up to the batching window to fill a batch, then sends what it has.
     while (
       pending.records.length >= batchSize ||
       (pending.records.length > 0 && Date.now() - pending.since >= batchingWindowSeconds * 1000)
     ) {
-      const batch = pending.records.splice(0, batchSize);
+      // Up to ParallelizationFactor batches of the shard at once, each from its own lane of row keys.
+      const round = pending.records.splice(0, batchSize * parallelizationFactor);
       this.busy = true;
       try {
-        this.stats.records_delivered += batch.length;
-        await this.deliver(batch, shardId);
+        this.stats.records_delivered += round.length;
+        await Promise.all(
+          lanesOf(round, parallelizationFactor).map(async (lane) => {
+            for (let i = 0; i < lane.length; i += batchSize) await this.deliver(lane.slice(i, i + batchSize), shardId);
+          }),
+        );
       } finally {
         this.busy = false;
       }
-      this.saveCheckpoint(shardId, batch.at(-1)?.dynamodb?.SequenceNumber);
+      // Only once every batch of the round has an outcome: the checkpoint is where a restart resumes.
+      this.saveCheckpoint(shardId, round.at(-1)?.dynamodb?.SequenceNumber);
       pending.since = Date.now();
     }
   }
@@ -274,7 +297,13 @@ export class LocalPipe {
       // Pipes do not document their pause between retries: doubling from a second, without jitter, keeps local runs predictable.
       if (attempt > 0)
         await sleep(backoffDelay(attempt - 1, { baseDelayMs: 1000 * scale, maxDelayMs: MAX_RETRY_PAUSE_MS * scale, jitter: false }));
-      last = await this.options.target(this.targetInput(records));
+      this.executionsInFlight += 1;
+      this.stats.peak_executions_in_flight = Math.max(this.stats.peak_executions_in_flight, this.executionsInFlight);
+      try {
+        last = await this.options.target(this.targetInput(records));
+      } finally {
+        this.executionsInFlight -= 1;
+      }
       this.stats.executions += 1;
       this.options.onExecution?.(last, records);
       if (last.status === 'SUCCEEDED') {

@@ -369,3 +369,54 @@ describe('status and reanalyze', () => {
     expect(reanalyze.stderr).toContain('nothing was started');
   });
 });
+
+describe('resummarise', () => {
+  /** A row analysed under an older summary version, its ffprobe JSON kept, its object nowhere to be read. */
+  const analysed = (id: number, extra: PlainRow) => ({
+    movie_id: id,
+    movie_title: `asset ${id}`,
+    S3_bucket: connection.mediaBucket,
+    S3_object: `ops/gone-${id}.mp4`,
+    analysis: { status: 'SUCCEEDED', execution: `earlier-${id}`, started_at: '2026-01-01T00:00:00.000Z' },
+    ...extra,
+  });
+  const fixture = (name: string) => readFileSync(path.join(ROOT, 'tests/unit/fixtures/ffprobe-5.1', name), 'utf8');
+
+  test('rebuilds the summary of older rows from the JSON they keep, inline or in the results bucket, and reads no media', async () => {
+    const inline = fixture('hdr10-hevc.mp4.json');
+    const stored = fixture('surround.mkv.json');
+    const location = `s3://${connection.resultsBucket}/ffprobe-output/3002/earlier.json`;
+    const uri = new URL(location);
+    await s3.send(new PutObjectCommand({ Bucket: uri.hostname, Key: uri.pathname.slice(1), Body: stored }));
+    const rows = [
+      analysed(3001, {
+        media: { format_name: 'mov,mp4,m4a,3gp,3g2,mj2', faststart: true, video: [], audio: [], subtitles: [] },
+        ffprobe_output: inline,
+      }),
+      analysed(3002, { media: { format_name: 'matroska,webm', video: [], audio: [], subtitles: [] }, ffprobe_output_location: location }),
+      analysed(3003, { media: { schema_version: 2, format_name: 'current' }, ffprobe_output: inline }),
+      {
+        ...analysed(3004, { ffprobe_output: inline }),
+        analysis: { status: 'FAILED', execution: 'earlier-3004', started_at: '2026-01-01T00:00:00.000Z' },
+      },
+    ];
+    for (const r of rows) await dynamodb.send(new PutItemCommand({ TableName: connection.tableName, Item: rowToItem(r) }));
+
+    const run = await cli('resummarise');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^found 2, rebuilt 2, skipped 0 \(current or changed since the scan\), failed 0$/m);
+    const after = await readRows([3001, 3002, 3003, 3004]);
+    const media = (id: number) => after.get(id)?.media as Record<string, any>;
+    expect(media(3001)).toMatchObject({ schema_version: 2, format_name: 'mov,mp4,m4a,3gp,3g2,mj2', faststart: true });
+    expect(media(3001).video[0].hdr.formats).toContain('HDR10');
+    expect(media(3002)).toMatchObject({ schema_version: 2, format_name: 'matroska,webm' });
+    expect(media(3002).audio[0].channels).toBe(6);
+    expect(after.get(3001)?.analysis).toEqual(rows[0].analysis);
+    expect(media(3003)).toEqual({ schema_version: 2, format_name: 'current' });
+    expect(media(3004)).toBeUndefined();
+
+    const again = await cli('resummarise');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^nothing to do: found no rows with a summary older than version 2/);
+  });
+});

@@ -12,6 +12,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow } from '../../cli/rows';
 import { InputTemplate } from '../../local/pipe/input-template';
+import { laneOf } from '../../local/pipe/local-pipe';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localTemplate } from '../../local/template';
 import { ffmetadataEchoing, matroskaElementPastEnd, matroskaInflateBomb } from '../support/hostile-media';
@@ -37,6 +38,17 @@ async function analyse(rows: PlainRow[], timeoutMs = 90_000) {
   const result = await waitForOutcomes(stack, rows, timeoutMs);
   expect(result.complete).toBe(true);
   return result;
+}
+
+/** Rows whose keys share one lane of the pipe's ParallelizationFactor, so one batch carries them all. */
+function rowsInOneLane(count: number, key: string): PlainRow[] {
+  const lanes = localTemplate(path.join(ROOT, 'template.yaml')).pipe.parallelizationFactor;
+  const rows: PlainRow[] = [];
+  while (rows.length < count) {
+    const candidate = row(key);
+    if (laneOf({ movie_id: { N: String(candidate.movie_id) } }, lanes) === 0) rows.push(candidate);
+  }
+  return rows;
 }
 
 function row(key: string | undefined, extra: PlainRow = {}): PlainRow {
@@ -138,14 +150,35 @@ describe('happy path', () => {
       expect(media.size_bytes).toBe(samples.find((f) => f.key === r.S3_object)!.size);
     }
     const byKey = (key: string) => result.items.find((i) => i.S3_object === key)!.media as Record<string, any>;
+    for (const r of rows) expect(byKey(String(r.S3_object)).schema_version).toBe(2);
     expect(byKey('trailer.mp4').video).toEqual([
-      { codec: 'h264', width: 320, height: 180, frame_rate: 25, pix_fmt: 'yuv420p', profile: expect.any(String) },
+      expect.objectContaining({
+        index: 0,
+        codec: 'h264',
+        width: 320,
+        height: 180,
+        frame_rate: 25,
+        pix_fmt: 'yuv420p',
+        scan_type: 'progressive',
+      }),
     ]);
-    expect(byKey('trailer.mp4').audio).toEqual([{ codec: 'aac', channels: 2, sample_rate: 48000 }]);
-    expect(byKey('interview.mkv').audio).toEqual([{ codec: 'opus', channels: 1, sample_rate: 48000, language: 'fra' }]);
-    expect(byKey('interview.mkv').subtitles).toEqual([{ codec: 'subrip', language: 'eng' }]);
-    expect(byKey('ambience.wav')).toMatchObject({ video: [], audio: [{ codec: 'pcm_s16le', channels: 1, sample_rate: 16000 }] });
-    expect(byKey('broadcast.m2t').format_name).toBe('mpegts');
+    expect(byKey('trailer.mp4').audio).toEqual([expect.objectContaining({ index: 1, codec: 'aac', channels: 2, sample_rate: 48000 })]);
+    // The sample MP4 has its index first: the ffprobe step read that from its top-level boxes.
+    expect(byKey('trailer.mp4').faststart).toBe(true);
+    expect(byKey('interview.mkv').audio).toEqual([
+      expect.objectContaining({ codec: 'opus', channels: 1, sample_rate: 48000, language: 'fra' }),
+    ]);
+    expect(byKey('interview.mkv').subtitles).toEqual([expect.objectContaining({ codec: 'subrip', language: 'eng' })]);
+    expect(byKey('interview.mkv')).not.toHaveProperty('faststart');
+    expect(byKey('ambience.wav')).toMatchObject({
+      video: [],
+      audio: [expect.objectContaining({ codec: 'pcm_s16le', channels: 1, sample_rate: 16000 })],
+    });
+    expect(byKey('broadcast.m2t')).toMatchObject({ format_name: 'mpegts', programs: [expect.objectContaining({ program_num: 1 })] });
+    // ffprobe's JSON keeps the chapters and programs it was asked for beside the streams and the format.
+    const broadcast = JSON.parse(String(result.items.find((i) => i.S3_object === 'broadcast.m2t')!.ffprobe_output));
+    expect(Object.keys(broadcast)).toEqual(['streams', 'format', 'chapters', 'programs']);
+    expect(broadcast.programs).toHaveLength(1);
 
     // The pipeline's own writes are MODIFY records: filtered out, never a second execution.
     const stats = stack.pipe!.stats;
@@ -180,8 +213,44 @@ describe('happy path', () => {
     expect(Buffer.byteLength(body)).toBeGreaterThan(100 * 1024);
     const output = JSON.parse(body);
     expect(output.streams.length).toBe(MANY_STREAMS + 1);
-    expect((it.media as any).subtitles).toHaveLength(MANY_STREAMS);
+    // The summary keeps the first streams of each kind and counts the rest: the JSON has them all.
+    expect((it.media as any).subtitles).toHaveLength(32);
+    expect((it.media as any).subtitles_omitted).toBe(MANY_STREAMS - 32);
   });
+});
+
+describe('faststart', () => {
+  /** An MP4 made by ffmpeg: without +faststart its moov follows the mdat. */
+  function mp4(faststart: boolean): Buffer {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'media-probe-faststart-'));
+    const out = path.join(dir, 'clip.mp4');
+    execFileSync('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error'],
+      ...['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=2', '-f', 'lavfi', '-i', 'sine=duration=2'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-metadata:s:a', 'language=eng'],
+      ...(faststart ? ['-movflags', '+faststart'] : []),
+      out,
+    ]);
+    return readFileSync(out);
+  }
+
+  it.each([
+    ['first', true, []],
+    ['last', false, ['not_faststart']],
+  ])(
+    'an MP4 with its moov %s is faststart %s, for one ranged GET of 4 KiB through the presigned URL besides ffprobe’s',
+    async (moov, faststart, rules) => {
+      const key = `faststart/moov-${moov}.mp4`;
+      await put(key, mp4(faststart));
+      const r = row(key);
+      await analyse([r]);
+      const media = (await item(r.movie_id)).media as Record<string, any>;
+      expect(media.faststart).toBe(faststart);
+      expect(media.findings.map((f: { rule: string }) => f.rule)).toEqual(rules);
+      const gets = stack.s3Requests.filter((q) => q.key === key && q.operation === 'GetObject');
+      expect(gets.filter((q) => q.range === 'bytes=0-4095')).toEqual([expect.objectContaining({ auth: 'presigned', status: 206 })]);
+    },
+  );
 });
 
 /**
@@ -303,7 +372,9 @@ describe('hostile files stay within what a state and a row hold', () => {
     const it = await item(r.movie_id);
     expect((it.analysis as Record<string, any>).status).toBe('SUCCEEDED');
     expect((it.media as Record<string, any>).audio).toEqual(
-      [0, 1, 2].map(() => ({ codec: 'opus', channels: 1, sample_rate: 48000, language: `${'x'.repeat(255)}…` })),
+      [0, 1, 2].map((index) =>
+        expect.objectContaining({ index, codec: 'opus', channels: 1, sample_rate: 48000, language: `${'x'.repeat(255)}…` }),
+      ),
     );
     expect(it.ffprobe_output_location).toMatch(/^s3:\/\//);
   });
@@ -405,7 +476,8 @@ describe('faults', () => {
 
 describe('a batch with one record whose outcome cannot be recorded', () => {
   it('is bisected until only that record is dead-lettered; the others are recorded', async () => {
-    const rows = Array.from({ length: 4 }, () => row('ambience.wav'));
+    // Rows of one lane of the pipe's parallelization: the pipe batches them together.
+    const rows = rowsInOneLane(4, 'ambience.wav');
     const poisoned = String(rows[2].movie_id);
     const recordOf = (event: unknown) =>
       (event as { record?: { dynamodb?: { Keys?: { movie_id?: { N?: string } } } } })?.record?.dynamodb?.Keys?.movie_id?.N;
@@ -569,6 +641,10 @@ describe('load', () => {
       .map(([id, outcome]) => `row ${id} expected ${expected.get(id)}, ${accountOf(id, outcome, found.get(id))}`);
     expect(unexpected).toEqual([]);
     expect([...result.outcomes.values()].filter((o) => o === 'SUCCEEDED')).toHaveLength(200);
+    // Several batches of the shard ran at once, never more than the template's ParallelizationFactor.
+    const factor = localTemplate(path.join(ROOT, 'template.yaml')).pipe.parallelizationFactor;
+    expect(stack.pipe?.stats.peak_executions_in_flight).toBeGreaterThan(1);
+    expect(stack.pipe?.stats.peak_executions_in_flight).toBeLessThanOrEqual(factor);
   });
 });
 

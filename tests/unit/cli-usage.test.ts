@@ -5,7 +5,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const CLI = path.join(ROOT, 'cli/bin/media-probe.js');
-const COMMANDS = ['demo', 'local', 'up', 'put', 'status', 'reanalyze', 'backfill'];
+const COMMANDS = ['demo', 'local', 'up', 'put', 'status', 'reanalyze', 'backfill', 'resummarise'];
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(NODE, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });

@@ -3,6 +3,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { resultsTable } from '../../cli/local-run';
 import { formatTable, printable } from '../../cli/table-format';
 import { failedRowOf, failedTable, rowReport } from '../../cli/view';
+import { summariseMedia } from '../../functions/lib/media-summary';
+import { fixturesOf } from './helpers/ffprobe-fixtures';
 
 const HOSTILE = 'Agent \u001b]0;owned\u0007\u001b[2J327\r\u202eevil\u0085';
 const ESCAPED = 'Agent \\x1b]0;owned\\x07\\x1b[2J327\\x0d\\u202eevil\\x85';
@@ -59,5 +61,53 @@ describe('tables and reports', () => {
     });
     expect(table).not.toMatch(RAW_CONTROL);
     expect(table).toContain(ESCAPED);
+  });
+});
+
+describe('the status report of a row’s media', () => {
+  const succeeded = (media: unknown) => ({
+    movie_id: 8,
+    movie_title: 'Agent 327',
+    S3_bucket: 'b',
+    S3_object: 'agent327.mp4',
+    analysis: { status: 'SUCCEEDED', started_at: '2025-01-01T00:00:00Z', finished_at: '2025-01-01T00:00:02Z' },
+    media,
+  });
+  const lines = (media: unknown) => rowReport(succeeded(media), 1234).split('\n');
+
+  it('a version 2 summary: one media line with its HDR and warnings, then each finding with its severity and rule', () => {
+    const media = summariseMedia(fixturesOf('dolby-vision-p5.mp4')[0].output, { faststart: false });
+    expect(lines(media)).toEqual(
+      expect.arrayContaining([
+        'media         mov,mp4,m4a,3gp,3g2,mj2 · 0.3 s · hevc 128x72 24 fps Dolby Vision · 3 warnings',
+        'finding       warning  not_faststart: faststart false: the index (moov) follows the media data (mdat), so playback waits for the end of the file',
+        'finding       warning  dolby_vision_profile_5: video stream 0 is Dolby Vision profile 5 (bl_compatibility_id 0): no SDR or HDR10 fallback',
+        'finding       warning  no_audio: no audio stream beside 1 video stream',
+      ]),
+    );
+  });
+
+  it('says how many findings the row left out', () => {
+    const media = {
+      ...summariseMedia({}),
+      findings: [{ rule: 'no_audio', severity: 'warning', message: 'no audio' }],
+      findings_omitted: 12,
+    };
+    expect(lines(media).filter((line) => line.startsWith('finding'))).toEqual([
+      'finding       warning  no_audio: no audio',
+      'finding       … and 12 more',
+    ]);
+  });
+
+  it('a version 1 summary reads as before, with no findings', () => {
+    const media = {
+      format_name: 'mp3',
+      duration_s: 2,
+      video: [],
+      audio: [{ codec: 'mp3', channels: 2, sample_rate: 44100 }],
+      subtitles: [],
+    };
+    expect(lines(media)).toContain('media         mp3 · 2.0 s · mp3 2 ch 44100 Hz');
+    expect(lines(media).some((line) => line.startsWith('finding'))).toBe(false);
   });
 });

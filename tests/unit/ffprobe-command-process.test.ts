@@ -39,12 +39,22 @@ describe('runFfprobe', () => {
   });
   afterEach(() => fake.remove());
 
-  it('returns the parsed output and the compact JSON of streams and format', async () => {
-    const script = fake.printing('ffprobe', `${JSON.stringify({ programs: [], ...JSON.parse(MEDIA_JSON) }, null, 2)}\n`);
+  it('returns the parsed output and the compact JSON of streams, format, chapters and programs', async () => {
+    const chapters = [{ id: 1, start_time: '0.000000', end_time: '1.000000', tags: { title: 'Opening' } }];
+    const programs = [{ program_id: 1, program_num: 1, nb_streams: 1, tags: { service_name: 'Channel One' }, streams: [] }];
+    // In ffprobe's own order: programs, streams, chapters, format.
+    const printed = { programs, ...JSON.parse(MEDIA_JSON), chapters };
+    const script = fake.printing('ffprobe', `${JSON.stringify(printed, null, 2)}\n`);
     const result = await runFfprobe(script, 'https://b.example/x.mp3', limits);
     const { filename: _inputUrl, ...formatWithoutUrl } = JSON.parse(MEDIA_JSON).format;
     expect(result.output.format).toEqual(formatWithoutUrl);
-    expect(result.json).toBe(JSON.stringify({ streams: JSON.parse(MEDIA_JSON).streams, format: formatWithoutUrl }));
+    expect(result.json).toBe(JSON.stringify({ streams: JSON.parse(MEDIA_JSON).streams, format: formatWithoutUrl, chapters, programs }));
+  });
+
+  it('stores empty chapter and program lists when ffprobe printed none', async () => {
+    const script = fake.printing('ffprobe', MEDIA_JSON);
+    const result = await runFfprobe(script, 'https://b.example/x.mp3', limits);
+    expect(JSON.parse(result.json)).toMatchObject({ chapters: [], programs: [] });
   });
 
   it('keeps the URL ffprobe reports as format.filename out of the JSON it returns for storage', async () => {

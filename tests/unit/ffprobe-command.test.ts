@@ -38,6 +38,8 @@ describe('buildFfprobeArgs', () => {
       String(256 * 1024 * 1024),
       '-show_streams',
       '-show_format',
+      '-show_chapters',
+      '-show_programs',
       '-print_format',
       'json=compact=1',
       '-i',

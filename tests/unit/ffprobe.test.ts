@@ -1,19 +1,36 @@
-/** The ffprobe step with a fake ffprobe and a real local HTTP server standing in for the presigned PUT: where the JSON is kept, how the upload fails. */
+/**
+ * The ffprobe step with a fake ffprobe and a real local HTTP server standing in for S3: the
+ * presigned GET the faststart check reads through, and the presigned PUT of a large output. Where
+ * the JSON is kept, how the upload fails, what the faststart check costs.
+ */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { AccessDeniedError, TransientError } from '../../functions/lib/errors';
 import { type FfprobeSettings, probeAsset, storeOutput } from '../../functions/lib/ffprobe';
 import type { OutputUpload } from '../../functions/lib/presign';
 import mp4 from './fixtures/mp4-h264-aac.json';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 
+let port: number;
+/** A presigned GET of the media object, at the local server (the faststart check reads it for an MP4). */
 const presignedUrl = (signature: string) =>
-  `https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=UNITTESTKEYID%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=300&X-Amz-Security-Token=unit-test-session-token&X-Amz-Signature=${signature}&X-Amz-SignedHeaders=host&x-id=GetObject`;
+  `http://127.0.0.1:${port}/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=UNITTESTKEYID%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=300&X-Amz-Security-Token=unit-test-session-token&X-Amz-Signature=${signature}&X-Amz-SignedHeaders=host&x-id=GetObject`;
 const LOCATION = 's3://media-probe-results/ffprobe-output/42/abc.json';
 
-/** The requests the upload server received, and the status it answers with next. */
-const received: Array<{ method?: string; url?: string; contentType?: string; body: string }> = [];
+/** The sample MP4 (ftyp, moov, free, mdat), and the same boxes with the moov moved to the end, as ffmpeg writes without +faststart. */
+const MOOV_FIRST = readFileSync(path.join(__dirname, '../../samples/trailer.mp4'));
+const MOOV_LAST = (() => {
+  const ftyp = MOOV_FIRST.subarray(0, MOOV_FIRST.readUInt32BE(0));
+  const moov = MOOV_FIRST.subarray(ftyp.length, ftyp.length + MOOV_FIRST.readUInt32BE(ftyp.length));
+  return Buffer.concat([ftyp, MOOV_FIRST.subarray(ftyp.length + moov.length), moov]);
+})();
+
+/** The requests the server received, and how it answers: the media object for ranged GETs, `answer` for everything else. */
+const received: Array<{ method?: string; url?: string; range?: string; contentType?: string; body: string }> = [];
 let answer = 200;
+let media = MOOV_FIRST;
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -21,12 +38,21 @@ const server = http.createServer((req, res) => {
     received.push({
       method: req.method,
       url: req.url,
+      range: req.headers.range,
       contentType: req.headers['content-type'],
       body: Buffer.concat(chunks).toString('utf8'),
     });
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (req.method === 'GET' && range && answer === 200) {
+      const body = media.subarray(Number(range[1]), Number(range[2]) + 1);
+      res.writeHead(206, { 'content-range': `bytes ${range[1]}-${Number(range[1]) + body.length - 1}/${media.length}` }).end(body);
+      return;
+    }
     res.writeHead(answer).end();
   });
 });
+const gets = () => received.filter((r) => r.method === 'GET');
+const puts = () => received.filter((r) => r.method === 'PUT');
 let upload: OutputUpload;
 
 let fake: FakeFfprobeDir;
@@ -34,7 +60,7 @@ let settings: FfprobeSettings;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   upload = { output_location: LOCATION, output_upload_url: `http://127.0.0.1:${port}/ffprobe-output/42/abc.json?X-Amz-Signature=put` };
   fake = new FakeFfprobeDir();
   const script = fake.reportingUrl('ffprobe', mp4);
@@ -44,6 +70,7 @@ beforeAll(async () => {
     maxOutputBytes: 1024 * 1024,
     inlineLimitBytes: 100 * 1024,
     uploadTimeoutMs: 2000,
+    faststartTimeoutMs: 2000,
     caFile: '/etc/ssl/certs/ca-certificates.crt',
     memoryBudgetMiB: 768,
   };
@@ -55,6 +82,7 @@ afterAll(async () => {
 beforeEach(() => {
   received.length = 0;
   answer = 200;
+  media = MOOV_FIRST;
 });
 
 describe('storeOutput', () => {
@@ -103,18 +131,18 @@ describe('storeOutput', () => {
 
 describe('probeAsset', () => {
   it('probes the URL and returns the summary with the output kept inline', async () => {
-    const outcome = await probeAsset(presignedUrl('a'.repeat(64)), upload, settings);
-    expect(outcome.media.video).toEqual([
-      { codec: 'h264', width: 1920, height: 1080, frame_rate: 29.97, pix_fmt: 'yuv420p', profile: 'High' },
+    const { result } = await probeAsset(presignedUrl('a'.repeat(64)), upload, settings);
+    expect(result.media.video).toEqual([
+      expect.objectContaining({ index: 0, codec: 'h264', width: 1920, height: 1080, frame_rate: 29.97 }),
     ]);
-    expect('ffprobe_output' in outcome.stored && JSON.parse(outcome.stored.ffprobe_output).streams).toHaveLength(2);
-    expect(received).toHaveLength(0);
+    expect('ffprobe_output' in result.stored && JSON.parse(result.stored.ffprobe_output).streams).toHaveLength(2);
+    expect(puts()).toHaveLength(0);
   });
 
   it('never stores the presigned URL ffprobe reports as format.filename', async () => {
     const signature = 'b'.repeat(64);
-    const outcome = await probeAsset(presignedUrl(signature), upload, settings);
-    const stored = JSON.stringify(outcome.stored);
+    const { result } = await probeAsset(presignedUrl(signature), upload, settings);
+    const stored = JSON.stringify(result.stored);
     expect(stored).not.toContain(signature);
     expect(stored).not.toMatch(/X-Amz-(Signature|Security-Token|Credential)/);
   });
@@ -122,11 +150,41 @@ describe('probeAsset', () => {
   it('never uploads the presigned media URL either', async () => {
     const signature = 'c'.repeat(64);
     await probeAsset(presignedUrl(signature), upload, { ...settings, inlineLimitBytes: 0 });
-    expect(received).toHaveLength(1);
-    expect(received[0].body).not.toContain(signature);
+    expect(puts()).toHaveLength(1);
+    expect(puts()[0].body).not.toContain(signature);
   });
 
-  it('refuses a summary too large for a row with ProbeOutputTooLargeError, saying how large', async () => {
+  it.each([
+    ['first', true],
+    ['last', false],
+  ])(
+    'reads an MP4 with the moov %s as faststart %s: one ranged GET of the first 4 KiB through the presigned URL',
+    async (moov, faststart) => {
+      media = moov === 'first' ? MOOV_FIRST : MOOV_LAST;
+      const url = presignedUrl('d'.repeat(64));
+      const { result, faststartCheck } = await probeAsset(url, upload, settings, media.length);
+      expect(result.media.faststart).toBe(faststart);
+      expect(faststartCheck).toEqual({ faststart, requests: 1, bytes: 4096 });
+      expect(gets()).toEqual([expect.objectContaining({ url: url.slice(url.indexOf('/movies')), range: 'bytes=0-4095' })]);
+    },
+  );
+
+  it('leaves faststart out when the object cannot be read, and the analysis still succeeds', async () => {
+    answer = 403;
+    const { result, faststartCheck } = await probeAsset(presignedUrl('e'.repeat(64)), upload, settings);
+    expect(result.media).not.toHaveProperty('faststart');
+    expect(faststartCheck).toEqual({ requests: 1, bytes: 0, failure: 'HTTP 403 to a ranged GET' });
+  });
+
+  it('checks only what the mov demuxer read: no GET for other containers', async () => {
+    const script = fake.reportingUrl('mkv', { ...mp4, format: { ...mp4.format, format_name: 'matroska,webm' } });
+    const { result, faststartCheck } = await probeAsset(presignedUrl('f'.repeat(64)), upload, { ...settings, ffprobePath: script });
+    expect(faststartCheck).toBeUndefined();
+    expect(result.media).not.toHaveProperty('faststart');
+    expect(gets()).toEqual([]);
+  });
+
+  it('keeps a summary of 5,000 streams within the row by capping its lists, saying how many were left out', async () => {
     const many = {
       ...mp4,
       streams: Array.from({ length: 5_000 }, (_, index) => ({
@@ -137,9 +195,34 @@ describe('probeAsset', () => {
       })),
     };
     const script = fake.reportingUrl('many-streams', many);
-    await expect(probeAsset(presignedUrl('e'.repeat(64)), upload, { ...settings, ffprobePath: script })).rejects.toMatchObject({
+    const { result } = await probeAsset(presignedUrl('0'.repeat(64)), upload, { ...settings, ffprobePath: script });
+    expect(result.media.subtitles).toHaveLength(32);
+    expect(result.media.subtitles_omitted).toBe(4_968);
+    expect(Buffer.byteLength(JSON.stringify(result.media))).toBeLessThan(8 * 1024);
+  });
+
+  it('refuses a summary still too large for a row (every list full, every tag at its cap) with ProbeOutputTooLargeError, saying how large', async () => {
+    const hostile = {
+      ...mp4,
+      streams: Array.from({ length: 500 }, (_, index) => ({
+        index,
+        codec_type: ['video', 'audio', 'subtitle'][index % 3],
+        codec_name: 'c'.repeat(1000),
+        profile: 'p'.repeat(1000),
+        tags: { language: 'l'.repeat(1000), title: 't'.repeat(1000) },
+      })),
+      chapters: Array.from({ length: 500 }, (_, i) => ({
+        start_time: String(i),
+        end_time: String(i + 1),
+        tags: { title: 'c'.repeat(1000) },
+      })),
+    };
+    const script = fake.reportingUrl('hostile', hostile);
+    // Its ffprobe JSON (about 3 MB) is within the function's real output cap, not this file's 1 MiB.
+    const limits = { ...settings, ffprobePath: script, maxOutputBytes: 16 * 1024 * 1024 };
+    await expect(probeAsset(presignedUrl('1'.repeat(64)), upload, limits)).rejects.toMatchObject({
       name: 'ProbeOutputTooLargeError',
-      message: expect.stringMatching(/^the media summary of 5000 streams is \d+ KiB, more than the 64 KiB a row keeps for it$/),
+      message: expect.stringMatching(/^the media summary of 500 streams is \d+ KiB, more than the 64 KiB a row keeps for it$/),
     });
   });
 });

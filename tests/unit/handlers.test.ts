@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { summariseMedia } from '../../functions/lib/media-summary';
 import mp4 from './fixtures/mp4-h264-aac.json';
 import { FakeFfprobeDir, URL_ARGUMENT } from './helpers/fake-ffprobe';
 import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, RESULTS_BUCKET, TABLE_NAME } from './helpers/handlers';
@@ -16,7 +17,9 @@ const dynamoMock = mockClient(DynamoDBClient);
 const fake = new FakeFfprobeDir();
 const context = lambdaContext('media-probe-function');
 const SIGNATURE = '5f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
-const URL_UNDER_TEST = `https://example-media-bucket.s3.us-east-1.amazonaws.com/movies/42/feature.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=UNITTESTKEYID%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=120&X-Amz-Signature=${SIGNATURE}&X-Amz-SignedHeaders=host&x-id=GetObject`;
+/** A presigned GET at a local port nothing listens on: the faststart check's GET of this MP4 is refused at once, never sent anywhere. */
+let URL_UNDER_TEST: string;
+const presignedQuery = `?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=UNITTESTKEYID%2F20250115%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250115T100000Z&X-Amz-Expires=120&X-Amz-Signature=${SIGNATURE}&X-Amz-SignedHeaders=host&x-id=GetObject`;
 const asset = { movieId: '42', bucket: 'example-media-bucket', key: 'movies/42/feature.mp4' };
 
 /** What the fake ffprobe does on the next run: a shell fragment sourced with ffprobe's arguments. */
@@ -38,6 +41,10 @@ const outputUpload = { output_location: `s3://${RESULTS_BUCKET}/ffprobe-output/4
 let handlers: Handlers;
 beforeAll(async () => {
   handlers = loadHandlers(fake.script('ffprobe', `. '${fake.path('behaviour.sh')}'`));
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  URL_UNDER_TEST = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/movies/42/feature.mp4${presignedQuery}`;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
   await new Promise<void>((resolve) => uploadServer.listen(0, '127.0.0.1', resolve));
   outputUpload.output_upload_url = `http://127.0.0.1:${(uploadServer.address() as AddressInfo).port}/ffprobe-output/42/abc.json?X-Amz-Signature=${'0'.repeat(64)}`;
 });
@@ -133,6 +140,12 @@ describe('ffprobe handler', () => {
     expect(line.confinement).toEqual({ memory_budget_mib: 768, landlock_abi: '0', landlock_error: 'stand-in' });
   });
 
+  it('logs what the faststart check of an MP4 cost, and why it failed, without the URL', async () => {
+    const { output } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
+    const line = JSON.parse(output.split('\n').find((l) => l.includes('probed media')) ?? '{}');
+    expect(line.faststart_check).toEqual({ requests: 1, bytes: 0, failure: 'TypeError (ECONNREFUSED)' });
+  });
+
   it('returns the summary, the stored output and its step report', async () => {
     const { result } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload, attempt: 0 }, context));
     if (!result) throw new Error('the ffprobe handler failed');
@@ -178,7 +191,8 @@ describe('ffprobe handler', () => {
     if (!result) throw new Error('the ffprobe handler failed');
     expect(result.result.stored).toEqual({ ffprobe_output_location: outputUpload.output_location });
     expect(uploads).toEqual([new URL(outputUpload.output_upload_url).pathname + new URL(outputUpload.output_upload_url).search]);
-    expect(result.result.media.audio).toHaveLength(600);
+    expect(result.result.media.audio).toHaveLength(32);
+    expect(result.result.media.audio_omitted).toBe(568);
   });
 });
 
@@ -257,7 +271,7 @@ describe('update handler', () => {
       record: insertRecord(),
       execution,
       steps: {},
-      result: { stored: { ffprobe_output: '{}' }, media: { video: [], audio: [], subtitles: [] } },
+      result: { stored: { ffprobe_output: '{}' }, media: summariseMedia({}) },
       attempt: 2,
       entered_at: new Date(Date.now() - 30).toISOString(),
     };

@@ -5,6 +5,7 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { summariseMedia } from '../../functions/lib/media-summary';
 import type { UpdateEvent } from '../../functions/update/index';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 import { type Handlers, loadHandlers, METRICS_NAMESPACE } from './helpers/handlers';
@@ -28,7 +29,7 @@ const succeeded: UpdateEvent = {
   record: insertRecord(),
   execution,
   steps: {},
-  result: { stored: { ffprobe_output: '{}' }, media: { video: [], audio: [], subtitles: [] } },
+  result: { stored: { ffprobe_output: '{}' }, media: summariseMedia({}) },
 };
 const failed: UpdateEvent = {
   status: 'FAILED',

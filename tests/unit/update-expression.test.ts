@@ -1,8 +1,10 @@
 /** The conditional UpdateItem: what it may touch, when it applies, and how a refusal is explained. */
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from '../../functions/lib/analysis';
 import type { FfprobeResult } from '../../functions/lib/ffprobe';
-import { buildAnalysisUpdate, explainStaleRow, OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
+import { summariseMedia } from '../../functions/lib/media-summary';
+import { buildAnalysisUpdate, buildSummaryUpdate, explainStaleRow, OWNED_ATTRIBUTES } from '../../functions/lib/update-expression';
+import { allFixtures } from './helpers/ffprobe-fixtures';
 import { BUCKET, insertRecord, KEY, rowImage } from './helpers/records';
 
 const TABLE = 'media-probe-Movies';
@@ -25,13 +27,10 @@ const analysis = (status: Analysis['status']): Analysis => ({
   ...(status === 'FAILED' ? { error: { step: 'ffprobe' as const, type: 'NotMediaError', message: 'x' } } : {}),
 });
 
-const media: FfprobeResult['media'] = {
-  format_name: 'mp3',
-  duration_s: 2.04,
-  video: [],
-  audio: [{ codec: 'mp3', channels: 1, sample_rate: 44100 }],
-  subtitles: [],
-};
+const media: FfprobeResult['media'] = summariseMedia({
+  streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3', channels: 1, sample_rate: '44100' }],
+  format: { format_name: 'mp3', duration: '2.04' },
+});
 const inline: FfprobeResult = { stored: { ffprobe_output: '{"streams":[],"format":{}}' }, media };
 const located: FfprobeResult = { stored: { ffprobe_output_location: 's3://media-probe-results/ffprobe-output/42/abc.json' }, media };
 
@@ -158,6 +157,34 @@ describe('buildAnalysisUpdate', () => {
   });
 });
 
+describe('the media summary on the row', () => {
+  it.each(allFixtures().map((f) => [`${f.file} (ffprobe ${f.version})`, f.output] as const))(
+    '%s: its nested maps and lists, booleans and empty lists, come back from DynamoDB unchanged',
+    (_, output) => {
+      const summary = summariseMedia(output, { faststart: true });
+      const input = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), { ...inline, media: summary });
+      const written = input.ExpressionAttributeValues![':media'];
+      expect(written.M).toBeDefined();
+      expect(unmarshall({ media: written }).media).toEqual(JSON.parse(JSON.stringify(summary)));
+    },
+  );
+
+  it('writes a timecode, HDR metadata and findings as DynamoDB maps and lists', () => {
+    const summary = summariseMedia(allFixtures().find((f) => f.file === 'dolby-vision-p8.mp4')!.output);
+    const written = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), { ...inline, media: summary })
+      .ExpressionAttributeValues![':media'].M!;
+    const hdr = written.video.L![0].M!.hdr.M!;
+    expect(hdr.formats).toEqual({ L: [{ S: 'PQ' }, { S: 'HDR10' }, { S: 'Dolby Vision' }] });
+    expect(hdr.mastering_display.M!.red).toEqual({ M: { x: { N: '0.68' }, y: { N: '0.32' } } });
+    expect(hdr.dolby_vision.M!.rpu).toEqual({ BOOL: true });
+    expect(written.findings.L![0]).toEqual({
+      M: { rule: { S: 'no_audio' }, severity: { S: 'warning' }, message: { S: expect.any(String) } },
+    });
+    expect(written.chapters).toEqual({ L: [] });
+    expect(written.schema_version).toEqual({ N: '2' });
+  });
+});
+
 describe('explainStaleRow', () => {
   const current = (overrides: Record<string, unknown> = {}) =>
     marshall({ movie_id: 42, title: 'The Example', S3_bucket: BUCKET, S3_object: KEY, ...overrides }, { removeUndefinedValues: true });
@@ -210,5 +237,28 @@ describe('explainStaleRow', () => {
     expect(explainStaleRow(insertRecord(), row, STARTED_AT)).toBe(
       `the row's S3_object changed from "${KEY}" to "movies/42/recut.mp4" since the analysis started`,
     );
+  });
+});
+
+describe('buildSummaryUpdate', () => {
+  const update = buildSummaryUpdate(TABLE, { movie_id: { N: '42' } }, 'arn:execution:1', { schema_version: 2 });
+
+  it("replaces media only, and only while the analysis its JSON came from is the row's latest and the summary is older", () => {
+    expect(update.UpdateExpression).toBe('SET #media = :media');
+    expect(update.ConditionExpression).toBe(
+      '#analysis.#execution = :execution AND (attribute_not_exists(#media.#version) OR #media.#version < :version)',
+    );
+    expect(update.ExpressionAttributeNames).toEqual({
+      '#media': 'media',
+      '#analysis': 'analysis',
+      '#execution': 'execution',
+      '#version': 'schema_version',
+    });
+    expect(update.ExpressionAttributeValues).toEqual({
+      ':media': { M: { schema_version: { N: '2' } } },
+      ':execution': { S: 'arn:execution:1' },
+      ':version': { N: '2' },
+    });
+    expect(update.Key).toEqual({ movie_id: { N: '42' } });
   });
 });

@@ -4,6 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StepRecord } from '../../functions/lib/analysis';
 import { TransientError } from '../../functions/lib/errors';
+import { summariseMedia } from '../../functions/lib/media-summary';
 import { analysisFor, type UpdateRequest, updateRow } from '../../functions/lib/update';
 import { BUCKET, insertRecord, KEY } from './helpers/records';
 
@@ -26,7 +27,7 @@ const success: UpdateRequest = {
   },
   result: {
     stored: { ffprobe_output: '{"streams":[{"codec_type":"audio"}],"format":{}}' },
-    media: { video: [], audio: [{ codec: 'mp3' }], subtitles: [] },
+    media: summariseMedia({ streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3' }], format: {} }),
   },
 };
 

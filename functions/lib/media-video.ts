@@ -1,0 +1,223 @@
+/**
+ * Summarises one video stream of ffprobe's JSON: size and shape after aspect ratio and rotation,
+ * frame rate, scan, pixel format, colour, and HDR from the stream's side data. The side data names
+ * are FFmpeg's (libavcodec's packet side data names, the same in 5.1 and 7.1), plus the frame side
+ * data name HDR10+ has where a version reports it per frame.
+ */
+import {
+  clockDuration,
+  codecTagOf,
+  defined,
+  disposition,
+  languageOf,
+  numberOf,
+  positive,
+  type Rational,
+  rationalOf,
+  rationalValue,
+  type Section,
+  sideData,
+  tag,
+  text,
+} from './ffprobe-values';
+import type { Chromaticity, Color, DolbyVision, Hdr, HdrFormat, MasteringDisplay, VideoStream } from './media-schema';
+
+/** `side_data_type` strings, as ffprobe prints them. */
+export const SIDE_DATA = {
+  displayMatrix: ['Display Matrix'],
+  mastering: ['Mastering display metadata'],
+  contentLight: ['Content light level metadata'],
+  dolbyVision: ['DOVI configuration record'],
+  /** Stream side data since FFmpeg 6.0 (AV_PKT_DATA_DYNAMIC_HDR10_PLUS), and the frame side data name of 5.1 and 7.1. */
+  hdr10Plus: ['HDR10+ Dynamic Metadata (SMPTE 2094-40)', 'HDR Dynamic Metadata SMPTE2094-40 (HDR10+)'],
+} as const;
+
+/**
+ * Beyond this relative difference `r_frame_rate` and `avg_frame_rate` are not the same rate:
+ * containers round durations, so a constant 24000/1001 stream can average 23.9759 (0.0004 % off),
+ * while a stream that really varies its rate is off by whole percents.
+ */
+export const VFR_TOLERANCE = 0.005;
+
+/** "30000/1001" → 29.97; "0/0" (ffprobe's "unknown") → undefined. */
+export function parseFrameRate(value: unknown): number | undefined {
+  const rate = rationalOf(value);
+  return rate && rate.num > 0 ? Math.round((rate.num / rate.den) * 1000) / 1000 : undefined;
+}
+
+const rateOf = (rate: Rational): number => rate.num / rate.den;
+
+/** r_frame_rate against avg_frame_rate; a 2:1 ratio is a field rate beside a frame rate (interlaced H.264, GXF), not a varying rate. */
+function vfrSuspected(base: Rational | undefined, average: Rational | undefined): boolean | undefined {
+  if (!base || !average || base.num <= 0 || average.num <= 0) return undefined;
+  const ratio = rateOf(base) / rateOf(average);
+  const near = (target: number) => Math.abs(ratio - target) / target <= VFR_TOLERANCE;
+  if (near(2) || near(0.5)) return false;
+  return !near(1);
+}
+
+/** tt: top coded and shown first; bt: bottom coded, top shown first; bb and tb the other way round. */
+const FIELD_ORDERS: Record<string, 'tff' | 'bff'> = { tt: 'tff', bt: 'tff', bb: 'bff', tb: 'bff' };
+
+function scanOf(fieldOrder: unknown): Pick<VideoStream, 'scan_type' | 'field_order'> {
+  if (fieldOrder === 'progressive') return { scan_type: 'progressive' };
+  const order = typeof fieldOrder === 'string' ? FIELD_ORDERS[fieldOrder] : undefined;
+  return order ? { scan_type: 'interlaced', field_order: order } : {};
+}
+
+/** Pixel formats with 8-bit components whose names give no depth. */
+const EIGHT_BIT_FORMATS =
+  /^(?:yuvj?a?\d{3}p|gbra?p|gray|nv(?:12|16|21|24|42)|yuyv422|uyvy422|rgb24|bgr24|rgba|bgra|argb|abgr|0rgb|rgb0|0bgr|bgr0)$/;
+/** Pixel formats that end in their component depth and byte order: yuv420p10le, gbrp12le, gray16be, p010le, y210le. */
+const DEPTH_SUFFIXED_FORMATS = /^(?:yuva?\d{3}p|gbra?p|gray|ya|p[024]|y2)(\d{1,2})(?:le|be)$/;
+/** Packed RGB whose names count the bits of the whole pixel: three or four 16-bit components. */
+const SIXTEEN_BIT_RGB_FORMATS = /^(?:rgb48|bgr48|rgba64|bgra64)(?:le|be)$/;
+
+/** Component depth a pixel format's name states: yuv420p10le → 10, nv12 → 8, rgb48le → 16; undefined for names it does not know. */
+export function pixelFormatDepth(pixFmt: string): number | undefined {
+  const suffixed = DEPTH_SUFFIXED_FORMATS.exec(pixFmt);
+  if (suffixed) return Number(suffixed[1]);
+  if (SIXTEEN_BIT_RGB_FORMATS.test(pixFmt)) return 16;
+  return EIGHT_BIT_FORMATS.test(pixFmt) ? 8 : undefined;
+}
+
+/** Chroma subsampling a pixel format's name states, J:a:b; undefined for grey (no chroma) and names it does not know. */
+export function chromaSubsampling(pixFmt: string): string | undefined {
+  const yuv = /^yuvj?a?(4[0-4][0-4])p/.exec(pixFmt);
+  if (yuv) return `${yuv[1][0]}:${yuv[1][1]}:${yuv[1][2]}`;
+  if (/^(?:nv12|nv21|p0(?:10|12|16))/.test(pixFmt)) return '4:2:0';
+  if (/^(?:nv16|yuyv422|uyvy422|y210|p2(?:10|16))/.test(pixFmt)) return '4:2:2';
+  if (/^(?:nv24|nv42|gbra?p|rgb|bgr|argb|abgr|0rgb|0bgr|x2rgb|x2bgr|p4(?:10|16))/.test(pixFmt)) return '4:4:4';
+  return undefined;
+}
+
+function colorOf(stream: Section): Color | undefined {
+  const color = defined({
+    range: text(stream.color_range),
+    primaries: text(stream.color_primaries),
+    transfer: text(stream.color_transfer),
+    matrix: text(stream.color_space),
+  });
+  return Object.keys(color).length > 0 ? color : undefined;
+}
+
+/** ffprobe's counter-clockwise Display Matrix rotation as the clockwise turn a player applies, 0–359. */
+function rotationOf(stream: Section): number | undefined {
+  const matrix = sideData(stream, SIDE_DATA.displayMatrix);
+  const counterClockwise = matrix ? numberOf(matrix.rotation) : undefined;
+  if (counterClockwise === undefined) return undefined;
+  return ((-Math.round(counterClockwise) % 360) + 360) % 360;
+}
+
+function chromaticity(entry: Section, prefix: string): Chromaticity | undefined {
+  const x = rationalValue(entry[`${prefix}_x`]);
+  const y = rationalValue(entry[`${prefix}_y`]);
+  return x !== undefined && y !== undefined ? { x, y } : undefined;
+}
+
+function masteringDisplayOf(stream: Section): MasteringDisplay | undefined {
+  const entry = sideData(stream, SIDE_DATA.mastering);
+  if (!entry) return undefined;
+  return defined({
+    red: chromaticity(entry, 'red'),
+    green: chromaticity(entry, 'green'),
+    blue: chromaticity(entry, 'blue'),
+    white_point: chromaticity(entry, 'white_point'),
+    min_luminance: rationalValue(entry.min_luminance),
+    max_luminance: rationalValue(entry.max_luminance),
+  });
+}
+
+function dolbyVisionOf(stream: Section): DolbyVision | undefined {
+  const entry = sideData(stream, SIDE_DATA.dolbyVision);
+  if (!entry) return undefined;
+  const flag = (value: unknown) => (numberOf(value) === undefined ? undefined : numberOf(value) === 1);
+  return defined({
+    profile: numberOf(entry.dv_profile),
+    level: numberOf(entry.dv_level),
+    bl_compatibility_id: numberOf(entry.dv_bl_signal_compatibility_id),
+    rpu: flag(entry.rpu_present_flag),
+    el: flag(entry.el_present_flag),
+    bl: flag(entry.bl_present_flag),
+  });
+}
+
+function hdrOf(stream: Section): Hdr | undefined {
+  const transfer = stream.color_transfer;
+  const masteringDisplay = masteringDisplayOf(stream);
+  const light = sideData(stream, SIDE_DATA.contentLight);
+  const contentLightLevel = light ? defined({ max_cll: numberOf(light.max_content), max_fall: numberOf(light.max_average) }) : undefined;
+  const dolbyVision = dolbyVisionOf(stream);
+  const formats: HdrFormat[] = [];
+  if (transfer === 'smpte2084') formats.push('PQ');
+  if (transfer === 'smpte2084' && masteringDisplay && contentLightLevel) formats.push('HDR10');
+  if (sideData(stream, SIDE_DATA.hdr10Plus)) formats.push('HDR10+');
+  if (transfer === 'arib-std-b67') formats.push('HLG');
+  if (dolbyVision) formats.push('Dolby Vision');
+  if (formats.length === 0 && !masteringDisplay && !contentLightLevel) return undefined;
+  return defined({
+    formats,
+    mastering_display: masteringDisplay,
+    content_light_level: contentLightLevel,
+    dolby_vision: dolbyVision,
+  });
+}
+
+/** Width scaled by the sample aspect ratio, then turned: what a player shows. Needs a known SAR. */
+function displaySize(
+  width?: number,
+  height?: number,
+  sar?: Rational,
+  rotation?: number,
+): Pick<VideoStream, 'display_width' | 'display_height'> {
+  if (width === undefined || height === undefined || !sar) return {};
+  const scaled = Math.round((width * sar.num) / sar.den);
+  return rotation === 90 || rotation === 270
+    ? { display_width: height, display_height: scaled }
+    : { display_width: scaled, display_height: height };
+}
+
+/** The `media.video` entry for one video stream that is not cover art; `position` is its place in ffprobe's list, which is its index. */
+export function summariseVideo(stream: Section, position: number): VideoStream {
+  const width = positive(stream.width);
+  const height = positive(stream.height);
+  const sar = rationalOf(stream.sample_aspect_ratio);
+  const rotation = rotationOf(stream);
+  const average = rationalOf(stream.avg_frame_rate);
+  const base = rationalOf(stream.r_frame_rate);
+  const frameRateFraction =
+    average && average.num > 0 ? text(stream.avg_frame_rate) : base && base.num > 0 ? text(stream.r_frame_rate) : undefined;
+  const pixFmt = text(stream.pix_fmt);
+  const level = numberOf(stream.level);
+  return defined({
+    index: numberOf(stream.index) ?? position,
+    codec: text(stream.codec_name),
+    profile: text(stream.profile),
+    level: level !== undefined && level > 0 ? level : undefined,
+    codec_tag: codecTagOf(stream),
+    width,
+    height,
+    ...displaySize(width, height, sar, rotation),
+    sample_aspect_ratio: sar ? text(stream.sample_aspect_ratio) : undefined,
+    display_aspect_ratio: rationalOf(stream.display_aspect_ratio) ? text(stream.display_aspect_ratio) : undefined,
+    frame_rate: parseFrameRate(frameRateFraction),
+    frame_rate_fraction: frameRateFraction,
+    base_frame_rate_fraction: base && base.num > 0 ? text(stream.r_frame_rate) : undefined,
+    vfr_suspected: vfrSuspected(base, average),
+    ...scanOf(stream.field_order),
+    pix_fmt: pixFmt,
+    bit_depth: positive(stream.bits_per_raw_sample) ?? (pixFmt ? pixelFormatDepth(pixFmt) : undefined),
+    chroma_subsampling: pixFmt ? chromaSubsampling(pixFmt) : undefined,
+    color: colorOf(stream),
+    rotation,
+    hdr: hdrOf(stream),
+    bit_rate: positive(stream.bit_rate) ?? positive(tag(stream, 'BPS')),
+    frame_count: positive(stream.nb_frames) ?? positive(tag(stream, 'NUMBER_OF_FRAMES')),
+    start_time_s: numberOf(stream.start_time),
+    duration_s: positive(stream.duration) ?? clockDuration(tag(stream, 'DURATION')),
+    language: languageOf(stream),
+    title: text(tag(stream, 'title')),
+    default: disposition(stream, 'default'),
+    forced: disposition(stream, 'forced'),
+  });
+}
