@@ -168,6 +168,22 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>, rules: s
     ['not_faststart', 'dolby_vision_profile_5', 'no_audio'],
   ],
   [
+    'av1-10bit.mp4',
+    {
+      video: [
+        {
+          codec: 'av1',
+          profile: 'Main',
+          codec_tag: 'av01',
+          bit_depth: 10,
+          chroma_subsampling: '4:2:0',
+          color: { range: 'tv', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' },
+        },
+      ],
+    },
+    ['not_faststart', 'no_audio'],
+  ],
+  [
     'prores-422-10bit.mov',
     {
       brand: 'qt',

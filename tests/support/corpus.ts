@@ -121,6 +121,19 @@ export const CORPUS: CorpusFile[] = [
     ],
   },
   {
+    file: 'av1-10bit.mp4',
+    what: 'AV1 Main, 10-bit, BT.709 (the layer has no AV1 decoder: profile, depth and colour come from the av1 parser and the av1C box)',
+    steps: [
+      {
+        ffmpeg: [
+          ...testsrc('128x72', 25, 0.2),
+          ...['-c:v', 'libaom-av1', '-cpu-used', '8', '-crf', '40', '-pix_fmt', 'yuv420p10le'],
+          ...['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', 'av1-10bit.mp4'],
+        ],
+      },
+    ],
+  },
+  {
     file: 'prores-422-10bit.mov',
     what: 'ProRes 422 (Standard), 10-bit 4:2:2',
     steps: [
