@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# ffmpeg generates test media; qemu-user-static runs the arm64 layer in tests; maven fetches DynamoDB Local and event-ruler.
-packages=(ffmpeg qemu-user-static maven openjdk-17-jre-headless strace)
+# ffmpeg generates test media; mediainfo is the second opinion the media summary is compared with
+# (tests/integration/media-corpus.test.ts); qemu-user-static runs the arm64 layer in tests; maven
+# fetches DynamoDB Local and event-ruler.
+packages=(ffmpeg mediainfo qemu-user-static maven openjdk-17-jre-headless strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
