@@ -47,13 +47,51 @@ export function parseFrameRate(value: unknown): number | undefined {
 
 const rateOf = (rate: Rational): number => rate.num / rate.den;
 
-/** r_frame_rate against avg_frame_rate; a 2:1 ratio is a field rate beside a frame rate (interlaced H.264, GXF), not a varying rate. */
-function vfrSuspected(base: Rational | undefined, average: Rational | undefined): boolean | undefined {
-  if (!base || !average || base.num <= 0 || average.num <= 0) return undefined;
+const known = (rate: Rational | undefined): rate is Rational => rate !== undefined && rate.num > 0 && rate.den > 0;
+
+/** How two rates compare: the same, 2:1 either way (a field rate beside a frame rate), or apart. */
+function rateRelation(base: Rational, average: Rational): 'same' | 'field rate' | 'apart' {
   const ratio = rateOf(base) / rateOf(average);
   const near = (target: number) => Math.abs(ratio - target) / target <= VFR_TOLERANCE;
-  if (near(2) || near(0.5)) return false;
-  return !near(1);
+  if (near(1)) return 'same';
+  return near(2) || near(0.5) ? 'field rate' : 'apart';
+}
+
+/** One frame per tick of the stream's time base: what libavformat averages from a duration it could not measure, not a rate. */
+function isOneFramePerTick(average: Rational, timeBase: Rational | undefined): boolean {
+  return known(timeBase) && average.num * timeBase.num === average.den * timeBase.den;
+}
+
+interface FrameRate {
+  fraction?: string;
+  vfrSuspected?: boolean;
+}
+
+/**
+ * The frame rate from ffprobe's two: avg_frame_rate (frames over duration), except where it is an
+ * artefact beside a known r_frame_rate. At 2:1 either way one of them counts fields (interlaced
+ * H.264 doubles r_frame_rate; GXF's time base is in fields, doubling avg_frame_rate), so the frame
+ * rate is the lower. Otherwise, at one frame per tick of the time base it measured nothing
+ * (ffprobe 7.1 on a short DV file: "60000/1" in 1/60000, beside "25/1"); any other difference
+ * suggests a variable rate.
+ */
+function frameRateOf(stream: Section): FrameRate {
+  const average = rationalOf(stream.avg_frame_rate);
+  const base = rationalOf(stream.r_frame_rate);
+  const averageText = text(stream.avg_frame_rate);
+  const baseText = text(stream.r_frame_rate);
+  if (!known(average)) return { fraction: known(base) ? baseText : undefined };
+  if (!known(base)) return { fraction: averageText };
+  switch (rateRelation(base, average)) {
+    case 'same':
+      return { fraction: averageText, vfrSuspected: false };
+    case 'field rate':
+      return { fraction: rateOf(base) < rateOf(average) ? baseText : averageText, vfrSuspected: false };
+    default:
+      // An average that measured nothing says nothing of whether the rate varies either.
+      if (isOneFramePerTick(average, rationalOf(stream.time_base))) return { fraction: baseText };
+      return { fraction: averageText, vfrSuspected: true };
+  }
 }
 
 /** tt: top coded and shown first; bt: bottom coded, top shown first; bb and tb the other way round. */
@@ -183,10 +221,8 @@ export function summariseVideo(stream: Section, position: number): VideoStream {
   const height = positive(stream.height);
   const sar = rationalOf(stream.sample_aspect_ratio);
   const rotation = rotationOf(stream);
-  const average = rationalOf(stream.avg_frame_rate);
   const base = rationalOf(stream.r_frame_rate);
-  const frameRateFraction =
-    average && average.num > 0 ? text(stream.avg_frame_rate) : base && base.num > 0 ? text(stream.r_frame_rate) : undefined;
+  const frameRate = frameRateOf(stream);
   const pixFmt = text(stream.pix_fmt);
   const level = numberOf(stream.level);
   return defined({
@@ -200,10 +236,10 @@ export function summariseVideo(stream: Section, position: number): VideoStream {
     ...displaySize(width, height, sar, rotation),
     sample_aspect_ratio: sar ? text(stream.sample_aspect_ratio) : undefined,
     display_aspect_ratio: rationalOf(stream.display_aspect_ratio) ? text(stream.display_aspect_ratio) : undefined,
-    frame_rate: parseFrameRate(frameRateFraction),
-    frame_rate_fraction: frameRateFraction,
-    base_frame_rate_fraction: base && base.num > 0 ? text(stream.r_frame_rate) : undefined,
-    vfr_suspected: vfrSuspected(base, average),
+    frame_rate: parseFrameRate(frameRate.fraction),
+    frame_rate_fraction: frameRate.fraction,
+    base_frame_rate_fraction: known(base) ? text(stream.r_frame_rate) : undefined,
+    vfr_suspected: frameRate.vfrSuspected,
     ...scanOf(stream.field_order),
     pix_fmt: pixFmt,
     bit_depth: positive(stream.bits_per_raw_sample) ?? (pixFmt ? pixelFormatDepth(pixFmt) : undefined),

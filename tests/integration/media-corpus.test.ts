@@ -250,8 +250,7 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>, rules: s
       video: [{ codec: 'dvvideo', sample_aspect_ratio: '64:45', display_width: 1024, display_height: 576 }],
       audio: [{ codec: 'pcm_s16le', channels: 2, channel_layout: 'stereo', bit_depth: 16 }],
     },
-    // ffprobe 7.1's avg_frame_rate for DV is wrong (see the failing test below), which adds vfr_suspected.
-    ['vfr_suspected', 'non_square_pixels', 'undetermined_language'],
+    ['non_square_pixels', 'undetermined_language'],
   ],
   [
     'timecode.gxf',
@@ -345,18 +344,17 @@ describe('media v2 of each corpus file', () => {
     expect(rulesOf(file)).toEqual(rules);
   });
 
-  // A known bug, kept failing until it is fixed: ffprobe 7.1's DV demuxer reports avg_frame_rate
-  // "60000/1" (the inverse of its 1/60000 time base; r_frame_rate is "25/1"), and the summary takes
-  // it as the frame rate. MediaInfo says 25.
-  it.failing('timecode.dv: 25 frames/s, not suspected of VFR', () => {
-    expect(mediaOf('timecode.dv').video[0]).toMatchObject({ frame_rate: 25, vfr_suspected: false });
+  // ffprobe 7.1's DV demuxer reports avg_frame_rate "60000/1" (the inverse of its 1/60000 time
+  // base; r_frame_rate is "25/1"): one frame per tick is no measurement. MediaInfo says 25.
+  it('timecode.dv: 25 frames/s, and no guess at whether the rate varies', () => {
+    expect(mediaOf('timecode.dv').video[0]).toMatchObject({ frame_rate: 25 });
+    expect(mediaOf('timecode.dv').video[0]).not.toHaveProperty('vfr_suspected');
   });
 
-  // The same kind, kept failing until it is fixed: GXF counts time in fields, so ffprobe reports
-  // avg_frame_rate "50/1" (time base 1/50) for this progressive 25 frames/s stream; r_frame_rate
-  // is "25/1". The summary takes avg_frame_rate (the VFR hint does not fire: it ignores a rate
-  // twice the other). MediaInfo says 25.
-  it.failing('timecode.gxf: 25 frames/s', () => {
+  // GXF counts time in fields, so ffprobe reports avg_frame_rate "50/1" (time base 1/50) for this
+  // progressive 25 frames/s stream; r_frame_rate is "25/1". At 2:1 the frame rate is the lower one.
+  // MediaInfo says 25.
+  it('timecode.gxf: 25 frames/s', () => {
     expect(mediaOf('timecode.gxf').video[0]).toMatchObject({ frame_rate: 25 });
   });
 });
@@ -400,10 +398,6 @@ const EXPLAINED: Record<string, string> = {
   'interlaced-tff.ts duration_s: ours 0.216, MediaInfo 0.16':
     "MPEG-TS stores no duration. ffprobe's is the span of the streams' timestamps (the MP2 audio runs 0.216 s from 1.43 s); " +
     "MediaInfo's General duration comes from the transport stream's clock references. Its own stream durations (video 0.200 s, audio 0.216 s) agree with ffprobe's.",
-  'timecode.dv video[0].frame_rate: ours 60000, MediaInfo 25':
-    "Ours is wrong: ffprobe 7.1's DV demuxer reports avg_frame_rate 60000/1, the inverse of its 1/60000 time base (r_frame_rate is 25/1; ffprobe 5.1 printed 25/1 for both), and the summary takes avg_frame_rate. See the failing test above.",
-  'timecode.gxf video[0].frame_rate: ours 50, MediaInfo 25':
-    'Ours is wrong: GXF timestamps count fields, so ffprobe reports avg_frame_rate 50/1 with a 1/50 time base for this progressive 25 frames/s stream (r_frame_rate is 25/1), and the summary takes avg_frame_rate. See the failing test above.',
   'av-offset.mp4 audio[0].duration_s: ours 1.021333, MediaInfo 1.5':
     "MediaInfo's track duration includes the edit list's empty edit that delays the audio by 0.478 s (its Source_Delay); ffprobe's is the audio samples' alone, with the delay as start_time.",
   'captions-c608.mov subtitles.length: ours 1, MediaInfo 0':

@@ -31,19 +31,9 @@ const EXPECTED_RULES: Array<[file: string, rules: string[]]> = [
 
 const findingsOf = (doc: unknown, faststart?: boolean) => summariseMedia(doc as FfprobeOutput, { faststart }).findings;
 
-/**
- * Documents the summary still reads wrongly, by file and ffprobe version, and why: their test is
- * marked failing, so it passes while the summary is wrong and fails (to be removed from here) once
- * it is right. ffprobe 7.1's DV demuxer reports `avg_frame_rate` "60000/1", the inverse of its
- * 1/60000 time base (5.1 printed "25/1"; `r_frame_rate` is "25/1" in both): the summary takes it as
- * the frame rate and suspects VFR.
- */
-const KNOWN_WRONG: Record<string, string[]> = { 'timecode.dv': ['7.1'] };
-
 describe.each(EXPECTED_RULES)('%s', (file, rules) => {
   for (const { version, output } of fixturesOf(file)) {
-    const test = KNOWN_WRONG[file]?.includes(version) ? it.failing : it;
-    test(`ffprobe ${version}: sets off exactly these rules`, () => {
+    it(`ffprobe ${version}: sets off exactly these rules`, () => {
       expect(findingsOf(output).map((f) => f.rule)).toEqual(rules);
     });
   }

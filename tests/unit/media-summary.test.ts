@@ -212,7 +212,17 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>]> = [
     {
       format_name: 'dv',
       start_timecode: { value: '09:59:50:00', drop_frame: false, source: 'format.tags.timecode' },
-      video: [expect.objectContaining({ codec: 'dvvideo', sample_aspect_ratio: '64:45', display_width: 1024, display_height: 576 })],
+      // ffprobe 7.1 averages "60000/1" here, one frame per tick of the 1/60000 time base: no measurement, so r_frame_rate's 25/1.
+      video: [
+        expect.objectContaining({
+          codec: 'dvvideo',
+          sample_aspect_ratio: '64:45',
+          display_width: 1024,
+          display_height: 576,
+          frame_rate: 25,
+          frame_rate_fraction: '25/1',
+        }),
+      ],
       audio: [expect.objectContaining({ codec: 'pcm_s16le', channels: 2, channel_layout: 'stereo', bit_depth: 16 })],
     },
   ],
@@ -221,8 +231,10 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>]> = [
     {
       format_name: 'gxf',
       start_timecode: { value: '10:00:00:00', drop_frame: false, source: 'format.tags.timecode' },
-      // GXF's demuxer reports the field rate as the average: a 2:1 ratio is not a varying rate.
-      video: [expect.objectContaining({ base_frame_rate_fraction: '25/1', vfr_suspected: false })],
+      // GXF's time base counts fields, so avg_frame_rate is the field rate (50/1): at 2:1 the frame rate is the lower one, and not a varying rate.
+      video: [
+        expect.objectContaining({ frame_rate: 25, frame_rate_fraction: '25/1', base_frame_rate_fraction: '25/1', vfr_suspected: false }),
+      ],
       data: [{ index: 2 }],
     },
   ],
@@ -459,6 +471,20 @@ describe('summariseMedia on hand-made documents', () => {
       programs: [],
       findings: [{ rule: 'undetermined_language', severity: 'info', message: 'audio stream 1 has no language (tag missing or "und")' }],
     });
+  });
+
+  it.each([
+    ['interlaced H.264: r_frame_rate is the field rate', '50/1', '25/1', '1/1200000', '25/1', false],
+    ['GXF: avg_frame_rate is the field rate', '25/1', '50/1', '1/50', '25/1', false],
+    ['one frame per tick of the time base: no measurement, no guess', '25/1', '60000/1', '1/60000', '25/1', undefined],
+    ['a real difference', '30/1', '450/29', '1/15360', '450/29', true],
+  ])('frame rate, %s', (_case, base, average, timeBase, fraction, vfr) => {
+    const media = summary({
+      streams: [{ index: 0, codec_type: 'video', codec_name: 'h264', r_frame_rate: base, avg_frame_rate: average, time_base: timeBase }],
+      format: { format_name: 'mov,mp4,m4a,3gp,3g2,mj2' },
+    });
+    expect(media.video[0].frame_rate_fraction).toBe(fraction);
+    expect(media.video[0].vfr_suspected).toBe(vfr);
   });
 
   it('falls back to r_frame_rate when avg_frame_rate is unknown, and then cannot suspect a variable rate', () => {
