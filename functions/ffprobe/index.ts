@@ -53,12 +53,17 @@ export interface FfprobeStepResult {
 const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
-  const { result, faststartCheck } = await probeAsset(event.url, event, settings, event.size_bytes);
+  const { result, faststartCheck, framesCheck } = await probeAsset(event.url, event, settings, event.size_bytes);
+  if (framesCheck?.error)
+    logger.warn('reading the first frames for HDR10+ and Dolby Vision failed; the summary keeps what the container says', {
+      frames_check: framesCheck,
+    });
   logger.info('probed media', {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,
     format: result.media.format_name,
     ...(faststartCheck ? { faststart_check: faststartCheck } : {}),
+    ...(framesCheck ? { frames_check: { ...framesCheck, read: framesCheck.read?.verdict } } : {}),
     confinement,
   });
   return { result, step: succeeded(event.attempt, event.entered_at) };

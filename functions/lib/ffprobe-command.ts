@@ -151,12 +151,8 @@ function tlsArgs(url: string, options: FfprobeArgOptions): string[] {
   return ['-tls_verify', '1', '-ca_file', options.caFile];
 }
 
-/**
- * The argument array for probing one URL: streams, container, chapters and programs, JSON, errors
- * only. Chapters and programs are read with the header either way: asking for them costs no I/O
- * (measured with the layer's ffprobe over loopback HTTP: the same requests and bytes).
- */
-export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): string[] {
+/** ffprobe's arguments around what a run asks for: errors only, the hardened input options, JSON out, the one URL in. */
+function hardenedArgs(url: string, options: FfprobeArgOptions, request: string[]): string[] {
   // biome-ignore format: each option stays on one line with its value
   return [
     '-hide_banner',
@@ -166,22 +162,48 @@ export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): 
     '-rw_timeout', String(NETWORK_TIMEOUT_US),
     // No single allocation may exceed this: a crafted header can't make ffprobe ask for gigabytes.
     '-max_alloc', String(MAX_ALLOC_BYTES),
-    '-show_streams',
-    '-show_format',
-    '-show_chapters',
-    '-show_programs',
+    ...request,
     '-print_format', 'json=compact=1',
     '-i', url,
   ];
 }
 
 /**
+ * The argument array for probing one URL: streams, container, chapters and programs. Chapters and
+ * programs are read with the header either way: asking for them costs no I/O (measured with the
+ * layer's ffprobe over loopback HTTP: the same requests and bytes).
+ */
+export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): string[] {
+  return hardenedArgs(url, options, ['-show_streams', '-show_format', '-show_chapters', '-show_programs']);
+}
+
+/**
+ * The argument array for reading the side data of the first frames of one stream: the first
+ * `packets` packets of that stream only (`-read_intervals %+#N`), decoded on one thread, and of
+ * each frame nothing but its side data.
+ */
+export function buildFrameSideDataArgs(url: string, streamIndex: number, packets: number, options: FfprobeArgOptions = {}): string[] {
+  // biome-ignore format: each option stays on one line with its value
+  return hardenedArgs(url, options, [
+    '-threads', '1',
+    '-select_streams', String(streamIndex),
+    '-read_intervals', `%+#${packets}`,
+    '-show_frames',
+    '-show_entries', 'frame=stream_index:frame_side_data',
+  ]);
+}
+
+/**
  * What confine is given to run ffprobe on one URL: the memory budget, the files ffprobe may read
  * and the TCP ports it may connect to (enforced where the kernel has Landlock), then ffprobe and
- * its arguments.
+ * its arguments (the probe's, unless others are given).
  */
-export function buildConfineArgs(ffprobePath: string, url: string, limits: Pick<ProbeLimits, 'caFile' | 'memoryBudgetMiB'>): string[] {
-  const ffprobeArgs = buildFfprobeArgs(url, limits);
+export function buildConfineArgs(
+  ffprobePath: string,
+  url: string,
+  limits: Pick<ProbeLimits, 'caFile' | 'memoryBudgetMiB'>,
+  ffprobeArgs: string[] = buildFfprobeArgs(url, limits),
+): string[] {
   const target = new URL(url);
   const reads = target.protocol === 'https:' && limits.caFile ? [...RESOLVER_FILES, limits.caFile] : RESOLVER_FILES;
   // biome-ignore format: each option stays on one line with its value
@@ -400,14 +422,14 @@ function keepTail(text: string, truncated: boolean): string {
 }
 
 /**
- * Runs ffprobe on a URL through the layer's confine (memory budget, no inherited descriptors, no
- * new privileges, Landlock where the kernel has it) in a process group of its own, with an argument
- * array (never a shell), an empty environment, a wall-clock timeout and an output cap, and returns
- * its parsed JSON or throws a named error. The whole group is killed at the timeout, at the cap,
- * and when ffprobe exits, so nothing it started outlives the probe.
+ * Runs ffprobe with the given arguments on a URL through the layer's confine (memory budget, no
+ * inherited descriptors, no new privileges, Landlock where the kernel has it) in a process group of
+ * its own, with an argument array (never a shell), an empty environment, a wall-clock timeout and
+ * an output cap, and returns its standard output or throws a named error. The whole group is
+ * killed at the timeout, at the cap, and when ffprobe exits, so nothing it started outlives the run.
  */
-export function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits): Promise<ProbeResult> {
-  const args = buildConfineArgs(ffprobePath, url, limits);
+export function runConfinedFfprobe(ffprobePath: string, url: string, ffprobeArgs: string[], limits: ProbeLimits): Promise<string> {
+  const args = buildConfineArgs(ffprobePath, url, limits, ffprobeArgs);
   const probed: ProbedInput = { url, memoryBudgetMiB: limits.memoryBudgetMiB };
   return new Promise((resolve, reject) => {
     try {
@@ -472,18 +494,20 @@ export function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits
       if (refusal) return reject(new Error(`ffprobe could not be started: ${refusal}`));
       if (signal) return reject(classifyProbeCrash(signal, tail, probed));
       if (code !== 0) return reject(classifyProbeFailure(code, tail, probed));
-      try {
-        const output = withoutInputUrl(checkProbeOutput(Buffer.concat(stdout).toString('utf8')));
-        const json = JSON.stringify({
-          streams: output.streams ?? [],
-          format: output.format,
-          chapters: output.chapters ?? [],
-          programs: output.programs ?? [],
-        });
-        resolve({ output, json });
-      } catch (error) {
-        reject(error);
-      }
+      resolve(Buffer.concat(stdout).toString('utf8'));
     });
   });
+}
+
+/** Probes a URL (streams, container, chapters, programs) and returns ffprobe's parsed JSON, without the URL, and the JSON as stored. */
+export async function runFfprobe(ffprobePath: string, url: string, limits: ProbeLimits): Promise<ProbeResult> {
+  const stdout = await runConfinedFfprobe(ffprobePath, url, buildFfprobeArgs(url, limits), limits);
+  const output = withoutInputUrl(checkProbeOutput(stdout));
+  const json = JSON.stringify({
+    streams: output.streams ?? [],
+    format: output.format,
+    chapters: output.chapters ?? [],
+    programs: output.programs ?? [],
+  });
+  return { output, json };
 }

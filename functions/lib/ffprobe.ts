@@ -1,4 +1,5 @@
-/** The ffprobe step: probe the presigned URL, read an MP4's box order, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
+/** The ffprobe step: probe the presigned URL, read an MP4's box order and an HDR candidate's first frames, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
+import { checkFrames, type FramesCheck, frameProbeCandidate } from './bitstream-hdr';
 import { AccessDeniedError, NotMediaError, ProbeOutputTooLargeError, TransientError } from './errors';
 import { checkFaststart, type FaststartCheck } from './faststart';
 import { type FfprobeOutput, type ProbeLimits, runFfprobe } from './ffprobe-command';
@@ -28,10 +29,11 @@ export interface FfprobeSettings extends ProbeLimits {
   faststartTimeoutMs: number;
 }
 
-/** What probing one object gave: the step's result, and what the faststart check cost (MP4/MOV only), for the log. */
+/** What probing one object gave: the step's result, and for the log what the faststart check (MP4/MOV only) and the frames check (HDR candidates only) cost. */
 export interface ProbedAsset {
   result: FfprobeResult;
   faststartCheck?: FaststartCheck;
+  framesCheck?: FramesCheck;
 }
 
 /**
@@ -93,6 +95,7 @@ function isMovFamily(output: FfprobeOutput): boolean {
 /**
  * Probes one URL and returns the stored output and the typed summary. An empty object is refused
  * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
+ * An HDR candidate (bitstream-hdr.ts) gets a second, bounded run over its first frames.
  */
 export async function probeAsset(
   url: string,
@@ -103,6 +106,11 @@ export async function probeAsset(
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
-  const media = summaryForRow(output, { faststart: faststartCheck?.faststart });
-  return { result: { stored: await storeOutput(json, upload, settings), media }, faststartCheck };
+  const observed = { faststart: faststartCheck?.faststart };
+  let media = summaryForRow(output, observed);
+  const candidate = frameProbeCandidate(media);
+  const framesCheck = candidate ? await checkFrames(settings.ffprobePath, url, candidate, settings) : undefined;
+  if (framesCheck?.read)
+    media = summaryForRow(output, { ...observed, frames: { streamIndex: framesCheck.stream_index, read: framesCheck.read } });
+  return { result: { stored: await storeOutput(json, upload, settings), media }, faststartCheck, framesCheck };
 }

@@ -93,7 +93,8 @@ export interface Color {
 /**
  * What the stream carries: "PQ" (`color_transfer` smpte2084), "HLG" (arib-std-b67), "HDR10" (PQ
  * with both mastering display and content light level metadata), "HDR10+" (SMPTE 2094-40 dynamic
- * metadata reported on the stream), "Dolby Vision" (a DOVI configuration record).
+ * metadata reported on the stream, or found in its first frames), "Dolby Vision" (a DOVI
+ * configuration record, or an RPU found in its first frames).
  */
 export type HdrFormat = 'PQ' | 'HDR10' | 'HDR10+' | 'HLG' | 'Dolby Vision';
 
@@ -132,11 +133,30 @@ export interface DolbyVision {
   bl?: boolean;
 }
 
+/**
+ * What the second, bounded ffprobe run read from the stream's first frames (bitstream-hdr.ts):
+ * the HDR10+ and Dolby Vision RPU metadata that only the bitstream may carry. Present only where
+ * that run was made and succeeded.
+ */
+export interface HdrFrames {
+  /** Frames decoded and read. */
+  frames_read: number;
+  /** An SMPTE 2094-40 (HDR10+) SEI in at least one of them. */
+  hdr10_plus: boolean;
+  /** A Dolby Vision RPU in at least one of them. */
+  dolby_vision_rpu: boolean;
+  /** Mastering display metadata (an SEI) in at least one of them: `mastering_display` comes from there when the container has none. */
+  mastering_display: boolean;
+  /** Content light level (an SEI) in at least one of them: `content_light_level` comes from there when the container has none. */
+  content_light_level: boolean;
+}
+
 export interface Hdr {
   formats: HdrFormat[];
   mastering_display?: MasteringDisplay;
   content_light_level?: ContentLightLevel;
   dolby_vision?: DolbyVision;
+  frames?: HdrFrames;
 }
 
 /** A video stream (not cover art). */

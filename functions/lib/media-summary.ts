@@ -3,6 +3,7 @@
  * ffprobe reported, nothing invented; lists capped so any file fits the row and the state; QC
  * findings from media-findings.ts. Also the one-line description people read, for either version.
  */
+import type { FramesRead } from './bitstream-hdr';
 import type { FfprobeOutput } from './ffprobe-command';
 import { clockDuration, codecTagOf, defined, disposition, languageOf, numberOf, positive, type Section, tag, text } from './ffprobe-values';
 import { findingsOf, type Summarised } from './media-findings';
@@ -43,6 +44,8 @@ export const LIST_CAPS: ListCaps = {
 export interface ProbeFacts {
   /** From the object's top-level boxes (faststart.ts); undefined when not MP4/MOV or not known. */
   faststart?: boolean;
+  /** What the first frames of one video stream showed (bitstream-hdr.ts), when they were read. */
+  frames?: { streamIndex: number; read: FramesRead };
 }
 
 /** MP4/MOV's `major_brand` tag as the mov demuxer names it; a Matroska remux keeps an upper-case copy of the source's, which says nothing of the file itself. */
@@ -222,7 +225,16 @@ export function summariseMedia(output: FfprobeOutput, facts: ProbeFacts = {}): M
     start_timecode: startTimecodeOf(streams, format),
     faststart: facts.faststart,
     closed_captions: closedCaptionsSeen(streams),
-    video: streamsWhere(streams, (s) => s.codec_type === 'video' && !isAttachedPicture(s), summariseVideo),
+    video: streamsWhere(
+      streams,
+      (s) => s.codec_type === 'video' && !isAttachedPicture(s),
+      (stream, position) =>
+        summariseVideo(
+          stream,
+          position,
+          (numberOf(stream.index) ?? position) === facts.frames?.streamIndex ? facts.frames.read : undefined,
+        ),
+    ),
     audio: streamsWhere(streams, ofType('audio'), audioOf),
     subtitles: streamsWhere(streams, ofType('subtitle'), subtitleOf),
     data: streamsWhere(streams, ofType('data'), dataOf),

@@ -4,6 +4,8 @@
  * are FFmpeg's (libavcodec's packet side data names, the same in 5.1 and 7.1), plus the frame side
  * data name HDR10+ has where a version reports it per frame.
  */
+
+import type { FramesRead } from './bitstream-hdr';
 import {
   clockDuration,
   codecTagOf,
@@ -30,6 +32,8 @@ export const SIDE_DATA = {
   dolbyVision: ['DOVI configuration record'],
   /** Stream side data since FFmpeg 6.0 (AV_PKT_DATA_DYNAMIC_HDR10_PLUS), and the frame side data name of 5.1 and 7.1. */
   hdr10Plus: ['HDR10+ Dynamic Metadata (SMPTE 2094-40)', 'HDR Dynamic Metadata SMPTE2094-40 (HDR10+)'],
+  /** Frame side data of a decoded Dolby Vision RPU: the raw unit, and the metadata parsed from it. */
+  dolbyVisionRpu: ['Dolby Vision RPU Data', 'Dolby Vision Metadata'],
 } as const;
 
 /**
@@ -153,8 +157,7 @@ function chromaticity(entry: Section, prefix: string): Chromaticity | undefined 
   return x !== undefined && y !== undefined ? { x, y } : undefined;
 }
 
-function masteringDisplayOf(stream: Section): MasteringDisplay | undefined {
-  const entry = sideData(stream, SIDE_DATA.mastering);
+function masteringDisplayOf(entry: Section | undefined): MasteringDisplay | undefined {
   if (!entry) return undefined;
   return defined({
     red: chromaticity(entry, 'red'),
@@ -180,24 +183,31 @@ function dolbyVisionOf(stream: Section): DolbyVision | undefined {
   });
 }
 
-function hdrOf(stream: Section): Hdr | undefined {
+/**
+ * HDR from the stream's side data, and from its first frames' when they were read: their SEIs may
+ * hold what the container does not (HDR10+, a Dolby Vision RPU, and the static metadata of an MP4
+ * without `mdcv`/`clli` boxes). The container's values come first.
+ */
+function hdrOf(stream: Section, frames?: FramesRead): Hdr | undefined {
   const transfer = stream.color_transfer;
-  const masteringDisplay = masteringDisplayOf(stream);
-  const light = sideData(stream, SIDE_DATA.contentLight);
+  const inFrames = { side_data_list: frames?.sideData ?? [] };
+  const masteringDisplay = masteringDisplayOf(sideData(stream, SIDE_DATA.mastering) ?? sideData(inFrames, SIDE_DATA.mastering));
+  const light = sideData(stream, SIDE_DATA.contentLight) ?? sideData(inFrames, SIDE_DATA.contentLight);
   const contentLightLevel = light ? defined({ max_cll: numberOf(light.max_content), max_fall: numberOf(light.max_average) }) : undefined;
   const dolbyVision = dolbyVisionOf(stream);
   const formats: HdrFormat[] = [];
   if (transfer === 'smpte2084') formats.push('PQ');
   if (transfer === 'smpte2084' && masteringDisplay && contentLightLevel) formats.push('HDR10');
-  if (sideData(stream, SIDE_DATA.hdr10Plus)) formats.push('HDR10+');
+  if (sideData(stream, SIDE_DATA.hdr10Plus) || frames?.verdict.hdr10_plus) formats.push('HDR10+');
   if (transfer === 'arib-std-b67') formats.push('HLG');
-  if (dolbyVision) formats.push('Dolby Vision');
+  if (dolbyVision || frames?.verdict.dolby_vision_rpu) formats.push('Dolby Vision');
   if (formats.length === 0 && !masteringDisplay && !contentLightLevel) return undefined;
   return defined({
     formats,
     mastering_display: masteringDisplay,
     content_light_level: contentLightLevel,
     dolby_vision: dolbyVision,
+    frames: frames?.verdict,
   });
 }
 
@@ -215,8 +225,11 @@ function displaySize(
     : { display_width: scaled, display_height: height };
 }
 
-/** The `media.video` entry for one video stream that is not cover art; `position` is its place in ffprobe's list, which is its index. */
-export function summariseVideo(stream: Section, position: number): VideoStream {
+/**
+ * The `media.video` entry for one video stream that is not cover art; `position` is its place in
+ * ffprobe's list, which is its index; `frames`, what its first frames showed, when they were read.
+ */
+export function summariseVideo(stream: Section, position: number, frames?: FramesRead): VideoStream {
   const width = positive(stream.width);
   const height = positive(stream.height);
   const sar = rationalOf(stream.sample_aspect_ratio);
@@ -246,7 +259,7 @@ export function summariseVideo(stream: Section, position: number): VideoStream {
     chroma_subsampling: pixFmt ? chromaSubsampling(pixFmt) : undefined,
     color: colorOf(stream),
     rotation,
-    hdr: hdrOf(stream),
+    hdr: hdrOf(stream, frames),
     bit_rate: positive(stream.bit_rate) ?? positive(tag(stream, 'BPS')),
     frame_count: positive(stream.nb_frames) ?? positive(tag(stream, 'NUMBER_OF_FRAMES')),
     start_time_s: numberOf(stream.start_time),

@@ -107,7 +107,44 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>, rules: s
           bit_depth: 10,
           chroma_subsampling: '4:2:0',
           color: BT2020_PQ,
-          hdr: HDR10,
+          // A PQ stream gets its first frames read: x265's SEIs hold the static metadata, but neither HDR10+ nor an RPU.
+          hdr: { ...HDR10, frames: { hdr10_plus: false, dolby_vision_rpu: false, mastering_display: true, content_light_level: true } },
+        },
+      ],
+    },
+    ['not_faststart', 'no_audio'],
+  ],
+  [
+    'hdr10plus-hevc.mp4',
+    {
+      // The container says PQ only: HDR10+, the mastering display and the light level are in the frames' SEIs.
+      video: [
+        {
+          codec: 'hevc',
+          color: BT2020_PQ,
+          hdr: {
+            ...HDR10,
+            formats: ['PQ', 'HDR10', 'HDR10+'],
+            frames: { hdr10_plus: true, dolby_vision_rpu: false, mastering_display: true, content_light_level: true },
+          },
+        },
+      ],
+    },
+    ['not_faststart', 'no_audio'],
+  ],
+  [
+    'dolby-vision-rpu.mp4',
+    {
+      // No configuration record: the RPU in the frames says Dolby Vision, not its profile.
+      video: [
+        {
+          codec: 'hevc',
+          color: BT2020_PQ,
+          hdr: {
+            ...HDR10,
+            formats: ['PQ', 'HDR10', 'Dolby Vision'],
+            frames: { hdr10_plus: false, dolby_vision_rpu: true, mastering_display: true, content_light_level: true },
+          },
         },
       ],
     },
@@ -398,6 +435,10 @@ const EXPLAINED: Record<string, string> = {
   'interlaced-tff.ts duration_s: ours 0.216, MediaInfo 0.16':
     "MPEG-TS stores no duration. ffprobe's is the span of the streams' timestamps (the MP2 audio runs 0.216 s from 1.43 s); " +
     "MediaInfo's General duration comes from the transport stream's clock references. Its own stream durations (video 0.200 s, audio 0.216 s) agree with ffprobe's.",
+  'hdr10plus-hevc.mp4 video[0].hdr.formats HDR10: ours true, MediaInfo false':
+    'MediaInfo names the dynamic metadata (HDR_Format "SMPTE ST 2094 App 4") and then lists no HDR10 compatibility, though it reports the same mastering display, MaxCLL and MaxFALL from the SEIs; ours says HDR10 for PQ with both, wherever they are carried.',
+  'dolby-vision-rpu.mp4 video[0].hdr.formats Dolby Vision: ours true, MediaInfo false':
+    'MediaInfo 23.04 finds Dolby Vision from a configuration record only; this file has an RPU in every picture and no record, and our second run over the first frames finds it.',
   'av-offset.mp4 audio[0].duration_s: ours 1.021333, MediaInfo 1.5':
     "MediaInfo's track duration includes the edit list's empty edit that delays the audio by 0.478 s (its Source_Delay); ffprobe's is the audio samples' alone, with the delay as start_time.",
   'captions-c608.mov subtitles.length: ours 1, MediaInfo 0':

@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
+import { FRAME_PROBE_CODECS } from '../../functions/lib/bitstream-hdr';
 import { buildConfineArgs } from '../../functions/lib/ffprobe-command';
 import { ffmetadataForgingLines, matroskaInflateBomb } from '../support/hostile-media';
 import { FIXTURES, generateFixtures, VIDEO_SIZE } from './support/fixtures';
@@ -217,6 +218,19 @@ describe.each(ARCHES)('ffprobe layer (%s)', (arch: Arch) => {
       for (const refused of ['hls', 'dash', 'concat', 'imf', 'image2', 'mlv', 'vobsub', 'sdp', 'rtsp', 'rtp', 'sap', 'dvdvideo']) {
         expect(names).not.toContain(refused);
       }
+    },
+    PROBE_TIMEOUT_MS,
+  );
+
+  test(
+    'has a decoder for every codec whose first frames the ffprobe step reads for HDR10+ and Dolby Vision',
+    async () => {
+      const decoders = await root.run(['-hide_banner', '-decoders']);
+      expect(decoders.code).toBe(0);
+      const names = new Set(decoders.stdout.split('\n').flatMap((l) => /^ V\S{5} (\S+)/.exec(l)?.[1] ?? []));
+      for (const codec of FRAME_PROBE_CODECS) expect(names).toContain(codec);
+      // The reason AV1 is not in the list: no software decoder (docs/ffprobe-layer.md, "AV1 and libdav1d").
+      expect(names).not.toContain('libdav1d');
     },
     PROBE_TIMEOUT_MS,
   );

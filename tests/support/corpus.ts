@@ -1,7 +1,8 @@
 /**
  * The generated test-media corpus, the one recipe for it: small files made by Debian's ffmpeg 5.1
- * (with libx264 and libx265) and this folder's mp4-edit.ts and h264-add-captions.ts, covering what
- * the media summary reads (HDR10, PQ, HLG, Dolby Vision configuration records, ProRes 10-bit,
+ * (with libx264 and libx265) and this folder's mp4-edit.ts, h264-add-captions.ts and
+ * hevc-add-dynamic-hdr.ts, covering what the media summary reads (HDR10, PQ, HLG, Dolby Vision
+ * configuration records, HDR10+ and Dolby Vision RPUs only in the bitstream, ProRes 10-bit,
  * interlacing, rotation, anamorphic pixels, timecodes, surround, 24-bit PCM, chapters, languages
  * and dispositions, cover art, attachments, VFR, an A/V offset, captions, moov first and last).
  * The integration tests generate it into a scratch directory; run by hand it also writes the unit
@@ -16,8 +17,11 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { FRAME_PROBE_PACKETS } from '../../functions/lib/bitstream-hdr';
+import { buildFrameSideDataArgs } from '../../functions/lib/ffprobe-command';
 import { serveDirectory } from '../layer/support/http';
 import { addCaptions } from './h264-add-captions';
+import { addDynamicHdr, type DynamicHdr } from './hevc-add-dynamic-hdr';
 import { addToVideoSampleEntry, box, rotateVideoTrack } from './mp4-edit';
 
 const run = promisify(execFile);
@@ -31,7 +35,9 @@ export type Step =
   /** tests/support/mp4-edit.ts: boxes (type → payload in hex) added to the video sample entry, its type changed, the track header rotated. */
   | { mp4Edit: { from: string; to: string; boxes?: Record<string, string>; sampleEntry?: string; rotate?: 90 | 180 | 270 } }
   /** tests/support/h264-add-captions.ts: an A/53 caption SEI before every picture of an Annex B H.264 stream. */
-  | { addCaptions: { from: string; to: string } };
+  | { addCaptions: { from: string; to: string } }
+  /** tests/support/hevc-add-dynamic-hdr.ts: HDR10+ SEIs and/or Dolby Vision RPUs in every picture of an Annex B HEVC stream. */
+  | { addDynamicHdr: { from: string; to: string } & DynamicHdr };
 
 export interface CorpusFile {
   /** The file's name in the corpus directory; its ffprobe document is `<file>.json`. */
@@ -118,6 +124,23 @@ export const CORPUS: CorpusFile[] = [
     steps: [
       { ffmpeg: [...testsrc('128x72', 24, 0.25), ...X265_10BIT, '-x265-params', 'log-level=error', '-tag:v', 'hvc1', 'dv5-base.mp4'] },
       { mp4Edit: { from: 'dv5-base.mp4', to: 'dolby-vision-p5.mp4', sampleEntry: 'dvh1', boxes: { dvcC: `01000a3500${ZEROS}` } } },
+    ],
+  },
+  {
+    file: 'hdr10plus-hevc.mp4',
+    what: 'HDR10+ only in the bitstream: the HDR10 stream with an SMPTE 2094-40 SEI in every picture, and no mdcv/clli boxes (the container tells PQ only)',
+    steps: [
+      { ffmpeg: [...testsrc('128x72', 24, 0.25), ...X265_10BIT, '-x265-params', X265_HDR10, '-f', 'hevc', 'hdr10.hevc'] },
+      { addDynamicHdr: { from: 'hdr10.hevc', to: 'hdr10plus.hevc', hdr10Plus: true } },
+      { ffmpeg: ['-r', '24', '-i', 'hdr10plus.hevc', '-c', 'copy', '-tag:v', 'hvc1', 'hdr10plus-hevc.mp4'] },
+    ],
+  },
+  {
+    file: 'dolby-vision-rpu.mp4',
+    what: 'Dolby Vision only in the bitstream: a profile 8.1 RPU after every picture of the HDR10 stream, and no configuration record',
+    steps: [
+      { addDynamicHdr: { from: 'hdr10.hevc', to: 'dv-rpu.hevc', dolbyVisionRpu: true } },
+      { ffmpeg: ['-r', '24', '-i', 'dv-rpu.hevc', '-c', 'copy', '-tag:v', 'hvc1', 'dolby-vision-rpu.mp4'] },
     ],
   },
   {
@@ -376,6 +399,12 @@ export const CORPUS: CorpusFile[] = [
   },
 ];
 
+/**
+ * Files whose first frames the ffprobe step reads (functions/lib/bitstream-hdr.ts): their frame
+ * documents, from exactly the step's second run over loopback HTTP, go to `frames-<version>/`.
+ */
+export const FRAME_FIXTURES = ['hdr10-hevc.mp4', 'hdr10plus-hevc.mp4', 'dolby-vision-rpu.mp4'];
+
 /** ffmpeg's fixed arguments: no stdin, errors only, overwrite. */
 export const FFMPEG_ARGS = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
 /** The sections the pipeline asks ffprobe for (functions/lib/ffprobe-command.ts), as JSON. */
@@ -393,8 +422,11 @@ async function runStep(step: Step, dir: string): Promise<void> {
     let file = addToVideoSampleEntry(readFileSync(at(from)), added, sampleEntry);
     if (rotate !== undefined) file = rotateVideoTrack(file, String(rotate));
     writeFileSync(at(to), file);
-  } else {
+  } else if ('addCaptions' in step) {
     writeFileSync(at(step.addCaptions.to), addCaptions(readFileSync(at(step.addCaptions.from))));
+  } else {
+    const { from, to, ...add } = step.addDynamicHdr;
+    writeFileSync(at(to), addDynamicHdr(readFileSync(at(from)), add));
   }
 }
 
@@ -443,18 +475,26 @@ export async function writeFixtures(
 ): Promise<string> {
   // The commands run in the corpus directory: a relative path to the binary would be looked up there.
   const binary = ffprobe.includes('/') ? path.resolve(ffprobe) : ffprobe;
-  const out = path.join(fixturesDir, `ffprobe-${await ffprobeVersion(binary)}`);
+  const version = await ffprobeVersion(binary);
+  const out = path.join(fixturesDir, `ffprobe-${version}`);
+  const framesOut = path.join(fixturesDir, `frames-${version}`);
   mkdirSync(out, { recursive: true });
-  const server = (await readsFiles(binary)) ? undefined : await serveDirectory(path.resolve(corpusDir));
+  mkdirSync(framesOut, { recursive: true });
+  const server = await serveDirectory(path.resolve(corpusDir));
+  const viaHttp = !(await readsFiles(binary));
   try {
     for (const { file } of files) {
-      const input = server ? server.url(file) : file;
+      const input = viaHttp ? server.url(file) : file;
       const { stdout } = await run(binary, [...PROBE_ARGS, '-print_format', 'json', input], { cwd: corpusDir, maxBuffer: 64 << 20 });
-      const document = server ? stdout.replace(`"filename": ${JSON.stringify(input)}`, `"filename": ${JSON.stringify(file)}`) : stdout;
+      const document = viaHttp ? stdout.replace(`"filename": ${JSON.stringify(input)}`, `"filename": ${JSON.stringify(file)}`) : stdout;
       writeFileSync(path.join(out, `${file}.json`), document);
     }
+    for (const file of FRAME_FIXTURES.filter((name) => files.some((entry) => entry.file === name))) {
+      const { stdout } = await run(binary, buildFrameSideDataArgs(server.url(file), 0, FRAME_PROBE_PACKETS), { cwd: corpusDir });
+      writeFileSync(path.join(framesOut, `${file}.json`), stdout);
+    }
   } finally {
-    await server?.close();
+    await server.close();
   }
   return out;
 }

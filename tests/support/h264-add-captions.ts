@@ -7,8 +7,7 @@
  *   npx tsx tests/support/h264-add-captions.ts IN.h264 OUT.h264
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-
-const START_CODE = Buffer.from([0, 0, 0, 1]);
+import { nalUnits, START_CODE } from './annexb';
 
 /** Odd parity in bit 7, as CEA-608 sends each byte. */
 function cea608(char: string): number {
@@ -41,19 +40,6 @@ export function captionSei(text = 'HI'): Buffer {
   ]);
   // NAL header (SEI), payload type, payload size, payload, rbsp trailing bits: no 00 00 0x sequence, so no emulation prevention.
   return Buffer.concat([Buffer.from([0x06, 0x04, payload.length]), payload, Buffer.from([0x80])]);
-}
-
-/** Splits an Annex B stream into NAL units (without their start codes). */
-function nalUnits(stream: Buffer): Buffer[] {
-  const starts: Array<{ at: number; length: number }> = [];
-  for (let i = 0; i + 3 <= stream.length; i++) {
-    if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) {
-      const four = i > 0 && stream[i - 1] === 0;
-      starts.push({ at: four ? i - 1 : i, length: four ? 4 : 3 });
-      i += 2;
-    }
-  }
-  return starts.map((start, n) => stream.subarray(start.at + start.length, n + 1 < starts.length ? starts[n + 1].at : stream.length));
 }
 
 /** The stream with a caption SEI before the first slice (NAL types 1 and 5) of every picture. */
