@@ -36,7 +36,7 @@ const BITEXACT = ['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '
 const VIDEO_SOURCE = ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
 const BASE_SECONDS = 10;
 
-/** Base encodes the corpus is cut from: H.264/AAC (MKV), MPEG-4 Part 2/MP3 (AVI), MP3 audio. */
+/** Base encodes the corpus is cut from: H.264/AAC (MKV), HEVC 10-bit PQ/AAC (MKV), MPEG-4 Part 2/MP3 (AVI), MP3 audio. */
 // biome-ignore format: ffmpeg's options stay grouped by stream, each with its value
 const BASES: Record<string, string[]> = {
   'base-h264-aac.mkv': [
@@ -48,6 +48,13 @@ const BASES: Record<string, string[]> = {
     ...VIDEO_SOURCE, '-t', String(BASE_SECONDS), '-map', '0:v', '-map', '1:a',
     '-c:v', 'mpeg4', '-q:v', '4', '-g', '50', '-threads', '1',
     '-c:a', 'libmp3lame', '-b:a', '192k', '-ac', '2',
+  ],
+  // HDR10 HEVC: the step reads its first frames in a second run, so the corpus shows what that costs.
+  'base-hevc-pq.mkv': [
+    ...VIDEO_SOURCE, '-t', String(BASE_SECONDS), '-map', '0:v', '-map', '1:a',
+    '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
+    '-x265-params', 'log-level=error:pools=1:frame-threads=1:keyint=50:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50):max-cll=1000,400',
+    '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
   ],
   'base-audio.mp3': ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '60', '-c:a', 'libmp3lame', '-b:a', '320k', '-ac', '2'],
 };
@@ -156,6 +163,20 @@ const RECIPES: Recipe[] = [
     recipe: 'H.264/AAC 720p, 60 s, QuickTime, moov after mdat',
     fullOnly: true,
     make: looped('base-h264-aac.mkv', 60),
+  },
+  {
+    key: 'mp4-hevc-pq-moov-last-10s.mp4',
+    family: 'MP4 HEVC PQ (index last)',
+    recipe: `HEVC 10-bit PQ (HDR10 SEIs)/AAC 720p, ${BASE_SECONDS} s, moov after mdat: an HDR candidate, probed twice`,
+    fullOnly: false,
+    make: looped('base-hevc-pq.mkv', 10, ['-tag:v', 'hvc1']),
+  },
+  {
+    key: 'mp4-hevc-pq-moov-last-60s.mp4',
+    family: 'MP4 HEVC PQ (index last)',
+    recipe: 'HEVC 10-bit PQ (HDR10 SEIs)/AAC 720p, 60 s, moov after mdat: an HDR candidate, probed twice',
+    fullOnly: true,
+    make: looped('base-hevc-pq.mkv', 60, ['-tag:v', 'hvc1']),
   },
   {
     key: 'mkv-10s.mkv',

@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { buildFfprobeArgs, ffprobeEnvironment } from '../functions/lib/ffprobe-command';
+import { FRAME_PROBE_PACKETS, frameProbeCandidate } from '../functions/lib/bitstream-hdr';
+import { buildFfprobeArgs, buildFrameSideDataArgs, type FfprobeOutput, ffprobeEnvironment } from '../functions/lib/ffprobe-command';
+import { summariseMedia } from '../functions/lib/media-summary';
 import { countSocketTraffic, type SocketTraffic, TRACED_SYSCALLS } from './strace';
 
 export const STRACE = '/usr/bin/strace';
@@ -22,6 +24,17 @@ export const VARIANTS: Record<VariantName, (url: string) => string[]> = {
   // The seed article's command, flag for flag (its `subprocess.run` list without the binary).
   seed: (url) => ['-loglevel', 'error', '-show_streams', url, '-print_format', 'json'],
 };
+
+/**
+ * Our second run, when the step makes one: the first frames of an HDR candidate stream
+ * (functions/lib/bitstream-hdr.ts), decided and built by the step's own functions from the first
+ * run's output. Its figures are kept apart (the seed asks no such question), and reported beside.
+ */
+export function oursFramesRun(output: Record<string, unknown> | undefined, url: string): string[] | undefined {
+  if (!output) return undefined;
+  const candidate = frameProbeCandidate(summariseMedia(output as FfprobeOutput));
+  return candidate ? buildFrameSideDataArgs(url, candidate.index, FRAME_PROBE_PACKETS) : undefined;
+}
 
 /** ffprobe with no tuning and no hardening: the reference metadata every variant must reproduce. */
 export const untunedArgs = (url: string): string[] => ['-loglevel', 'error', '-show_streams', '-show_format', '-print_format', 'json', url];
@@ -163,6 +176,15 @@ export function metadataDifferences(a: Record<string, unknown> | undefined, b: R
   return found;
 }
 
+/** A second, frames run's own figures (ours, on HDR candidates), one entry per run like the first run's. */
+export interface FramesRunResult {
+  bytes: number[];
+  connects: number[];
+  requests: number[];
+  wallMs: number[];
+  peakRssKb: number[];
+}
+
 export interface VariantResult {
   bytes: number[];
   connects: number[];
@@ -171,6 +193,8 @@ export interface VariantResult {
   peakRssKb: number[];
   failures: string[];
   output?: Record<string, unknown>;
+  /** Ours only, when the step reads the file's first frames too: that run's figures, kept apart from the first run's. */
+  framesRun?: FramesRunResult;
 }
 
 export interface TuningResult {
@@ -205,7 +229,14 @@ export interface MeasureOptions {
   tuning: Array<{ option: string; value: string }>;
 }
 
-const emptyVariant = (): VariantResult => ({ bytes: [], connects: [], requests: [], wallMs: [], peakRssKb: [], failures: [] });
+const emptyVariant = (): VariantResult => ({
+  bytes: [],
+  connects: [],
+  requests: [],
+  wallMs: [],
+  peakRssKb: [],
+  failures: [],
+});
 
 /**
  * Measures one object: traced runs and timed runs of ours and the seed's command, alternating
@@ -215,6 +246,12 @@ const emptyVariant = (): VariantResult => ({ bytes: [], connects: [], requests: 
 export async function measureFile(presign: () => Promise<string>, options: MeasureOptions): Promise<FileMeasurement> {
   const results: Record<VariantName, VariantResult> = { ours: emptyVariant(), seed: emptyVariant() };
   const order = (i: number): VariantName[] => (i % 2 === 0 ? ['ours', 'seed'] : ['seed', 'ours']);
+  const framesArgs = async (name: VariantName, output: Record<string, unknown> | undefined) =>
+    name === 'ours' ? oursFramesRun(output, await presign()) : undefined;
+  const framesOf = (r: VariantResult): FramesRunResult => {
+    r.framesRun ??= { bytes: [], connects: [], requests: [], wallMs: [], peakRssKb: [] };
+    return r.framesRun;
+  };
   for (let i = 0; i < options.tracedRuns; i++) {
     for (const name of order(i)) {
       const run = await tracedRun(options.ffprobe, VARIANTS[name](await presign()), options.scratchDir, name);
@@ -224,6 +261,13 @@ export async function measureFile(presign: () => Promise<string>, options: Measu
       r.connects.push(run.connects);
       r.requests.push(run.requests);
       r.output ??= run.output;
+      const second = await framesArgs(name, run.output);
+      if (!second) continue;
+      const frames = await tracedRun(options.ffprobe, second, options.scratchDir, 'frames');
+      if (!frames.ok) r.failures.push(`frames run: ${frames.error ?? 'failed'}`);
+      framesOf(r).bytes.push(frames.bytesReceived);
+      framesOf(r).connects.push(frames.connects);
+      framesOf(r).requests.push(frames.requests);
     }
   }
   for (let i = 0; i < options.timedRuns; i++) {
@@ -233,6 +277,12 @@ export async function measureFile(presign: () => Promise<string>, options: Measu
       if (!run.ok) r.failures.push('timed run failed');
       r.wallMs.push(run.wallMs);
       r.peakRssKb.push(run.peakRssKb);
+      const second = await framesArgs(name, run.output);
+      if (!second) continue;
+      const frames = await timedRun(options.ffprobe, second, options.scratchDir, 'frames');
+      if (!frames.ok) r.failures.push('timed frames run failed');
+      framesOf(r).wallMs.push(frames.wallMs);
+      framesOf(r).peakRssKb.push(frames.peakRssKb);
     }
   }
   const untunedRun = await tracedRun(options.ffprobe, untunedArgs(await presign()), options.scratchDir, 'untuned');

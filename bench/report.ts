@@ -484,6 +484,38 @@ function corpusSection(r: BenchResults): string {
   ].join('\n');
 }
 
+/** The step's second run over an HDR candidate's first frames: its own figures, and the step's total against the seed's one run. */
+function framesRunSection(r: BenchResults): string {
+  const files = probed(r).filter((f) => f.probe.ours.framesRun !== undefined);
+  const others = probed(r).length - files.length;
+  const intro = [
+    'For an HDR candidate (`frameProbeCandidate`, `functions/lib/bitstream-hdr.ts`) the ffprobe step makes a second run over the',
+    "stream's first 8 packets (`buildFrameSideDataArgs`): the seed's command has no counterpart, so it is measured apart, with the same",
+    `method. It ran for ${files.length} file${files.length === 1 ? '' : 's'} and for none of the other ${others} (no SDR file is a candidate).`,
+  ].join('\n');
+  if (files.length === 0) return intro;
+  const rows = files.map((f) => {
+    const ours = f.probe.ours;
+    const frames = ours.framesRun as NonNullable<typeof ours.framesRun>;
+    const bytes = fewest(frames.bytes);
+    const wall = median(frames.wallMs);
+    return [
+      `\`${f.key}\``,
+      formatBytes(bytes),
+      `${median(frames.requests)}`,
+      formatMs(wall),
+      formatBytes(median(frames.peakRssKb) * 1000),
+      `${formatBytes(fewest(ours.bytes) + bytes)} / ${formatBytes(fewest(f.probe.seed.bytes))}`,
+      `${median(ours.requests) + median(frames.requests)} / ${median(f.probe.seed.requests)}`,
+      `${formatMs(median(ours.wallMs) + wall)} / ${formatMs(median(f.probe.seed.wallMs))}`,
+    ];
+  });
+  return `${intro}\n\n${table(
+    ['File', 'Bytes', 'Requests', 'Wall', 'Peak RSS', 'Bytes, both runs / seed', 'Requests, both runs / seed', 'Wall, both runs / seed'],
+    rows,
+  )}`;
+}
+
 export function renderReport(r: BenchResults): string {
   const gib = (r.machine.memoryBytes / 2 ** 30).toFixed(1);
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
@@ -507,7 +539,7 @@ export function renderReport(r: BenchResults): string {
     '',
     "## ffprobe: our invocation vs the seed's command",
     '',
-    '- **ours:** `buildFfprobeArgs(url)` from `functions/lib/ffprobe-command.ts`, exactly what the ffprobe function runs.',
+    "- **ours:** `buildFfprobeArgs(url)` from `functions/lib/ffprobe-command.ts`, exactly what the ffprobe function runs first. Its second run over an HDR candidate's first frames is measured apart: [below](#the-hdr-second-run).",
     "- **seed:** `ffprobe -loglevel error -show_streams URL -print_format json`, the article's command flag for flag.",
     '',
     'Both run the same binary with the same environment (`LC_ALL=C` only) on presigned GET URLs from the local S3 endpoint, one after',
@@ -526,6 +558,10 @@ export function renderReport(r: BenchResults): string {
     ratioSummary(r),
     '',
     `![Bytes received and wall time against file size, ours vs the seed's command](${r.chartPath})`,
+    '',
+    '### The HDR second run',
+    '',
+    framesRunSection(r),
     '',
     independenceSection(r),
     tuningSection(r),
