@@ -47,16 +47,23 @@ export function frameProbeCandidate(media: Pick<MediaSummary, 'video'>): VideoSt
 
 /** What the first frames showed: the verdicts a row keeps, and each kind of side data as the first frame carrying it printed it. */
 export interface FramesRead {
+  /** The stream the frames are of. */
+  streamIndex?: number;
   verdict: HdrFrames;
   sideData: Section[];
 }
 
-/** The frames' side data in the second run's JSON, as read: a malformed document is an error. */
-export function readFrameSideData(stdout: string): FramesRead {
-  const parsed = JSON.parse(stdout) as { frames?: Array<{ side_data_list?: unknown }> };
+/** The `frames` of the second run's JSON, as ffprobe printed them: a document without them is an error. */
+export function parseFramesDocument(stdout: string): Section[] {
+  const parsed = JSON.parse(stdout) as { frames?: unknown };
   if (!Array.isArray(parsed.frames)) throw new Error('ffprobe printed no frames section');
+  return parsed.frames.filter((frame): frame is Section => !!frame && typeof frame === 'object');
+}
+
+/** What a list of frames (the second run's, as stored in the ffprobe JSON) says about HDR. */
+export function summariseFrames(frames: Section[]): FramesRead {
   const firstOfEach = new Map<string, Section>();
-  for (const frame of parsed.frames) {
+  for (const frame of frames) {
     for (const entry of Array.isArray(frame.side_data_list) ? (frame.side_data_list as Section[]) : []) {
       const type = String(entry?.side_data_type);
       if (!firstOfEach.has(type)) firstOfEach.set(type, entry);
@@ -64,9 +71,11 @@ export function readFrameSideData(stdout: string): FramesRead {
   }
   const sideData = [...firstOfEach.values()];
   const carries = (names: readonly string[]) => sideData.some((entry) => names.includes(String(entry.side_data_type)));
+  const streamIndex = frames.map((frame) => frame.stream_index).find((index) => typeof index === 'number');
   return {
+    streamIndex: streamIndex as number | undefined,
     verdict: {
-      frames_read: parsed.frames.length,
+      frames_read: frames.length,
       hdr10_plus: carries(SIDE_DATA.hdr10Plus),
       dolby_vision_rpu: carries(SIDE_DATA.dolbyVisionRpu),
       mastering_display: carries(SIDE_DATA.mastering),
@@ -77,21 +86,22 @@ export function readFrameSideData(stdout: string): FramesRead {
 }
 
 /** Reads the first frames of one stream with the layer's ffprobe, as confined as the probe, within the second run's own limits. */
-export async function probeFrameSideData(ffprobePath: string, url: string, streamIndex: number, limits: ProbeLimits): Promise<FramesRead> {
+export async function probeFrames(ffprobePath: string, url: string, streamIndex: number, limits: ProbeLimits): Promise<Section[]> {
   const ownLimits: ProbeLimits = {
     ...limits,
     timeoutMs: Math.min(limits.timeoutMs, FRAME_PROBE_TIMEOUT_MS),
     maxOutputBytes: FRAME_PROBE_MAX_OUTPUT_BYTES,
   };
   const args = buildFrameSideDataArgs(url, streamIndex, FRAME_PROBE_PACKETS, limits);
-  return readFrameSideData(await runConfinedFfprobe(ffprobePath, url, args, ownLimits));
+  return parseFramesDocument(await runConfinedFfprobe(ffprobePath, url, args, ownLimits));
 }
 
 /** What the second run did: the stream, how long it took, and what it read or why it failed. */
 export interface FramesCheck {
   stream_index: number;
   ms: number;
-  read?: FramesRead;
+  /** The frames as ffprobe printed them (their side data only): kept in the stored ffprobe JSON as `frames`. */
+  frames?: Section[];
   /** The run failed: the analysis goes on with what the container said. */
   error?: string;
 }
@@ -104,8 +114,8 @@ export interface FramesCheck {
 export async function checkFrames(ffprobePath: string, url: string, stream: VideoStream, limits: ProbeLimits): Promise<FramesCheck> {
   const started = Date.now();
   try {
-    const read = await probeFrameSideData(ffprobePath, url, stream.index, limits);
-    return { stream_index: stream.index, ms: Date.now() - started, read };
+    const frames = await probeFrames(ffprobePath, url, stream.index, limits);
+    return { stream_index: stream.index, ms: Date.now() - started, frames };
   } catch (error) {
     const { name, message } = error as Error;
     return { stream_index: stream.index, ms: Date.now() - started, error: redactUrls(`${name}: ${message}`) };

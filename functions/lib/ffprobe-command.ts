@@ -30,6 +30,8 @@ export interface FfprobeOutput {
   format?: Record<string, unknown>;
   chapters?: Array<Record<string, unknown>>;
   programs?: Array<Record<string, unknown>>;
+  /** The first frames of an HDR candidate (bitstream-hdr.ts), their side data only: the step's second run, when it made one. */
+  frames?: Array<Record<string, unknown>>;
 }
 
 const NETWORK_TIMEOUT_US = 15_000_000;

@@ -92,6 +92,11 @@ function isMovFamily(output: FfprobeOutput): boolean {
     .some((name) => name === 'mov' || name === 'mp4');
 }
 
+/** The stored JSON with the second run's frames after the sections of the first. */
+function withFrames(json: string, frames: NonNullable<FramesCheck['frames']>): string {
+  return `${json.slice(0, -1)},"frames":${JSON.stringify(frames)}}`;
+}
+
 /**
  * Probes one URL and returns the stored output and the typed summary. An empty object is refused
  * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
@@ -107,10 +112,12 @@ export async function probeAsset(
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
   const observed = { faststart: faststartCheck?.faststart };
-  let media = summaryForRow(output, observed);
-  const candidate = frameProbeCandidate(media);
+  const candidate = frameProbeCandidate(summaryForRow(output, observed));
   const framesCheck = candidate ? await checkFrames(settings.ffprobePath, url, candidate, settings) : undefined;
-  if (framesCheck?.read)
-    media = summaryForRow(output, { ...observed, frames: { streamIndex: framesCheck.stream_index, read: framesCheck.read } });
-  return { result: { stored: await storeOutput(json, upload, settings), media }, faststartCheck, framesCheck };
+  // The frames join the JSON the row keeps, so a later resummarise reads them as this step did.
+  const probed = framesCheck?.frames
+    ? { output: { ...output, frames: framesCheck.frames }, json: withFrames(json, framesCheck.frames) }
+    : { output, json };
+  const media = summaryForRow(probed.output, observed);
+  return { result: { stored: await storeOutput(probed.json, upload, settings), media }, faststartCheck, framesCheck };
 }

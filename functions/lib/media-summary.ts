@@ -3,7 +3,7 @@
  * ffprobe reported, nothing invented; lists capped so any file fits the row and the state; QC
  * findings from media-findings.ts. Also the one-line description people read, for either version.
  */
-import type { FramesRead } from './bitstream-hdr';
+import { summariseFrames } from './bitstream-hdr';
 import type { FfprobeOutput } from './ffprobe-command';
 import { clockDuration, codecTagOf, defined, disposition, languageOf, numberOf, positive, type Section, tag, text } from './ffprobe-values';
 import { findingsOf, type Summarised } from './media-findings';
@@ -44,8 +44,6 @@ export const LIST_CAPS: ListCaps = {
 export interface ProbeFacts {
   /** From the object's top-level boxes (faststart.ts); undefined when not MP4/MOV or not known. */
   faststart?: boolean;
-  /** What the first frames of one video stream showed (bitstream-hdr.ts), when they were read. */
-  frames?: { streamIndex: number; read: FramesRead };
 }
 
 /** MP4/MOV's `major_brand` tag as the mov demuxer names it; a Matroska remux keeps an upper-case copy of the source's, which says nothing of the file itself. */
@@ -205,13 +203,15 @@ function withCaps(full: MediaSummary): MediaSummary {
 }
 
 /**
- * The typed summary of an ffprobe result (and what the ffprobe step learnt besides). Findings are
- * made from every stream before the lists are capped, so a rule sees the whole file.
+ * The typed summary of an ffprobe result (with the frames of the step's second run, when it made
+ * one) and what the ffprobe step learnt besides. Findings are made from every stream before the
+ * lists are capped, so a rule sees the whole file.
  */
 export function summariseMedia(output: FfprobeOutput, facts: ProbeFacts = {}): MediaSummary {
   const streams = sections(output.streams);
   const format: Section = output.format ?? {};
   const ofType = (type: string) => (stream: Section) => stream.codec_type === type;
+  const frames = output.frames ? summariseFrames(sections(output.frames)) : undefined;
   const summarised: Summarised = defined({
     schema_version: MEDIA_SCHEMA_VERSION,
     format_name: text(format.format_name),
@@ -229,11 +229,7 @@ export function summariseMedia(output: FfprobeOutput, facts: ProbeFacts = {}): M
       streams,
       (s) => s.codec_type === 'video' && !isAttachedPicture(s),
       (stream, position) =>
-        summariseVideo(
-          stream,
-          position,
-          (numberOf(stream.index) ?? position) === facts.frames?.streamIndex ? facts.frames.read : undefined,
-        ),
+        summariseVideo(stream, position, (numberOf(stream.index) ?? position) === frames?.streamIndex ? frames : undefined),
     ),
     audio: streamsWhere(streams, ofType('audio'), audioOf),
     subtitles: streamsWhere(streams, ofType('subtitle'), subtitleOf),

@@ -1,13 +1,20 @@
 /** Bitstream-only HDR: which streams get a second run, its arguments, what its frames say, and a failed run left out of the summary. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkFrames, FRAME_PROBE_PACKETS, frameProbeCandidate, readFrameSideData } from '../../functions/lib/bitstream-hdr';
+import {
+  checkFrames,
+  FRAME_PROBE_PACKETS,
+  frameProbeCandidate,
+  parseFramesDocument,
+  summariseFrames,
+} from '../../functions/lib/bitstream-hdr';
 import { buildFrameSideDataArgs, type FfprobeOutput, type ProbeLimits } from '../../functions/lib/ffprobe-command';
 import { summariseMedia } from '../../functions/lib/media-summary';
 import { allFixtures, FIXTURE_VERSIONS, fixturesOf } from './helpers/ffprobe-fixtures';
 
 const FRAMES = path.join(__dirname, 'fixtures');
-const framesOf = (version: string, file: string) => readFileSync(path.join(FRAMES, `frames-${version}`, `${file}.json`), 'utf8');
+const framesOf = (version: string, file: string) =>
+  parseFramesDocument(readFileSync(path.join(FRAMES, `frames-${version}`, `${file}.json`), 'utf8'));
 
 describe('which video stream gets its first frames read', () => {
   /** HEVC with PQ or HLG, or 10-bit with no transfer stated; never SDR, never a codec the layer can't decode. */
@@ -87,7 +94,7 @@ describe('the second run', () => {
   });
 
   it.each(FIXTURE_VERSIONS)('ffprobe %s: what the frames of the corpus show', (version) => {
-    const verdict = (file: string) => readFrameSideData(framesOf(version, file)).verdict;
+    const verdict = (file: string) => summariseFrames(framesOf(version, file)).verdict;
     // x265's SEIs carry the mastering display and light level in every file; the tools add HDR10+ or an RPU.
     const staticMetadata = { mastering_display: true, content_light_level: true };
     expect(verdict('hdr10-hevc.mp4')).toMatchObject({ hdr10_plus: false, dolby_vision_rpu: false, ...staticMetadata });
@@ -101,7 +108,8 @@ describe('the second run', () => {
   });
 
   it('keeps each kind of side data once, as the first frame carrying it printed it', () => {
-    const { sideData } = readFrameSideData(framesOf('7.1', 'hdr10plus-hevc.mp4'));
+    const { streamIndex, sideData } = summariseFrames(framesOf('7.1', 'hdr10plus-hevc.mp4'));
+    expect(streamIndex).toBe(0);
     expect(sideData.map((entry) => entry.side_data_type)).toEqual([
       'Mastering display metadata',
       'Content light level metadata',
@@ -111,8 +119,8 @@ describe('the second run', () => {
   });
 
   it('refuses a document without frames', () => {
-    expect(() => readFrameSideData('{"streams":[]}')).toThrow(/no frames/);
-    expect(() => readFrameSideData('not json')).toThrow();
+    expect(() => parseFramesDocument('{"streams":[]}')).toThrow(/no frames/);
+    expect(() => parseFramesDocument('not json')).toThrow();
   });
 
   it('never throws: a run that fails is reported for the log, and the summary keeps what the container said', async () => {
@@ -124,16 +132,19 @@ describe('the second run', () => {
   });
 });
 
-describe('the summary with what the frames showed', () => {
-  const [pqOnly] = fixturesOf('hdr10plus-hevc.mp4').filter((fixture) => fixture.version === '7.1');
-  const read = (file: string) => readFrameSideData(framesOf('7.1', file));
-
-  it('reads PQ only from the container of a file whose HDR metadata is all in its bitstream', () => {
-    expect(summariseMedia(pqOnly.output).video[0].hdr).toEqual({ formats: ['PQ'] });
+describe('the summary with the frames of the second run in the ffprobe JSON', () => {
+  const of = (file: string) => fixturesOf(file).filter((fixture) => fixture.version === '7.1')[0].output;
+  const withFrames = (file: string, streamIndex = 0): FfprobeOutput => ({
+    ...of(file),
+    frames: framesOf('7.1', file).map((frame) => ({ ...frame, stream_index: streamIndex })),
   });
 
-  it('adds HDR10+ and the static metadata the frames showed, and the frames’ verdict, to that stream only', () => {
-    const media = summariseMedia(pqOnly.output, { frames: { streamIndex: 0, read: read('hdr10plus-hevc.mp4') } });
+  it('reads PQ only from the container of a file whose HDR metadata is all in its bitstream', () => {
+    expect(summariseMedia(of('hdr10plus-hevc.mp4')).video[0].hdr).toEqual({ formats: ['PQ'] });
+  });
+
+  it('adds HDR10+ and the static metadata the frames showed, and the frames’ verdict, to their stream only', () => {
+    const media = summariseMedia(withFrames('hdr10plus-hevc.mp4'));
     expect(media.video[0].hdr).toEqual({
       formats: ['PQ', 'HDR10', 'HDR10+'],
       mastering_display: {
@@ -154,22 +165,18 @@ describe('the summary with what the frames showed', () => {
       },
     });
     expect(media.findings.map((finding) => finding.rule)).not.toContain('pq_without_mastering_metadata');
-    expect(summariseMedia(pqOnly.output, { frames: { streamIndex: 1, read: read('hdr10plus-hevc.mp4') } }).video[0].hdr).toEqual({
-      formats: ['PQ'],
-    });
+    expect(summariseMedia(withFrames('hdr10plus-hevc.mp4', 1)).video[0].hdr).toEqual({ formats: ['PQ'] });
   });
 
   it('says Dolby Vision for an RPU without a configuration record, but not a profile it does not know', () => {
-    const [rpuOnly] = fixturesOf('dolby-vision-rpu.mp4').filter((fixture) => fixture.version === '7.1');
-    const hdr = summariseMedia(rpuOnly.output, { frames: { streamIndex: 0, read: read('dolby-vision-rpu.mp4') } }).video[0].hdr;
+    const hdr = summariseMedia(withFrames('dolby-vision-rpu.mp4')).video[0].hdr;
     expect(hdr?.formats).toEqual(['PQ', 'HDR10', 'Dolby Vision']);
     expect(hdr).not.toHaveProperty('dolby_vision');
   });
 
   it('keeps the container’s static metadata over the frames’', () => {
-    const [boxes] = fixturesOf('hdr10-hevc.mp4').filter((fixture) => fixture.version === '7.1');
-    const withoutFrames = summariseMedia(boxes.output).video[0].hdr;
-    const withFrames = summariseMedia(boxes.output, { frames: { streamIndex: 0, read: read('hdr10-hevc.mp4') } }).video[0].hdr;
-    expect(withFrames).toEqual({ ...withoutFrames, frames: read('hdr10-hevc.mp4').verdict });
+    const withoutFrames = summariseMedia(of('hdr10-hevc.mp4')).video[0].hdr;
+    const withFramesToo = summariseMedia(withFrames('hdr10-hevc.mp4')).video[0].hdr;
+    expect(withFramesToo).toEqual({ ...withoutFrames, frames: summariseFrames(framesOf('7.1', 'hdr10-hevc.mp4')).verdict });
   });
 });
