@@ -16,7 +16,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { FRAME_PROBE_PACKETS } from '../../functions/lib/bitstream-hdr';
 import { buildFrameSideDataArgs } from '../../functions/lib/ffprobe-command';
 import { serveDirectory } from '../layer/support/http';
@@ -500,27 +500,25 @@ export async function writeFixtures(
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [outDir, ...rest] = argv;
-  const options: Record<string, string> = {};
-  for (let i = 0; i < rest.length; i += 2) options[rest[i]] = rest[i + 1];
-  const known = ['--probe', '--fixtures'];
-  if (
-    !outDir ||
-    outDir.startsWith('--') ||
-    Object.keys(options).some((key) => !known.includes(key)) ||
-    Object.values(options).includes(undefined as never)
-  ) {
-    console.error('usage: corpus.ts OUTDIR [--probe FFPROBE --fixtures DIR]');
+  const usage = 'usage: corpus.ts OUTDIR [--probe FFPROBE --fixtures DIR]';
+  const config = { args: argv, options: { probe: { type: 'string' }, fixtures: { type: 'string' } }, allowPositionals: true } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
+  try {
+    parsed = parseArgs(config);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
     process.exit(2);
   }
-  if ('--probe' in options !== '--fixtures' in options) {
-    console.error('corpus.ts: --probe and --fixtures go together');
+  const { values: options, positionals } = parsed;
+  const [outDir] = positionals;
+  if (positionals.length !== 1 || (options.probe === undefined) !== (options.fixtures === undefined)) {
+    console.error(usage);
     process.exit(2);
   }
   const made = await generateCorpus(outDir);
   console.log(`${made.length} files in ${outDir}`);
-  if (options['--probe']) {
-    const folder = await writeFixtures(outDir, options['--probe'], options['--fixtures']);
+  if (options.probe !== undefined && options.fixtures !== undefined) {
+    const folder = await writeFixtures(outDir, options.probe, options.fixtures);
     console.log(`${made.length} documents in ${folder}`);
   }
 }
