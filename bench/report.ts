@@ -1,5 +1,6 @@
 /** Renders BENCHMARKS.md from one benchmark run: targets first, then every measurement with how it was taken. */
 
+import { FRAME_PROBE_PACKETS } from '../functions/lib/bitstream-hdr';
 import type { PipeSettings } from '../local/template';
 import type { BundleResult } from './bundles';
 import type { CorpusFile, GeneratedFile } from './corpus';
@@ -490,7 +491,7 @@ function framesRunSection(r: BenchResults): string {
   const others = probed(r).length - files.length;
   const intro = [
     'For an HDR candidate (`frameProbeCandidate`, `functions/lib/bitstream-hdr.ts`) the ffprobe step makes a second run over the',
-    "stream's first 8 packets (`buildFrameSideDataArgs`): the seed's command has no counterpart, so it is measured apart, with the same",
+    `stream's first ${FRAME_PROBE_PACKETS} packets (\`buildFrameSideDataArgs\`): the seed's command has no counterpart, so it is measured apart, with the same`,
     `method. It ran for ${files.length} file${files.length === 1 ? '' : 's'} and for none of the other ${others} (no SDR file is a candidate).`,
   ].join('\n');
   if (files.length === 0) return intro;

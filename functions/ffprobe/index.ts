@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { type StepReport, succeeded, tagAttempt } from '../lib/analysis';
-import { summariseFrames } from '../lib/bitstream-hdr';
 import { logger, tracer } from '../lib/commons';
 import { ConfigurationError, getIntegerFromEnv, getStringFromEnv } from '../lib/config';
 import { type FfprobeResult, type FfprobeSettings, probeAsset } from '../lib/ffprobe';
@@ -51,26 +51,29 @@ export interface FfprobeStepResult {
   step: StepReport;
 }
 
-const ffprobe = async (event: FfprobeEvent): Promise<FfprobeStepResult> => {
+const ffprobe = async (event: FfprobeEvent, context: Context): Promise<FfprobeStepResult> => {
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
-  const { result, faststartCheck, framesCheck } = await probeAsset(event.url, event, settings, event.size_bytes);
-  // The frames themselves are in the stored JSON; the log says what they showed.
+  const deadline = started + context.getRemainingTimeInMillis();
+  const { result, faststartCheck, framesCheck } = await probeAsset(event.url, event, settings, event.size_bytes, deadline);
+  // The frames themselves are in the stored JSON; the log says what they showed, or why there are none.
   const framesLog = framesCheck && {
     stream_index: framesCheck.stream_index,
     ms: framesCheck.ms,
-    ...(framesCheck.frames ? summariseFrames(framesCheck.frames).verdict : { error: framesCheck.error }),
+    ...framesCheck.verdict,
+    error: framesCheck.error,
   };
-  if (framesCheck?.error)
-    logger.warn('reading the first frames for HDR10+ and Dolby Vision failed; the summary keeps what the container says', {
+  if (framesCheck && (framesCheck.error || framesCheck.verdict?.frames_read === 0)) {
+    logger.warn('the first frames told nothing of HDR10+ or Dolby Vision; the summary keeps what the container says', {
       frames_check: framesLog,
     });
+  }
   logger.info('probed media', {
     ffprobe_ms: Date.now() - started,
     stored: 'ffprobe_output' in result.stored ? 'inline' : result.stored.ffprobe_output_location,
     format: result.media.format_name,
     ...(faststartCheck ? { faststart_check: faststartCheck } : {}),
-    ...(framesLog ? { frames_check: framesLog } : {}),
+    ...(framesLog && !framesCheck?.error ? { frames_check: framesLog } : {}),
     confinement,
   });
   return { result, step: succeeded(event.attempt, event.entered_at) };

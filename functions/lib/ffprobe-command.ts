@@ -30,8 +30,8 @@ export interface FfprobeOutput {
   format?: Record<string, unknown>;
   chapters?: Array<Record<string, unknown>>;
   programs?: Array<Record<string, unknown>>;
-  /** The first frames of an HDR candidate (bitstream-hdr.ts), their side data only: the step's second run, when it made one. */
-  frames?: Array<Record<string, unknown>>;
+  /** Not ffprobe's own section: the step's second run over an HDR candidate's first frames (bitstream-hdr.ts's FramesProbe), when it made one. */
+  frames_probe?: { stream_index: number; packets: number; frames: Array<Record<string, unknown>> };
 }
 
 const NETWORK_TIMEOUT_US = 15_000_000;
@@ -412,7 +412,7 @@ export function withoutInputUrl(output: FfprobeOutput): FfprobeOutput {
 
 export interface ProbeResult {
   output: FfprobeOutput;
-  /** The JSON exactly as stored: compact, `streams`, `format`, `chapters` and `programs`. */
+  /** ffprobe's JSON, compact: `streams`, `format`, `chapters` and `programs` (the step adds `frames_probe` when it makes a second run). */
   json: string;
 }
 

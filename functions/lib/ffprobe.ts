@@ -1,10 +1,10 @@
 /** The ffprobe step: probe the presigned URL, read an MP4's box order and an HDR candidate's first frames, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
-import { checkFrames, type FramesCheck, frameProbeCandidate } from './bitstream-hdr';
+import { checkFrames, type FramesCheck, type FramesProbe, frameProbeCandidate } from './bitstream-hdr';
 import { AccessDeniedError, NotMediaError, ProbeOutputTooLargeError, TransientError } from './errors';
 import { checkFaststart, type FaststartCheck } from './faststart';
 import { type FfprobeOutput, type ProbeLimits, runFfprobe } from './ffprobe-command';
 import type { MediaSummary } from './media-schema';
-import { summariseMedia } from './media-summary';
+import { type ProbeFacts, summariseMedia } from './media-summary';
 import type { OutputUpload } from './presign';
 
 /** Where the ffprobe JSON went: inline on the item, or to the results bucket when too large. */
@@ -92,32 +92,51 @@ function isMovFamily(output: FfprobeOutput): boolean {
     .some((name) => name === 'mov' || name === 'mp4');
 }
 
-/** The stored JSON with the second run's frames after the sections of the first. */
-function withFrames(json: string, frames: NonNullable<FramesCheck['frames']>): string {
-  return `${json.slice(0, -1)},"frames":${JSON.stringify(frames)}}`;
+/** The stored JSON with the second run after the sections of the first. */
+function withFramesProbe(json: string, probe: FramesProbe): string {
+  return `${json.slice(0, -1)},"frames_probe":${JSON.stringify(probe)}}`;
+}
+
+/** What the step must keep for itself after the second run: the upload of a large output, and its answer. */
+const AFTER_FRAMES_RESERVE_MS = 3_000;
+
+/**
+ * The first run's output and summary, with the second run's frames when it made one: its frames
+ * join the JSON the row keeps, so a later resummarise reads them as this step did. A summary the
+ * frames would push over the row's room keeps the first run's alone.
+ */
+function withFrames(output: FfprobeOutput, json: string, observed: ProbeFacts, check?: FramesCheck): { json: string; media: MediaSummary } {
+  const firstOnly = () => ({ json, media: summaryForRow(output, observed) });
+  if (!check?.probe) return firstOnly();
+  try {
+    return { json: withFramesProbe(json, check.probe), media: summaryForRow({ ...output, frames_probe: check.probe }, observed) };
+  } catch (error) {
+    if (!(error instanceof ProbeOutputTooLargeError)) throw error;
+    check.error = `not kept: ${error.message}`;
+    return firstOnly();
+  }
 }
 
 /**
  * Probes one URL and returns the stored output and the typed summary. An empty object is refused
  * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
- * An HDR candidate (bitstream-hdr.ts) gets a second, bounded run over its first frames.
+ * An HDR candidate (bitstream-hdr.ts) gets a second, bounded run over its first frames, within
+ * what is left before `deadline` (epoch ms; the Lambda's) after the upload's own budget.
  */
 export async function probeAsset(
   url: string,
   upload: OutputUpload,
   settings: FfprobeSettings,
   sizeBytes?: number | null,
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<ProbedAsset> {
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
   const observed = { faststart: faststartCheck?.faststart };
   const candidate = frameProbeCandidate(summaryForRow(output, observed));
-  const framesCheck = candidate ? await checkFrames(settings.ffprobePath, url, candidate, settings) : undefined;
-  // The frames join the JSON the row keeps, so a later resummarise reads them as this step did.
-  const probed = framesCheck?.frames
-    ? { output: { ...output, frames: framesCheck.frames }, json: withFrames(json, framesCheck.frames) }
-    : { output, json };
-  const media = summaryForRow(probed.output, observed);
-  return { result: { stored: await storeOutput(probed.json, upload, settings), media }, faststartCheck, framesCheck };
+  const timeLeftMs = Math.min(settings.timeoutMs, deadline - Date.now() - settings.uploadTimeoutMs - AFTER_FRAMES_RESERVE_MS);
+  const framesCheck = candidate ? await checkFrames(settings.ffprobePath, url, candidate, settings, timeLeftMs) : undefined;
+  const kept = withFrames(output, json, observed, framesCheck);
+  return { result: { stored: await storeOutput(kept.json, upload, settings), media: kept.media }, faststartCheck, framesCheck };
 }

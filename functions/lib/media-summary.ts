@@ -211,7 +211,7 @@ export function summariseMedia(output: FfprobeOutput, facts: ProbeFacts = {}): M
   const streams = sections(output.streams);
   const format: Section = output.format ?? {};
   const ofType = (type: string) => (stream: Section) => stream.codec_type === type;
-  const frames = output.frames ? summariseFrames(sections(output.frames)) : undefined;
+  const frames = output.frames_probe ? summariseFrames(output.frames_probe) : undefined;
   const summarised: Summarised = defined({
     schema_version: MEDIA_SCHEMA_VERSION,
     format_name: text(format.format_name),

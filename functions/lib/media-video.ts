@@ -201,7 +201,7 @@ function hdrOf(stream: Section, frames?: FramesRead): Hdr | undefined {
   if (sideData(stream, SIDE_DATA.hdr10Plus) || frames?.verdict.hdr10_plus) formats.push('HDR10+');
   if (transfer === 'arib-std-b67') formats.push('HLG');
   if (dolbyVision || frames?.verdict.dolby_vision_rpu) formats.push('Dolby Vision');
-  if (formats.length === 0 && !masteringDisplay && !contentLightLevel) return undefined;
+  if (formats.length === 0 && !masteringDisplay && !contentLightLevel && !frames) return undefined;
   return defined({
     formats,
     mastering_display: masteringDisplay,

@@ -401,7 +401,9 @@ export const CORPUS: CorpusFile[] = [
 
 /**
  * Files whose first frames the ffprobe step reads (functions/lib/bitstream-hdr.ts): their frame
- * documents, from exactly the step's second run over loopback HTTP, go to `frames-<version>/`.
+ * documents go to `frames-<version>/`, from the second run's arguments (`buildFrameSideDataArgs`)
+ * for stream 0, their only video stream, over loopback HTTP (without confine, which the unit tests
+ * do not need).
  */
 export const FRAME_FIXTURES = ['hdr10-hevc.mp4', 'hdr10plus-hevc.mp4', 'dolby-vision-rpu.mp4'];
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   checkFrames,
   FRAME_PROBE_PACKETS,
+  type FramesProbe,
   frameProbeCandidate,
   parseFramesDocument,
   summariseFrames,
@@ -13,8 +14,12 @@ import { summariseMedia } from '../../functions/lib/media-summary';
 import { allFixtures, FIXTURE_VERSIONS, fixturesOf } from './helpers/ffprobe-fixtures';
 
 const FRAMES = path.join(__dirname, 'fixtures');
-const framesOf = (version: string, file: string) =>
-  parseFramesDocument(readFileSync(path.join(FRAMES, `frames-${version}`, `${file}.json`), 'utf8'));
+/** A frames fixture as the step stores its second run: ffprobe's frames of stream 0, the corpus files' only video stream. */
+const framesOf = (version: string, file: string, streamIndex = 0): FramesProbe => ({
+  stream_index: streamIndex,
+  packets: FRAME_PROBE_PACKETS,
+  frames: parseFramesDocument(readFileSync(path.join(FRAMES, `frames-${version}`, `${file}.json`), 'utf8')),
+});
 
 describe('which video stream gets its first frames read', () => {
   /** HEVC with PQ or HLG, or 10-bit with no transfer stated; never SDR, never a codec the layer can't decode. */
@@ -47,7 +52,13 @@ describe('which video stream gets its first frames read', () => {
     ['10-bit HEVC that states an SDR transfer', stream({ color_transfer: 'bt709' }), false],
     ['10-bit HEVC in BT.2020 SDR', stream({ color_transfer: 'bt2020-10' }), false],
     ['8-bit HEVC with no transfer stated', stream({ pix_fmt: 'yuv420p' }), false],
-    ['10-bit HEVC with no transfer stated', stream({}), true],
+    ['10-bit HEVC with no colour stated at all (x265’s default, SDR as often as not)', stream({}), false],
+    ['10-bit HEVC with no transfer stated but BT.2020 primaries', stream({ color_primaries: 'bt2020' }), true],
+    [
+      '10-bit HEVC with no transfer stated in a Dolby Vision sample entry',
+      stream({ codec_tag_string: 'dvh1', codec_tag: '0x31687664' }),
+      true,
+    ],
     ['PQ AV1 (no decoder in the layer)', stream({ codec_name: 'av1', color_transfer: 'smpte2084' }), false],
     ['PQ ProRes (carries neither)', stream({ codec_name: 'prores', color_transfer: 'smpte2084' }), false],
     ['cover art', stream({ color_transfer: 'smpte2084', disposition: { attached_pic: 1 } }), false],
@@ -126,18 +137,21 @@ describe('the second run', () => {
   it('never throws: a run that fails is reported for the log, and the summary keeps what the container said', async () => {
     const limits: ProbeLimits = { timeoutMs: 5000, maxOutputBytes: 65536, memoryBudgetMiB: 256 };
     const video = { index: 0 };
-    const check = await checkFrames('/nonexistent/bin/ffprobe', 'http://127.0.0.1:9/a.mp4?X-Amz-Signature=s', video, limits);
+    const check = await checkFrames('/nonexistent/bin/ffprobe', 'http://127.0.0.1:9/a.mp4?X-Amz-Signature=s', video, limits, 5000);
     expect(check).toEqual({ stream_index: 0, ms: expect.any(Number), error: expect.stringMatching(/could not be started/) });
     expect(check.error).not.toContain('X-Amz-Signature');
+  });
+
+  it('is not started with too little time left before the step’s deadline', async () => {
+    const limits: ProbeLimits = { timeoutMs: 5000, maxOutputBytes: 65536, memoryBudgetMiB: 256 };
+    const check = await checkFrames('/nonexistent/bin/ffprobe', 'http://127.0.0.1:9/a.mp4', { index: 3 }, limits, 1500);
+    expect(check).toEqual({ stream_index: 3, ms: 0, error: "not started: 1500 ms left before the step's deadline" });
   });
 });
 
 describe('the summary with the frames of the second run in the ffprobe JSON', () => {
   const of = (file: string) => fixturesOf(file).filter((fixture) => fixture.version === '7.1')[0].output;
-  const withFrames = (file: string, streamIndex = 0): FfprobeOutput => ({
-    ...of(file),
-    frames: framesOf('7.1', file).map((frame) => ({ ...frame, stream_index: streamIndex })),
-  });
+  const withFrames = (file: string, streamIndex = 0): FfprobeOutput => ({ ...of(file), frames_probe: framesOf('7.1', file, streamIndex) });
 
   it('reads PQ only from the container of a file whose HDR metadata is all in its bitstream', () => {
     expect(summariseMedia(of('hdr10plus-hevc.mp4')).video[0].hdr).toEqual({ formats: ['PQ'] });
@@ -172,6 +186,17 @@ describe('the summary with the frames of the second run in the ffprobe JSON', ()
     const hdr = summariseMedia(withFrames('dolby-vision-rpu.mp4')).video[0].hdr;
     expect(hdr?.formats).toEqual(['PQ', 'HDR10', 'Dolby Vision']);
     expect(hdr).not.toHaveProperty('dolby_vision');
+  });
+
+  it('keeps the verdict of frames that showed nothing, and of a run that got no frame out', () => {
+    const sdrLooking = { ...of('dolby-vision-p5.mp4'), frames_probe: { stream_index: 0, packets: 8, frames: [] } };
+    expect(summariseMedia(sdrLooking).video[0].hdr?.frames).toEqual({
+      frames_read: 0,
+      hdr10_plus: false,
+      dolby_vision_rpu: false,
+      mastering_display: false,
+      content_light_level: false,
+    });
   });
 
   it('keeps the container’s static metadata over the frames’', () => {
