@@ -11,9 +11,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { insertRows, type LocalFile, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import type { PlainRow } from '../../cli/rows';
+import type { FfprobeOutput } from '../../functions/lib/ffprobe-command';
 import type { AudioStream, MediaSummary, SubtitleStream, VideoStream } from '../../functions/lib/media-schema';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { CORPUS, generateCorpus } from '../support/corpus';
+import { CORPUS, generateCorpus, HDR_CANDIDATES } from '../support/corpus';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -29,6 +30,8 @@ let dir: string;
 const media = new Map<string, MediaSummary>();
 /** Each corpus file's analysis status. */
 const statuses = new Map<string, unknown>();
+/** Each corpus file's ffprobe JSON as its row keeps it (all are small enough to stay inline). */
+const stored = new Map<string, FfprobeOutput>();
 /** Each corpus file's MediaInfo tracks. */
 const mediainfo = new Map<string, MediaInfoTrack[]>();
 
@@ -58,6 +61,7 @@ beforeAll(async () => {
     const file = String(item.movie_title);
     statuses.set(file, (item.analysis as { status?: unknown } | undefined)?.status);
     if (item.media) media.set(file, item.media as unknown as MediaSummary);
+    if (typeof item.ffprobe_output === 'string') stored.set(file, JSON.parse(item.ffprobe_output) as FfprobeOutput);
   }
 });
 
@@ -72,6 +76,15 @@ const mediaOf = (file: string): MediaSummary => {
   return found;
 };
 const rulesOf = (file: string) => mediaOf(file).findings.map((f) => f.rule);
+
+it('reads the first frames of the HDR candidates only, and keeps that run in the JSON the row stores', () => {
+  const probed = CORPUS.map((c) => c.file).filter((file) => stored.get(file)?.frames_probe !== undefined);
+  expect(probed.sort()).toEqual([...HDR_CANDIDATES].sort());
+  const run = stored.get('hdr10plus-hevc.mp4')?.frames_probe;
+  expect(run).toMatchObject({ stream_index: 0, packets: 8 });
+  expect(run?.frames.length).toBe(mediaOf('hdr10plus-hevc.mp4').video[0].hdr?.frames?.frames_read);
+  expect(run?.frames.length).toBeGreaterThan(0);
+});
 
 it('analyses every corpus file with version 2 of the summary', () => {
   expect(Object.fromEntries(statuses)).toEqual(Object.fromEntries(CORPUS.map((c) => [c.file, 'SUCCEEDED'])));
@@ -434,7 +447,7 @@ const DURATION_TOLERANCE_S = 0.011;
 const EXPLAINED: Record<string, string> = {
   'interlaced-tff.ts duration_s: ours 0.216, MediaInfo 0.16':
     "MPEG-TS stores no duration. ffprobe's is the span of the streams' timestamps (the MP2 audio runs 0.216 s from 1.43 s); " +
-    "MediaInfo's General duration comes from the transport stream's clock references. Its own stream durations (video 0.200 s, audio 0.216 s) agree with ffprobe's.",
+    "MediaInfo's General duration is not the streams' span (presumably it measures the transport stream's clock references; not checked in its source). Its own stream durations (video 0.200 s, audio 0.216 s) agree with ffprobe's.",
   'hdr10plus-hevc.mp4 video[0].hdr.formats HDR10: ours true, MediaInfo false':
     'MediaInfo names the dynamic metadata (HDR_Format "SMPTE ST 2094 App 4") and then lists no HDR10 compatibility, though it reports the same mastering display, MaxCLL and MaxFALL from the SEIs; ours says HDR10 for PQ with both, wherever they are carried.',
   'dolby-vision-rpu.mp4 video[0].hdr.formats Dolby Vision: ours true, MediaInfo false':

@@ -400,6 +400,22 @@ export const CORPUS: CorpusFile[] = [
 ];
 
 /**
+ * The corpus's HDR candidates (functions/lib/bitstream-hdr.ts), whose first frames the ffprobe step
+ * reads: HEVC with PQ or HLG, and dolby-vision-p5.mp4 (10-bit, no transfer stated, a dvh1 sample
+ * entry and a DOVI record). No SDR file, and not av1-10bit.mp4 (no AV1 decoder in the layer).
+ */
+export const HDR_CANDIDATES = [
+  'dolby-vision-p5.mp4',
+  'dolby-vision-p8.mp4',
+  'dolby-vision-rpu.mp4',
+  'hdr10-hevc.mkv',
+  'hdr10-hevc.mp4',
+  'hdr10plus-hevc.mp4',
+  'hlg-hevc.mkv',
+  'pq-no-metadata.mkv',
+];
+
+/**
  * Files whose first frames the ffprobe step reads (functions/lib/bitstream-hdr.ts): their frame
  * documents go to `frames-<version>/`, from the second run's arguments (`buildFrameSideDataArgs`)
  * for stream 0, their only video stream, over loopback HTTP (without confine, which the unit tests

@@ -11,6 +11,7 @@ import {
 } from '../../functions/lib/bitstream-hdr';
 import { buildFrameSideDataArgs, type FfprobeOutput, type ProbeLimits } from '../../functions/lib/ffprobe-command';
 import { summariseMedia } from '../../functions/lib/media-summary';
+import { HDR_CANDIDATES } from '../support/corpus';
 import { allFixtures, FIXTURE_VERSIONS, fixturesOf } from './helpers/ffprobe-fixtures';
 
 const FRAMES = path.join(__dirname, 'fixtures');
@@ -22,25 +23,13 @@ const framesOf = (version: string, file: string, streamIndex = 0): FramesProbe =
 });
 
 describe('which video stream gets its first frames read', () => {
-  /** HEVC with PQ or HLG, or 10-bit with no transfer stated; never SDR, never a codec the layer can't decode. */
-  const CANDIDATES = [
-    'dolby-vision-p5.mp4', // 10-bit HEVC, no transfer stated
-    'dolby-vision-p8.mp4',
-    'dolby-vision-rpu.mp4',
-    'hdr10-hevc.mkv',
-    'hdr10-hevc.mp4',
-    'hdr10plus-hevc.mp4',
-    'hlg-hevc.mkv',
-    'pq-no-metadata.mkv',
-  ];
-
   it.each(FIXTURE_VERSIONS)('ffprobe %s: exactly the HDR candidates of the corpus, and for each its video stream', (version) => {
     const fixtures = allFixtures().filter((fixture) => fixture.version === version);
     const chosen = fixtures.flatMap(({ file, output }) => {
       const candidate = frameProbeCandidate(summariseMedia(output));
       return candidate ? [[file, candidate.index]] : [];
     });
-    expect(chosen).toEqual(CANDIDATES.map((file) => [file, 0]));
+    expect(chosen).toEqual(HDR_CANDIDATES.map((file) => [file, 0]));
   });
 
   const stream = (fields: Record<string, unknown>): FfprobeOutput => ({
