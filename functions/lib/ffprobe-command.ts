@@ -171,12 +171,28 @@ function hardenedArgs(url: string, options: FfprobeArgOptions, request: string[]
 }
 
 /**
+ * Packets read while waiting for a stream's first timestamp (FFmpeg's default is 50). A WAV's
+ * packets carry none, so ffprobe reads that many of them; FFmpeg 7 made them 100 ms each (16 KiB
+ * at 48 kHz stereo, 4 KiB in 5.1), which tripled what a WAV probe read. 12 of the new packets read
+ * what 5.1's 50 did, and the metadata of every file of the benchmark and test corpora stays
+ * identical (BENCHMARKS.md, docs/ffprobe-layer.md).
+ */
+const MAX_TS_PROBE_PACKETS = 12;
+
+/**
  * The argument array for probing one URL: streams, container, chapters and programs. Chapters and
  * programs are read with the header either way: asking for them costs no I/O (measured with the
  * layer's ffprobe over loopback HTTP: the same requests and bytes).
  */
 export function buildFfprobeArgs(url: string, options: FfprobeArgOptions = {}): string[] {
-  return hardenedArgs(url, options, ['-show_streams', '-show_format', '-show_chapters', '-show_programs']);
+  // biome-ignore format: each option stays on one line with its value
+  return hardenedArgs(url, options, [
+    '-max_ts_probe', String(MAX_TS_PROBE_PACKETS),
+    '-show_streams',
+    '-show_format',
+    '-show_chapters',
+    '-show_programs',
+  ]);
 }
 
 /**

@@ -36,6 +36,8 @@ describe('buildFfprobeArgs', () => {
       '15000000',
       '-max_alloc',
       String(256 * 1024 * 1024),
+      '-max_ts_probe',
+      '12',
       '-show_streams',
       '-show_format',
       '-show_chapters',
