@@ -48,6 +48,8 @@ interface Settings {
   burst: number;
   batchRounds: number;
   singles: number;
+  /** Inserts of the load run; none in the quick run. */
+  load: number;
 }
 
 function settingsFrom(argv: string[]): Settings {
@@ -55,8 +57,8 @@ function settingsFrom(argv: string[]): Settings {
   if (unknown.length) throw new Error(`unknown argument ${unknown[0]}; usage: npm run bench [-- --quick]`);
   const quick = argv.includes('--quick');
   return quick
-    ? { quick, tracedRuns: 3, timedRuns: 5, initRuns: 5, burst: 50, batchRounds: 2, singles: 2 }
-    : { quick, tracedRuns: 7, timedRuns: 9, initRuns: 15, burst: 300, batchRounds: 5, singles: 4 };
+    ? { quick, tracedRuns: 3, timedRuns: 5, initRuns: 5, burst: 50, batchRounds: 2, singles: 2, load: 0 }
+    : { quick, tracedRuns: 7, timedRuns: 9, initRuns: 15, burst: 300, batchRounds: 5, singles: 4, load: 5000 };
 }
 
 async function firstLine(command: string, args: string[]): Promise<string> {
@@ -127,6 +129,9 @@ async function main(argv: string[]): Promise<void> {
         REPOSITORY_ROOT,
         {
           keys: corpus.map((f) => f.key),
+          load: settings.load,
+          // The small files (the quick corpus): the load run is about the pipeline, not ffprobe on 1 GB files.
+          loadKeys: corpus.filter((f) => !f.fullOnly).map((f) => f.key),
           burst: settings.burst,
           batchRounds: settings.batchRounds,
           singles: settings.singles,

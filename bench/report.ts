@@ -177,7 +177,15 @@ function checks(r: BenchResults): Check[] {
       result: failures.map((f) => `${f.key}: ${[...f.probe.ours.failures, ...f.probe.seed.failures][0]}`).join('; '),
       ok: false,
     });
-  for (const s of r.pipeline.scenarios) {
+  const load = r.pipeline.scenarios.find((s) => s.name === 'load');
+  if (load) {
+    out.push({
+      target: `under load (${load.assets} inserts at once): 0 lost, 0 spurious failures`,
+      result: `${load.assets - load.lost - load.failed} succeeded, ${load.failed} failed, ${load.lost} lost; ${load.throughputPerSecond.toFixed(1)} assets/s, drained in ${formatMs(load.wallMs)}`,
+      ok: load.lost === 0 && load.failed === 0,
+    });
+  }
+  for (const s of r.pipeline.scenarios.filter((scenario) => scenario !== load)) {
     out.push({
       target: `pipeline overhead ≤ 25 % of end-to-end time (${s.name})`,
       result:
@@ -366,7 +374,7 @@ function scenarioTable(scenarios: ScenarioSummary[]): string {
     ],
     scenarios.map((s) => [
       s.name,
-      `${s.assets}${s.failed ? ` (${s.failed} failed)` : ''}`,
+      `${s.assets}${s.failed ? ` (${s.failed} failed)` : ''}${s.lost ? ` (${s.lost} lost)` : ''}`,
       formatMs(s.e2eMs.p50),
       formatMs(s.e2eMs.p95),
       formatMs(s.ffprobeMs.p50),
