@@ -1,0 +1,227 @@
+/**
+ * The capacity model of docs/capacity.md: how long the stream path takes to drain a burst of
+ * inserts, and a backfill of N rows, and which limit binds, from the step timings `npm run bench`
+ * measured (bench/out/results.json) and AWS's published quotas (cited in docs/capacity.md).
+ *
+ *   npm run capacity [-- --burst 10000 --rows 1000000 --shards 4 --parallelization 4 …]
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { PipelineResult } from './pipeline';
+import type { FileMeasurement } from './probe';
+import { median, percentile } from './stats';
+
+/** What one analysis costs on AWS, from the local measurements and the assumed network. */
+export interface AnalysisTime {
+  /** One row: presign, ffprobe (with its requests over the network) and update, one after the other. */
+  p50Ms: number;
+  /** The slowest row of a batch sets the batch's time: the Map waits for all of them. */
+  p95Ms: number;
+}
+
+export interface ModelInputs {
+  analysis: AnalysisTime;
+  /** Rows per execution (the pipe's batch size; the backfill's batches). */
+  batchSize: number;
+  /** DynamoDB Streams shards the burst lands on (AWS does not publish how many; an assumption). */
+  shards: number;
+  /** The pipe's ParallelizationFactor. */
+  parallelization: number;
+  /** Concurrent Lambda executions the account may give the stack (default quota 1,000). */
+  lambdaConcurrency: number;
+  /** Concurrent pipe executions in the account (1,000, or 3,000 in us-east-1, us-west-2, eu-west-1). */
+  pipeConcurrency: number;
+  /** Write request units per second the table takes (a new on-demand table: 4,000). */
+  tableWriteUnits: number;
+  /** Write units of one analysis's UpdateItem: 1 per KB of the item it writes. */
+  writeUnitsPerRow: number;
+  /** S3 GET and HEAD requests per second of one prefix (5,500), and the requests one analysis makes. */
+  s3RequestsPerSecond: number;
+  s3RequestsPerRow: number;
+}
+
+export interface Bound {
+  limit: string;
+  rowsPerSecond: number;
+}
+
+export interface Prediction {
+  rows: number;
+  seconds: number;
+  bounds: Bound[];
+  /** The bound with the lowest rate: what the time is set by. */
+  binding: Bound;
+}
+
+/** Seconds one execution of `batchSize` rows takes: the Map runs them at once, so its slowest row (a row's time includes the state transitions). */
+export function executionSeconds(inputs: Pick<ModelInputs, 'analysis' | 'batchSize'>): number {
+  return (inputs.batchSize > 1 ? inputs.analysis.p95Ms : inputs.analysis.p50Ms) / 1000;
+}
+
+/** The limits every path shares: Lambda concurrency, the table's writes, S3's requests per prefix. */
+function sharedBounds(inputs: ModelInputs): Bound[] {
+  const perRowSeconds = inputs.analysis.p50Ms / 1000;
+  return [
+    // One Lambda runs per row at any time (presign, then ffprobe, then update).
+    { limit: `Lambda concurrency (${inputs.lambdaConcurrency})`, rowsPerSecond: inputs.lambdaConcurrency / perRowSeconds },
+    {
+      limit: `table writes (${inputs.tableWriteUnits} WRU/s, ${inputs.writeUnitsPerRow} per row)`,
+      rowsPerSecond: inputs.tableWriteUnits / inputs.writeUnitsPerRow,
+    },
+    {
+      limit: `S3 requests of one prefix (${inputs.s3RequestsPerSecond}/s, ${inputs.s3RequestsPerRow} per row)`,
+      rowsPerSecond: inputs.s3RequestsPerSecond / inputs.s3RequestsPerRow,
+    },
+  ];
+}
+
+function predict(rows: number, bounds: Bound[]): Prediction {
+  const binding = bounds.reduce((low, bound) => (bound.rowsPerSecond < low.rowsPerSecond ? bound : low));
+  return { rows, seconds: rows / binding.rowsPerSecond, bounds, binding };
+}
+
+/**
+ * A burst of `rows` inserts on the stream path: the pipe runs `parallelization` batches of each
+ * shard at once, each a synchronous Express execution of `batchSize` rows.
+ */
+export function burstDrain(rows: number, inputs: ModelInputs): Prediction {
+  const executions = Math.min(inputs.shards * inputs.parallelization, inputs.pipeConcurrency);
+  return predict(rows, [
+    {
+      limit: `pipe: ${inputs.shards} shards × ParallelizationFactor ${inputs.parallelization} = ${executions} executions of ${inputs.batchSize} rows`,
+      rowsPerSecond: (executions * inputs.batchSize) / executionSeconds(inputs),
+    },
+    ...sharedBounds(inputs),
+  ]);
+}
+
+/** The operator's backfill today: `--rate` executions of 10 rows started per second, at most `--concurrency` starts in flight. */
+export function laptopBackfill(rows: number, inputs: ModelInputs, rate: number): Prediction {
+  return predict(rows, [
+    { limit: `backfill --rate ${rate} (executions of 10 rows per second)`, rowsPerSecond: rate * 10 },
+    ...sharedBounds(inputs),
+  ]);
+}
+
+/**
+ * A backfill as a Distributed Map of Express executions of `batchSize` rows each, `mapConcurrency`
+ * at once (the design of docs/capacity.md; not built yet): Step Functions starts Express children at
+ * up to 1,000 a second.
+ */
+export function distributedMapBackfill(rows: number, inputs: ModelInputs, mapConcurrency: number): Prediction {
+  return predict(rows, [
+    {
+      limit: `Map concurrency (${mapConcurrency} executions of ${inputs.batchSize} rows)`,
+      rowsPerSecond: (mapConcurrency * inputs.batchSize) / executionSeconds(inputs),
+    },
+    { limit: 'Distributed Map child starts (1,000 Express executions/s)', rowsPerSecond: 1000 * inputs.batchSize },
+    ...sharedBounds(inputs),
+  ]);
+}
+
+/** What the benchmark measured that the model needs: per-row step times with no queueing, and the probe's requests. */
+export interface Measured {
+  presignMs: number[];
+  ffprobeMs: number[];
+  /** Start to recorded minus presign and ffprobe: the update, the state transitions, the invocations. */
+  restMs: number[];
+  /** Requests ffprobe made per file (ours, the median of the traced runs). */
+  probeRequests: number[];
+}
+
+export function measuredFrom(results: { pipeline: PipelineResult; corpus: Array<{ probe?: FileMeasurement }> }): Measured {
+  const rows = results.pipeline.timings['full batches'] ?? [];
+  if (rows.length === 0) throw new Error('bench/out/results.json has no "full batches" timings: run `npm run bench` first');
+  return {
+    presignMs: rows.map((row) => row.presignMs),
+    ffprobeMs: rows.map((row) => row.ffprobeMs),
+    restMs: rows.map((row) => row.recordedAt - row.startedAt - row.presignMs - row.ffprobeMs),
+    probeRequests: results.corpus.flatMap((file) => (file.probe ? [median(file.probe.ours.requests)] : [])),
+  };
+}
+
+/**
+ * One analysis on AWS: the local step times, plus for each of ffprobe's requests a new TLS
+ * connection to S3 (TCP and TLS handshakes, then the request: 3 round trips) and S3's time to first
+ * byte, plus a round trip for presign's HeadObject and for the update's UpdateItem.
+ */
+export function analysisTime(measured: Measured, network: { rttMs: number; firstByteMs: number }): AnalysisTime {
+  const requests = median(measured.probeRequests);
+  const networkMs = requests * (3 * network.rttMs + network.firstByteMs) + 2 * (network.rttMs + network.firstByteMs);
+  const local = measured.presignMs.map((presign, i) => presign + measured.ffprobeMs[i] + measured.restMs[i]);
+  return { p50Ms: median(local) + networkMs, p95Ms: percentile(local, 95) + networkMs };
+}
+
+const duration = (seconds: number): string =>
+  seconds < 120 ? `${seconds.toFixed(0)} s` : seconds < 7200 ? `${(seconds / 60).toFixed(1)} min` : `${(seconds / 3600).toFixed(1)} h`;
+
+export function renderPrediction(title: string, prediction: Prediction): string {
+  const lines = [
+    `${title}: ${prediction.rows.toLocaleString('en')} rows in ${duration(prediction.seconds)}, bound by ${prediction.binding.limit}`,
+  ];
+  for (const bound of [...prediction.bounds].sort((a, b) => a.rowsPerSecond - b.rowsPerSecond)) {
+    lines.push(`  ${bound.rowsPerSecond.toFixed(0).padStart(8)} rows/s  ${bound.limit}`);
+  }
+  return lines.join('\n');
+}
+
+function main(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      results: { type: 'string', default: path.join(__dirname, 'out', 'results.json') },
+      burst: { type: 'string', default: '10000' },
+      rows: { type: 'string', default: '1000000' },
+      shards: { type: 'string', default: '4' },
+      parallelization: { type: 'string', default: '4' },
+      'batch-size': { type: 'string', default: '10' },
+      'rtt-ms': { type: 'string', default: '2' },
+      'first-byte-ms': { type: 'string', default: '20' },
+      'lambda-concurrency': { type: 'string', default: '1000' },
+      'pipe-concurrency': { type: 'string', default: '1000' },
+      'table-write-units': { type: 'string', default: '4000' },
+      'write-units-per-row': { type: 'string', default: '5' },
+      'backfill-rate': { type: 'string', default: '2' },
+      'map-concurrency': { type: 'string', default: '60' },
+    },
+  });
+  const number = (name: keyof typeof values): number => {
+    const value = Number(values[name]);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, not ${values[name]}`);
+    return value;
+  };
+  const results = JSON.parse(readFileSync(String(values.results), 'utf8'));
+  const measured = measuredFrom(results);
+  const analysis = analysisTime(measured, { rttMs: number('rtt-ms'), firstByteMs: number('first-byte-ms') });
+  const inputs: ModelInputs = {
+    analysis,
+    batchSize: number('batch-size'),
+    shards: number('shards'),
+    parallelization: number('parallelization'),
+    lambdaConcurrency: number('lambda-concurrency'),
+    pipeConcurrency: number('pipe-concurrency'),
+    tableWriteUnits: number('table-write-units'),
+    writeUnitsPerRow: number('write-units-per-row'),
+    s3RequestsPerSecond: 5500,
+    s3RequestsPerRow: median(measured.probeRequests) + 1,
+  };
+  console.log(
+    `one analysis: ${analysis.p50Ms.toFixed(0)} ms at p50, ${analysis.p95Ms.toFixed(0)} ms at p95 (measured ${results.date}, plus the network); ` +
+      `an execution of ${inputs.batchSize} rows: ${(executionSeconds(inputs) * 1000).toFixed(0)} ms\n`,
+  );
+  console.log(renderPrediction('stream path, a burst', burstDrain(number('burst'), inputs)));
+  console.log();
+  console.log(renderPrediction('backfill today (the CLI)', laptopBackfill(number('rows'), inputs, number('backfill-rate'))));
+  console.log();
+  console.log(renderPrediction('backfill on a Distributed Map', distributedMapBackfill(number('rows'), inputs, number('map-concurrency'))));
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}
