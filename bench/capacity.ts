@@ -166,55 +166,70 @@ export function renderPrediction(title: string, prediction: Prediction): string 
   return lines.join('\n');
 }
 
+/** The model's inputs besides the measurements, as `npm run capacity` takes them, and their defaults (docs/capacity.md says why). */
+export const DEFAULT_ASSUMPTIONS = {
+  burst: 10_000,
+  rows: 1_000_000,
+  shards: 4,
+  parallelization: 4,
+  'batch-size': 10,
+  'rtt-ms': 2,
+  'first-byte-ms': 20,
+  'lambda-concurrency': 1000,
+  'pipe-concurrency': 1000,
+  'table-write-units': 4000,
+  'write-units-per-row': 5,
+  'backfill-rate': 2,
+  'map-concurrency': 60,
+};
+export type Assumptions = typeof DEFAULT_ASSUMPTIONS;
+
+/** The model's three predictions for a measurement and a set of assumptions, as text: what `npm run capacity` prints and BENCHMARKS.md shows. */
+export function renderModel(measured: Measured, measuredOn: string, assumptions: Assumptions = DEFAULT_ASSUMPTIONS): string {
+  const analysis = analysisTime(measured, { rttMs: assumptions['rtt-ms'], firstByteMs: assumptions['first-byte-ms'] });
+  const inputs: ModelInputs = {
+    analysis,
+    batchSize: assumptions['batch-size'],
+    shards: assumptions.shards,
+    parallelization: assumptions.parallelization,
+    lambdaConcurrency: assumptions['lambda-concurrency'],
+    pipeConcurrency: assumptions['pipe-concurrency'],
+    tableWriteUnits: assumptions['table-write-units'],
+    writeUnitsPerRow: assumptions['write-units-per-row'],
+    s3RequestsPerSecond: 5500,
+    s3RequestsPerRow: median(measured.probeRequests) + 1,
+  };
+  return [
+    `one analysis: ${analysis.p50Ms.toFixed(0)} ms at p50, ${analysis.p95Ms.toFixed(0)} ms at p95 (measured ${measuredOn}, plus the network); ` +
+      `an execution of ${inputs.batchSize} rows: ${(executionSeconds(inputs) * 1000).toFixed(0)} ms`,
+    '',
+    renderPrediction('stream path, a burst', burstDrain(assumptions.burst, inputs)),
+    '',
+    renderPrediction('backfill today (the CLI)', laptopBackfill(assumptions.rows, inputs, assumptions['backfill-rate'])),
+    '',
+    renderPrediction('backfill on a Distributed Map', distributedMapBackfill(assumptions.rows, inputs, assumptions['map-concurrency'])),
+  ].join('\n');
+}
+
 function main(argv: string[]): void {
+  const names = Object.keys(DEFAULT_ASSUMPTIONS) as Array<keyof Assumptions>;
   const { values } = parseArgs({
     args: argv,
     options: {
       results: { type: 'string', default: path.join(__dirname, 'out', 'results.json') },
-      burst: { type: 'string', default: '10000' },
-      rows: { type: 'string', default: '1000000' },
-      shards: { type: 'string', default: '4' },
-      parallelization: { type: 'string', default: '4' },
-      'batch-size': { type: 'string', default: '10' },
-      'rtt-ms': { type: 'string', default: '2' },
-      'first-byte-ms': { type: 'string', default: '20' },
-      'lambda-concurrency': { type: 'string', default: '1000' },
-      'pipe-concurrency': { type: 'string', default: '1000' },
-      'table-write-units': { type: 'string', default: '4000' },
-      'write-units-per-row': { type: 'string', default: '5' },
-      'backfill-rate': { type: 'string', default: '2' },
-      'map-concurrency': { type: 'string', default: '60' },
+      ...Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
     },
   });
-  const number = (name: keyof typeof values): number => {
-    const value = Number(values[name]);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, not ${values[name]}`);
-    return value;
-  };
+  const assumptions = { ...DEFAULT_ASSUMPTIONS };
+  for (const name of names) {
+    const given = (values as Record<string, string | undefined>)[name];
+    if (given === undefined) continue;
+    const value = Number(given);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, not ${given}`);
+    assumptions[name] = value;
+  }
   const results = JSON.parse(readFileSync(String(values.results), 'utf8'));
-  const measured = measuredFrom(results);
-  const analysis = analysisTime(measured, { rttMs: number('rtt-ms'), firstByteMs: number('first-byte-ms') });
-  const inputs: ModelInputs = {
-    analysis,
-    batchSize: number('batch-size'),
-    shards: number('shards'),
-    parallelization: number('parallelization'),
-    lambdaConcurrency: number('lambda-concurrency'),
-    pipeConcurrency: number('pipe-concurrency'),
-    tableWriteUnits: number('table-write-units'),
-    writeUnitsPerRow: number('write-units-per-row'),
-    s3RequestsPerSecond: 5500,
-    s3RequestsPerRow: median(measured.probeRequests) + 1,
-  };
-  console.log(
-    `one analysis: ${analysis.p50Ms.toFixed(0)} ms at p50, ${analysis.p95Ms.toFixed(0)} ms at p95 (measured ${results.date}, plus the network); ` +
-      `an execution of ${inputs.batchSize} rows: ${(executionSeconds(inputs) * 1000).toFixed(0)} ms\n`,
-  );
-  console.log(renderPrediction('stream path, a burst', burstDrain(number('burst'), inputs)));
-  console.log();
-  console.log(renderPrediction('backfill today (the CLI)', laptopBackfill(number('rows'), inputs, number('backfill-rate'))));
-  console.log();
-  console.log(renderPrediction('backfill on a Distributed Map', distributedMapBackfill(number('rows'), inputs, number('map-concurrency'))));
+  console.log(renderModel(measuredFrom(results), results.date, assumptions));
 }
 
 if (require.main === module) {

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -54,7 +54,7 @@ interface Settings {
 
 function settingsFrom(argv: string[]): Settings {
   const unknown = argv.filter((a) => a !== '--quick');
-  if (unknown.length) throw new Error(`unknown argument ${unknown[0]}; usage: npm run bench [-- --quick]`);
+  if (unknown.length) throw new Error(`unknown argument ${unknown[0]}; usage: npm run bench [-- --quick | --report-only]`);
   const quick = argv.includes('--quick');
   return quick
     ? { quick, tracedRuns: 3, timedRuns: 5, initRuns: 5, burst: 50, batchRounds: 2, singles: 2, load: 0 }
@@ -77,7 +77,15 @@ function requireTools(): void {
   }
 }
 
+/** Writes BENCHMARKS.md again from the last run's bench/out/results.json, measuring nothing: for a change to the report alone. */
+async function reportOnly(): Promise<void> {
+  const results = JSON.parse(await readFile(path.join(REPOSITORY_ROOT, 'bench', 'out', 'results.json'), 'utf8')) as BenchResults;
+  await writeFile(path.join(REPOSITORY_ROOT, 'BENCHMARKS.md'), renderReport(results));
+  log(`BENCHMARKS.md written again from the run of ${results.date}`);
+}
+
 async function main(argv: string[]): Promise<void> {
+  if (argv.length === 1 && argv[0] === '--report-only') return reportOnly();
   const settings = settingsFrom(argv);
   requireTools();
   const began = Date.now();
