@@ -14,7 +14,7 @@ import type { PlainRow } from '../../cli/rows';
 import type { FfprobeOutput } from '../../functions/lib/ffprobe-command';
 import type { AudioStream, MediaSummary, SubtitleStream, VideoStream } from '../../functions/lib/media-schema';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { CORPUS, generateCorpus, HDR_CANDIDATES } from '../support/corpus';
+import { BT2020_PQ, CORPUS, generateCorpus, HDR_CANDIDATES, MASTERING_DISPLAY } from '../support/corpus';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -91,17 +91,7 @@ it('analyses every corpus file with version 2 of the summary', () => {
   for (const c of CORPUS) expect(mediaOf(c.file).schema_version).toBe(2);
 });
 
-/** Mastering display of the HDR10 and Dolby Vision 8.1 files: Display P3 primaries, D65, 0.005–1000 cd/m² (tests/support/corpus.ts's MDCV). */
-const P3_D65_1000 = {
-  red: { x: 0.68, y: 0.32 },
-  green: { x: 0.265, y: 0.69 },
-  blue: { x: 0.15, y: 0.06 },
-  white_point: { x: 0.3127, y: 0.329 },
-  min_luminance: 0.005,
-  max_luminance: 1000,
-};
-const BT2020_PQ = { range: 'tv', primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc' };
-const HDR10 = { formats: ['PQ', 'HDR10'], mastering_display: P3_D65_1000, content_light_level: { max_cll: 1000, max_fall: 400 } };
+const HDR10 = { formats: ['PQ', 'HDR10'], mastering_display: MASTERING_DISPLAY, content_light_level: { max_cll: 1000, max_fall: 400 } };
 
 /** What each file's summary must hold (toMatchObject: lists are compared whole, entries field by field) and the rules it sets off, in the table's order. */
 const EXPECTED: Array<[file: string, expected: Record<string, unknown>, rules: string[]]> = [

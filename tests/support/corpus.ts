@@ -52,6 +52,17 @@ export interface CorpusFile {
 const ZEROS = '00'.repeat(19);
 /** `mdcv`: G(0.265,0.69) B(0.15,0.06) R(0.68,0.32) WP(0.3127,0.329), 1000 / 0.005 cd/m². */
 const MDCV = '33c286c41d4c0bb884d03e803d1340420098968000000032';
+/** What the media summary reads from MDCV (and from x265's SEI of the same display): Display P3 primaries, D65, 0.005–1000 cd/m². */
+export const MASTERING_DISPLAY = {
+  red: { x: 0.68, y: 0.32 },
+  green: { x: 0.265, y: 0.69 },
+  blue: { x: 0.15, y: 0.06 },
+  white_point: { x: 0.3127, y: 0.329 },
+  min_luminance: 0.005,
+  max_luminance: 1000,
+};
+/** The colour of the corpus's PQ files, in ffprobe's names. */
+export const BT2020_PQ = { range: 'tv', primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc' };
 /** `clli`: MaxCLL 1000, MaxFALL 400. */
 const CLLI = '03e80190';
 const X265_PQ = 'log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:range=limited';

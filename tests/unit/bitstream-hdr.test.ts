@@ -11,7 +11,7 @@ import {
 } from '../../functions/lib/bitstream-hdr';
 import { buildFrameSideDataArgs, type FfprobeOutput, type ProbeLimits } from '../../functions/lib/ffprobe-command';
 import { summariseMedia } from '../../functions/lib/media-summary';
-import { HDR_CANDIDATES } from '../support/corpus';
+import { HDR_CANDIDATES, MASTERING_DISPLAY } from '../support/corpus';
 import { allFixtures, FIXTURE_VERSIONS, fixturesOf } from './helpers/ffprobe-fixtures';
 
 const FRAMES = path.join(__dirname, 'fixtures');
@@ -150,14 +150,7 @@ describe('the summary with the frames of the second run in the ffprobe JSON', ()
     const media = summariseMedia(withFrames('hdr10plus-hevc.mp4'));
     expect(media.video[0].hdr).toEqual({
       formats: ['PQ', 'HDR10', 'HDR10+'],
-      mastering_display: {
-        red: { x: 0.68, y: 0.32 },
-        green: { x: 0.265, y: 0.69 },
-        blue: { x: 0.15, y: 0.06 },
-        white_point: { x: 0.3127, y: 0.329 },
-        min_luminance: 0.005,
-        max_luminance: 1000,
-      },
+      mastering_display: MASTERING_DISPLAY,
       content_light_level: { max_cll: 1000, max_fall: 400 },
       frames: {
         frames_read: expect.any(Number),

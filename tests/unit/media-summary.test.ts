@@ -10,6 +10,7 @@ import { RULES } from '../../functions/lib/media-findings';
 import type { MediaSummary, MediaSummaryV1 } from '../../functions/lib/media-schema';
 import { describeMedia, LIST_CAPS, summariseMedia } from '../../functions/lib/media-summary';
 import { chromaSubsampling, parseFrameRate, pixelFormatDepth } from '../../functions/lib/media-video';
+import { BT2020_PQ, MASTERING_DISPLAY } from '../support/corpus';
 import mkv from './fixtures/mkv-subtitles.json';
 import mp3 from './fixtures/mp3-cover-art.json';
 import mp4 from './fixtures/mp4-h264-aac.json';
@@ -18,15 +19,6 @@ import { allFixtures, FIXTURE_VERSIONS, fixturesOf } from './helpers/ffprobe-fix
 
 const summary = (doc: unknown) => summariseMedia(doc as FfprobeOutput);
 const LAVF = expect.stringMatching(/^Lavf\d/);
-const MASTERING = {
-  red: { x: 0.68, y: 0.32 },
-  green: { x: 0.265, y: 0.69 },
-  blue: { x: 0.15, y: 0.06 },
-  white_point: { x: 0.3127, y: 0.329 },
-  min_luminance: 0.005,
-  max_luminance: 1000,
-};
-const BT2020_PQ = { range: 'tv', primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc' };
 
 /**
  * What every version's ffprobe must make of each file: values that belong to the media, not to the
@@ -53,7 +45,7 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>]> = [
           bit_depth: 10,
           chroma_subsampling: '4:2:0',
           color: BT2020_PQ,
-          hdr: { formats: ['PQ', 'HDR10'], mastering_display: MASTERING, content_light_level: { max_cll: 1000, max_fall: 400 } },
+          hdr: { formats: ['PQ', 'HDR10'], mastering_display: MASTERING_DISPLAY, content_light_level: { max_cll: 1000, max_fall: 400 } },
           frame_rate: 24,
           frame_rate_fraction: '24/1',
           scan_type: 'progressive',
@@ -70,7 +62,7 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>]> = [
         expect.objectContaining({
           codec: 'hevc',
           color: BT2020_PQ,
-          hdr: { formats: ['PQ', 'HDR10'], mastering_display: MASTERING, content_light_level: { max_cll: 1000, max_fall: 400 } },
+          hdr: { formats: ['PQ', 'HDR10'], mastering_display: MASTERING_DISPLAY, content_light_level: { max_cll: 1000, max_fall: 400 } },
           duration_s: 0.25,
         }),
       ],
@@ -97,7 +89,7 @@ const EXPECTED: Array<[file: string, expected: Record<string, unknown>]> = [
           codec_tag: 'hvc1',
           hdr: {
             formats: ['PQ', 'HDR10', 'Dolby Vision'],
-            mastering_display: MASTERING,
+            mastering_display: MASTERING_DISPLAY,
             content_light_level: { max_cll: 1000, max_fall: 400 },
             dolby_vision: { profile: 8, level: 6, bl_compatibility_id: 1, rpu: true, el: false, bl: true },
           },
