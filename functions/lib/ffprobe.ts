@@ -105,15 +105,21 @@ const AFTER_FRAMES_RESERVE_MS = 3_000;
  * join the JSON the row keeps, so a later resummarise reads them as this step did. A summary the
  * frames would push over the row's room keeps the first run's alone.
  */
-function withFrames(output: FfprobeOutput, json: string, observed: ProbeFacts, check?: FramesCheck): { json: string; media: MediaSummary } {
-  const firstOnly = () => ({ json, media: summaryForRow(output, observed) });
-  if (!check?.probe) return firstOnly();
+function withFrames(
+  first: { output: FfprobeOutput; json: string; media: MediaSummary },
+  observed: ProbeFacts,
+  check?: FramesCheck,
+): { json: string; media: MediaSummary } {
+  if (!check?.probe) return first;
   try {
-    return { json: withFramesProbe(json, check.probe), media: summaryForRow({ ...output, frames_probe: check.probe }, observed) };
+    return {
+      json: withFramesProbe(first.json, check.probe),
+      media: summaryForRow({ ...first.output, frames_probe: check.probe }, observed),
+    };
   } catch (error) {
     if (!(error instanceof ProbeOutputTooLargeError)) throw error;
     check.error = `not kept: ${error.message}`;
-    return firstOnly();
+    return first;
   }
 }
 
@@ -134,9 +140,10 @@ export async function probeAsset(
   const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
   const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
   const observed = { faststart: faststartCheck?.faststart };
-  const candidate = frameProbeCandidate(summaryForRow(output, observed));
+  const media = summaryForRow(output, observed);
+  const candidate = frameProbeCandidate(media);
   const timeLeftMs = Math.min(settings.timeoutMs, deadline - Date.now() - settings.uploadTimeoutMs - AFTER_FRAMES_RESERVE_MS);
   const framesCheck = candidate ? await checkFrames(settings.ffprobePath, url, candidate, settings, timeLeftMs) : undefined;
-  const kept = withFrames(output, json, observed, framesCheck);
+  const kept = withFrames({ output, json, media }, observed, framesCheck);
   return { result: { stored: await storeOutput(kept.json, upload, settings), media: kept.media }, faststartCheck, framesCheck };
 }

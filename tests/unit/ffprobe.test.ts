@@ -3,7 +3,7 @@
  * presigned GET the faststart check reads through, and the presigned PUT of a large output. Where
  * the JSON is kept, how the upload fails, what the faststart check costs.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -224,5 +224,62 @@ describe('probeAsset', () => {
       name: 'ProbeOutputTooLargeError',
       message: expect.stringMatching(/^the media summary of 500 streams is \d+ KiB, more than the 64 KiB a row keeps for it$/),
     });
+  });
+});
+
+describe('probeAsset on an HDR candidate: the second run over the first frames', () => {
+  const fixtures = path.join(__dirname, 'fixtures');
+  /** The HDR10+ file of the corpus as ffprobe 7.1 printed it, as Matroska, so no faststart GET is made. */
+  const hevcPq = (() => {
+    const doc = JSON.parse(readFileSync(path.join(fixtures, 'ffprobe-7.1', 'hdr10plus-hevc.mp4.json'), 'utf8'));
+    return { ...doc, format: { ...doc.format, format_name: 'matroska,webm' } };
+  })();
+  /** A fake ffprobe that prints the document, or for a run with -show_frames, `framesOutput` (with `framesExit`). */
+  const twoRuns = (name: string, framesOutput: string, framesExit = 0) => {
+    const probe = fake.reportingUrl(`${name}-probe`, hevcPq);
+    writeFileSync(fake.path(`${name}.frames`), framesOutput);
+    return fake.script(
+      name,
+      `case " $* " in *" -show_frames "*) /bin/cat '${fake.path(`${name}.frames`)}'; exit ${framesExit};; esac\nexec '${probe}' "$@"`,
+    );
+  };
+
+  it('adds what the frames showed to the summary and keeps the run in the stored JSON', async () => {
+    const frames = readFileSync(path.join(fixtures, 'frames-7.1', 'hdr10plus-hevc.mp4.json'), 'utf8');
+    const script = twoRuns('hdr10plus', frames);
+    const { result, framesCheck } = await probeAsset(presignedUrl('2'.repeat(64)), upload, { ...settings, ffprobePath: script });
+    expect(result.media.video[0].hdr?.formats).toEqual(['PQ', 'HDR10', 'HDR10+']);
+    expect(framesCheck).toMatchObject({ stream_index: 0, verdict: { hdr10_plus: true, dolby_vision_rpu: false } });
+    const stored = 'ffprobe_output' in result.stored ? JSON.parse(result.stored.ffprobe_output) : undefined;
+    expect(stored?.frames_probe).toMatchObject({ stream_index: 0, packets: 8 });
+    expect(stored?.frames_probe.frames.length).toBe(framesCheck?.verdict?.frames_read);
+  });
+
+  it('keeps what the container says when the frames run fails, and the analysis succeeds', async () => {
+    const script = twoRuns('broken-frames', '[hevc @ 0x1] Invalid NAL unit size\n', 1);
+    const { result, framesCheck } = await probeAsset(presignedUrl('3'.repeat(64)), upload, { ...settings, ffprobePath: script });
+    expect(result.media.video[0].hdr).toEqual({ formats: ['PQ'] });
+    expect(framesCheck).toMatchObject({ stream_index: 0, error: expect.stringMatching(/^NotMediaError: /) });
+    expect(framesCheck?.error).not.toContain('X-Amz-Signature');
+    expect('ffprobe_output' in result.stored && JSON.parse(result.stored.ffprobe_output)).not.toHaveProperty('frames_probe');
+  });
+
+  it('makes no second run when too little of the step’s time is left', async () => {
+    const script = twoRuns('late', readFileSync(path.join(fixtures, 'frames-7.1', 'hdr10plus-hevc.mp4.json'), 'utf8'));
+    const deadline = Date.now() + settings.uploadTimeoutMs + 1000;
+    const { result, framesCheck } = await probeAsset(
+      presignedUrl('4'.repeat(64)),
+      upload,
+      { ...settings, ffprobePath: script },
+      null,
+      deadline,
+    );
+    expect(framesCheck).toMatchObject({ ms: 0, error: expect.stringMatching(/^not started: /) });
+    expect(result.media.video[0].hdr).toEqual({ formats: ['PQ'] });
+  });
+
+  it('makes no second run for an SDR file', async () => {
+    const { framesCheck } = await probeAsset(presignedUrl('5'.repeat(64)), upload, settings);
+    expect(framesCheck).toBeUndefined();
   });
 });
