@@ -130,6 +130,15 @@ export class Evaluator {
     return resource.Condition === undefined || this.condition(resource.Condition);
   }
 
+  /** The stack's outputs as CloudFormation would create them: those whose Condition, if any, holds, evaluated. */
+  outputs(): Record<string, TemplateValue> {
+    const created = Object.entries(this.template.Outputs ?? {}).filter(([, output]) => {
+      const condition = (output as { Condition?: string } | null)?.Condition;
+      return condition === undefined || this.condition(condition);
+    });
+    return Object.fromEntries(created.map(([name, output]) => [name, this.evaluate(output)]));
+  }
+
   evaluate(value: TemplateValue): TemplateValue {
     const result = this.eval(value);
     return result === NO_VALUE ? undefined : result;

@@ -566,7 +566,7 @@ describe('partitions', () => {
 
   it.each(partitions)('every ARN the template builds is in the partition it is deployed to (%s)', (partition) => {
     const d = deploy({ partition, parameters: { MediaBucketNames: ['media-a', 'media-b'] } });
-    const built = JSON.stringify([d.evaluate(template.Resources), d.evaluate(template.Outputs)]);
+    const built = JSON.stringify([d.evaluate(template.Resources), d.outputs()]);
     expect(foreign(built, partition)).toEqual([]);
   });
 
@@ -583,7 +583,7 @@ describe('partitions', () => {
 
 describe('outputs', () => {
   it('give the table, stream, state machine (with its console page), DLQ and results bucket', () => {
-    const outputs = deploy({ region: 'eu-central-1' }).evaluate(template.Outputs) as Record<string, { Value: string }>;
+    const outputs = deploy({ region: 'eu-central-1' }).outputs() as Record<string, { Value: string }>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'DeadLetterQueueArn',
@@ -596,10 +596,26 @@ describe('outputs', () => {
       ].sort(),
     );
     expect(outputs.StateMachineConsoleUrl.Value).toBe(
-      `https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/statemachines/view/${refOf('MediaProbeStateMachine')}`,
+      `https://console.aws.amazon.com/states/home?region=eu-central-1#/statemachines/view/${refOf('MediaProbeStateMachine')}`,
     );
     expect(outputs.TableName.Value).toBe(refOf('MoviesTable'));
     expect(outputs.DeadLetterQueueUrl.Value).toBe(refOf('DeadLetterQueue'));
+  });
+});
+
+describe('the console link', () => {
+  it.each([
+    ['aws', 'us-east-1', 'console.aws.amazon.com'],
+    ['aws-cn', 'cn-north-1', 'console.amazonaws.cn'],
+    ['aws-us-gov', 'us-gov-west-1', 'console.amazonaws-us-gov.com'],
+  ])('points at the console of the partition the stack is in (%s)', (partition, region, host) => {
+    const outputs = deploy({ partition, region }).outputs() as Record<string, { Value: string }>;
+    expect(new URL(outputs.StateMachineConsoleUrl.Value).host).toBe(host);
+    expect(new URL(outputs.StateMachineConsoleUrl.Value).searchParams.get('region')).toBe(region);
+  });
+
+  it('is left out in a partition whose console host the template does not know, instead of failing the deployment', () => {
+    expect(deploy({ partition: 'aws-iso-b', region: 'us-isob-east-1' }).outputs()).not.toHaveProperty('StateMachineConsoleUrl');
   });
 });
 
