@@ -65,9 +65,9 @@ export async function put(values: PutOptions): Promise<number> {
       process.stdout.write(
         `replaced row ${id} (was "${printable(String(old.movie_title ?? ''))}") in ${target.tableName} on ${target.label}: ${printable(where)}\n`,
       );
-      // A replacement reaches the stream as MODIFY, which the pipe filters out.
+      // A replacement reaches the stream as a MODIFY without an analysis, which the pipe's filter passes.
       process.stderr.write(
-        `the pipe analyses inserts only; start the analysis with: npx media-probe reanalyze --id ${id} ${target.flags}\n`,
+        `the pipe analyses the replaced row (its MODIFY carries no analysis); a stack deployed before its filter passed such MODIFYs needs: npx media-probe reanalyze --id ${id} ${target.flags}\n`,
       );
     } else {
       process.stdout.write(`inserted row ${id} into ${target.tableName} on ${target.label}: ${printable(where)}\n`);
@@ -83,7 +83,7 @@ export const putCommand = () =>
     .requiredOption('--title <title>', 'movie_title')
     .requiredOption('--bucket <bucket>', 'S3_bucket: the bucket of the media file')
     .requiredOption('--key <key>', 'S3_object: the key of the media file')
-    .option('--replace', 'overwrite the row if it exists (a MODIFY: run reanalyze afterwards)')
+    .option('--replace', 'overwrite the row if it exists (a MODIFY without analysis, which the pipe analyses)')
     .action(async (options) => {
       process.exitCode = await put(options);
     });

@@ -43,11 +43,27 @@ async function passing(patterns: Array<object | string>, records: Json[] = sampl
   }
 }
 
+/** events/stream-modify.json without its analysis: a row replaced with PutItem, or whose analysis was removed. */
+const replaced: Json = (() => {
+  const { analysis: _analysis, media: _media, ffprobe_output: _output, ...image } = modify.dynamodb.NewImage;
+  return { ...modify, eventID: '1f1e2d3c4b5a49687766554433221100', dynamodb: { ...modify.dynamodb, NewImage: image } };
+})();
+/** The same replacement without S3_object: nothing to analyse, and no analysis to loop on. */
+const replacedWithoutObject: Json = (() => {
+  const { S3_object: _object, ...image } = replaced.dynamodb.NewImage;
+  return { ...replaced, dynamodb: { ...replaced.dynamodb, NewImage: image } };
+})();
+
 describe("the template's filter", () => {
-  it('keeps events/stream-insert.json and drops events/stream-modify.json and a REMOVE', async () => {
-    const { filterPatterns } = localTemplate(path.join(ROOT, 'template.yaml')).pipe;
-    expect(filterPatterns).toEqual(['{"eventName":["INSERT"]}']);
+  const { filterPatterns } = localTemplate(path.join(ROOT, 'template.yaml')).pipe;
+
+  it('keeps events/stream-insert.json and drops events/stream-modify.json (the pipeline’s own write, carrying the analysis) and a REMOVE', async () => {
+    expect(modify.dynamodb.NewImage.analysis.M.status.S).toBeDefined();
     expect(await passing(filterPatterns)).toEqual([true, false, false]);
+  });
+
+  it('keeps a MODIFY whose new image has S3 attributes and no analysis, and drops one without S3_object', async () => {
+    expect(await passing(filterPatterns, [replaced, replacedWithoutObject])).toEqual([true, false]);
   });
 });
 

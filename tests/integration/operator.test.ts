@@ -255,6 +255,7 @@ describe('put', () => {
     );
     expect(replaced.code).toBe(0);
     expect(replaced.stdout).toContain('replaced row 4 (was "asset 4")');
+    expect(replaced.stderr).toContain('the pipe analyses the replaced row (its MODIFY carries no analysis)');
     expect(replaced.stderr).toContain('npx media-probe reanalyze --id 4 --local');
     expect((await readRow(4))?.movie_title).toBe('asset 4, replaced');
   });

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
-import { itemToRow, type PlainRow } from '../../cli/rows';
+import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
 import { InputTemplate } from '../../local/pipe/input-template';
 import { laneOf } from '../../local/pipe/local-pipe';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -545,8 +545,45 @@ describe('a batch with a very large row and a row without S3_object', () => {
   });
 });
 
+describe('rows replaced or re-pointed', () => {
+  it('analyses a row replaced with PutItem (a MODIFY without analysis) for its new object, once', async () => {
+    const r = row('trailer.mp4');
+    await analyse([r]);
+    expect((await item(r.movie_id)).media).toMatchObject({ format_name: expect.stringContaining('mp4') });
+    // The first analysis's own MODIFY is read (and filtered out) before counting.
+    await stack.waitUntilIdle();
+    const before = { ...stack.pipe!.stats };
+    await stack.dynamodb.send(new PutItemCommand({ TableName: stack.tableName, Item: rowToItem({ ...r, S3_object: 'theme.mp3' }) }));
+    await stack.waitUntilIdle();
+    const it = await item(r.movie_id);
+    expect((it.analysis as Record<string, unknown>).status).toBe('SUCCEEDED');
+    expect(it.media).toMatchObject({ format_name: 'mp3' });
+    // One execution for the replacement; its own write (a MODIFY carrying the analysis) started nothing.
+    expect(stack.pipe!.stats.executions - before.executions).toBe(1);
+    expect(stack.pipe!.stats.records_delivered - before.records_delivered).toBe(1);
+    expect(stack.pipe!.stats.filtered_out - before.filtered_out).toBe(1);
+  });
+
+  it('analyses a row again when its analysis is removed on purpose', async () => {
+    const r = row('theme.mp3');
+    await analyse([r]);
+    const first = (await item(r.movie_id)).analysis as Record<string, unknown>;
+    await stack.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: stack.tableName,
+        Key: { movie_id: { N: String(r.movie_id) } },
+        UpdateExpression: 'REMOVE analysis, media, ffprobe_output',
+      }),
+    );
+    await stack.waitUntilIdle();
+    const again = (await item(r.movie_id)).analysis as Record<string, unknown>;
+    expect(again.status).toBe('SUCCEEDED');
+    expect(again.execution).not.toBe(first.execution);
+  });
+});
+
 describe('stale results are not applied', () => {
-  it('leaves a row alone that was re-pointed at another object while it was analysed', async () => {
+  it('leaves a stale result alone when the row is re-pointed while it is analysed, and analyses the new object (the re-pointing is a MODIFY without analysis)', async () => {
     const r = row('trailer.mp4');
     const leftAlone = stack.pipe!.stats.left_alone;
     let intercepted = false;
@@ -565,10 +602,12 @@ describe('stale results are not applied', () => {
     await stack.waitUntilIdle();
     const it = await item(r.movie_id);
     expect(intercepted).toBe(true);
+    // The trailer's result was not applied to a row that now points at theme.mp3 ...
     expect(stack.pipe!.stats.left_alone).toBe(leftAlone + 1);
     expect(it.S3_object).toBe('theme.mp3');
-    expect(it.analysis).toBeUndefined();
-    expect(it.media).toBeUndefined();
+    // ... and the re-pointing's own MODIFY (no analysis yet) had theme.mp3 analysed.
+    expect((it.analysis as Record<string, unknown>).status).toBe('SUCCEEDED');
+    expect(it.media).toMatchObject({ format_name: 'mp3' });
   });
 
   it('leaves a deleted row deleted', async () => {

@@ -316,11 +316,25 @@ describe('movie table', () => {
 describe('pipe', () => {
   const pipe = () => props('MediaProbePipe');
 
-  it('forwards INSERT events only, with one literal filter pattern', () => {
+  it('forwards INSERT events, and MODIFY events of rows with S3 attributes and no analysis, with literal filter patterns', () => {
     const filters = resources.MediaProbePipe.Properties.SourceParameters.FilterCriteria.Filters as Json[];
-    expect(filters).toHaveLength(1);
-    expect(typeof filters[0].Pattern).toBe('string');
-    expect(JSON.parse(filters[0].Pattern)).toEqual({ eventName: ['INSERT'] });
+    expect(filters.every((filter) => typeof filter.Pattern === 'string')).toBe(true);
+    expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual([
+      { eventName: ['INSERT'] },
+      {
+        eventName: ['MODIFY'],
+        dynamodb: {
+          NewImage: {
+            S3_bucket: { S: [{ exists: true }] },
+            S3_object: { S: [{ exists: true }] },
+            analysis: { M: { status: { S: [{ exists: false }] } } },
+          },
+        },
+      },
+    ]);
+    // Pipes' own limits: at most 5 filters, 4096 characters a pattern.
+    expect(filters.length).toBeLessThanOrEqual(5);
+    for (const filter of filters) expect(filter.Pattern.length).toBeLessThanOrEqual(4096);
   });
 
   it('starts the Express state machine synchronously so a failed execution is retried', () => {
