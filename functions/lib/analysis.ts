@@ -1,6 +1,7 @@
 /** The `analysis` record the pipeline keeps on each item: overall status, per-step status, and the failure in words. */
 import { ATTEMPTS_BEFORE_CATCH } from './errors';
 import { redactUrls } from './ffprobe-command';
+import type { ObjectIdentity } from './presign';
 import { truncate } from './truncate';
 
 export const STEP_NAMES = ['presign', 'ffprobe', 'update'] as const;
@@ -31,6 +32,8 @@ export interface Analysis {
   finished_at: string;
   steps: Record<StepName, StepRecord>;
   error?: AnalysisError;
+  /** The object analysed, as the presign step's HeadObject described it. */
+  object?: ObjectIdentity;
 }
 
 /** The error a Catch hands on: `Error` is the name, `Cause` the Lambda's JSON or plain text. */

@@ -7,13 +7,29 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AccessDeniedError, asTransientIfRetryable, ObjectNotFoundError } from './errors';
+import { defined } from './ffprobe-values';
 import type { Asset } from './row';
+
+/** The object the analysis is of, as the presign step's HeadObject described it: values S3 returned, none invented. */
+export interface ObjectIdentity {
+  bucket: string;
+  key: string;
+  etag?: string;
+  size_bytes?: number;
+  last_modified?: string;
+  content_type?: string;
+  /** Only for a versioned bucket. */
+  version_id?: string;
+  /** Only when the object was stored with a SHA-256 checksum. */
+  checksum_sha256?: string;
+}
 
 export interface PresignedAsset {
   url: string;
   expires_at: string;
   /** Always present (null when S3 did not say), so the state machine can pass it on without a missing path. */
   size_bytes: number | null;
+  object: ObjectIdentity;
 }
 
 function s3Uri(asset: Asset): string {
@@ -22,10 +38,20 @@ function s3Uri(asset: Asset): string {
 
 /** HeadObject first, so a missing or unreadable object fails here with its name, not as an ffprobe HTTP error. */
 export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds: number, now = Date.now()): Promise<PresignedAsset> {
-  let size: number | undefined;
+  let object: ObjectIdentity;
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: asset.bucket, Key: asset.key }));
-    size = head.ContentLength;
+    // ChecksumMode asks the same HeadObject for the object's stored checksum: no extra request.
+    const head = await s3.send(new HeadObjectCommand({ Bucket: asset.bucket, Key: asset.key, ChecksumMode: 'ENABLED' }));
+    object = defined({
+      bucket: asset.bucket,
+      key: asset.key,
+      etag: head.ETag,
+      size_bytes: head.ContentLength,
+      last_modified: head.LastModified?.toISOString(),
+      content_type: head.ContentType,
+      version_id: head.VersionId,
+      checksum_sha256: head.ChecksumSHA256,
+    });
   } catch (error) {
     const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
@@ -44,7 +70,7 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
     throw asTransientIfRetryable(error, `checking ${s3Uri(asset)}`);
   }
   const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: asset.bucket, Key: asset.key }), { expiresIn: expiresInSeconds });
-  return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), size_bytes: size ?? null };
+  return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), size_bytes: object.size_bytes ?? null, object };
 }
 
 /** Where the ffprobe step may put an output too large for the row. The URL is a credential, like the GET URL. */

@@ -11,6 +11,7 @@ import {
 } from './analysis';
 import { asTransientIfRetryable } from './errors';
 import type { FfprobeResult } from './ffprobe';
+import type { ObjectIdentity } from './presign';
 import { keysOf } from './row';
 import { buildAnalysisUpdate, explainStaleRow } from './update-expression';
 
@@ -27,6 +28,8 @@ export interface UpdateRequest {
   execution: ExecutionRef;
   steps?: Partial<Record<StepName, StepRecord>>;
   result?: FfprobeResult;
+  /** The object the analysis is of (the presign step's HeadObject); absent when presign failed. */
+  object?: ObjectIdentity;
   failure?: { step: StepName; error: CaughtError; started_at?: string; failed_at?: string };
 }
 
@@ -41,7 +44,12 @@ export interface UpdateOutcome {
 
 /** The analysis map for a request, given how the update step itself went. */
 export function analysisFor(request: UpdateRequest, updateStep: StepRecord, now = new Date()): Analysis {
-  const base = { execution: request.execution.id, started_at: request.execution.started_at, finished_at: now.toISOString() };
+  const base = {
+    execution: request.execution.id,
+    started_at: request.execution.started_at,
+    finished_at: now.toISOString(),
+    ...(request.object ? { object: request.object } : {}),
+  };
   if (request.status === 'SUCCEEDED') {
     return {
       status: 'SUCCEEDED',

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
 import { InputTemplate } from '../../local/pipe/input-template';
@@ -137,6 +137,16 @@ describe('happy path', () => {
       expect(analysis.finished_at).toMatch(ISO_UTC);
       expect(Date.parse(analysis.finished_at)).toBeGreaterThanOrEqual(Date.parse(analysis.started_at));
       expect(analysis.error).toBeUndefined();
+      // The object analysed, as S3 describes it now: the presign step's HeadObject, nothing invented.
+      const head = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.mediaBucket, Key: String(r.S3_object) }));
+      expect(analysis.object).toEqual({
+        bucket: stack.mediaBucket,
+        key: r.S3_object,
+        etag: head.ETag,
+        size_bytes: head.ContentLength,
+        last_modified: head.LastModified?.toISOString(),
+        ...(head.ContentType ? { content_type: head.ContentType } : {}),
+      });
       for (const step of ['presign', 'ffprobe', 'update']) {
         expect(analysis.steps[step]).toEqual({ status: 'SUCCEEDED', attempts: 1, duration_ms: expect.any(Number) });
       }

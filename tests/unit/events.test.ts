@@ -53,7 +53,12 @@ describe('events/presign.json', () => {
   });
 
   it('gives the asset, a presigned URL and the step report', async () => {
-    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8913221 });
+    s3Mock.on(HeadObjectCommand).resolves({
+      ContentLength: 8913221,
+      ETag: '"9b2cf535f27731c974343645a3985328"',
+      LastModified: new Date('2025-01-01T11:59:00.000Z'),
+      ContentType: 'video/webm',
+    });
     const { result, output } = await captureOutput(() => handlers.presign(sample<PresignEvent>('presign'), context));
     expect(result).toEqual({
       record: projectStreamRecord(sample('stream-insert')),
@@ -64,6 +69,8 @@ describe('events/presign.json', () => {
       ),
       expires_at: expect.any(String),
       size_bytes: 8913221,
+      // What HeadObject said of the object, nothing more: no version id or checksum here.
+      object: sample('update-success').object,
       output_location: sample('ffprobe').output_location.replace('media-probe-results-bucket', RESULTS_BUCKET),
       output_upload_url: expect.stringMatching(
         new RegExp(`^https://${RESULTS_BUCKET}\\.s3\\.us-east-1\\.amazonaws\\.com/ffprobe-output/1337/`),

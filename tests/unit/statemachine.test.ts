@@ -118,7 +118,7 @@ describe('the state machine definition', () => {
     };
     expect(payload('presign')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
     expect(payload('ffprobe')).toEqual(['asset', 'attempt', 'entered_at', 'output_location', 'output_upload_url', 'size_bytes', 'url']);
-    expect(payload('update')).toEqual(['attempt', 'entered_at', 'execution', 'record', 'result', 'status', 'steps']);
+    expect(payload('update')).toEqual(['attempt', 'entered_at', 'execution', 'object', 'record', 'result', 'status', 'steps']);
     expect(payload('update with failure')).toEqual(['attempt', 'entered_at', 'execution', 'failure', 'record', 'status', 'steps']);
   });
 
