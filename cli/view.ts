@@ -7,13 +7,32 @@ import { itemToRow, type PlainRow, recordedOutcome } from './rows';
 import type { Item } from './table';
 import { formatTable, printable } from './table-format';
 
-export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'NOT_ANALYSED';
+export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'STALE' | 'NOT_ANALYSED';
 
-export const STATUS_LABELS: Record<RowStatus, string> = { SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED', NOT_ANALYSED: 'not analysed' };
+export const STATUS_LABELS: Record<RowStatus, string> = {
+  SUCCEEDED: 'SUCCEEDED',
+  FAILED: 'FAILED',
+  STALE: 'STALE (re-pointed)',
+  NOT_ANALYSED: 'not analysed',
+};
+
+/**
+ * Whether the row points at another object than its analysis was of (`analysis.object`): re-pointed
+ * with UpdateItem after its analysis, which the pipe passes by. Rows analysed before `analysis.object`
+ * existed can't tell, and are not stale.
+ */
+export function isStale(row: PlainRow | undefined): boolean {
+  const analysed =
+    row?.analysis && typeof row.analysis === 'object'
+      ? (row.analysis as { object?: { bucket?: unknown; key?: unknown } }).object
+      : undefined;
+  return analysed !== undefined && (analysed.bucket !== row?.S3_bucket || analysed.key !== row?.S3_object);
+}
 
 export function statusOf(row: PlainRow | undefined): RowStatus {
   const outcome = recordedOutcome(row);
-  return outcome === 'SUCCEEDED' || outcome === 'FAILED' ? outcome : 'NOT_ANALYSED';
+  if (outcome !== 'SUCCEEDED' && outcome !== 'FAILED') return 'NOT_ANALYSED';
+  return isStale(row) ? 'STALE' : outcome;
 }
 
 function analysisOf(row: PlainRow): Partial<Analysis> | undefined {

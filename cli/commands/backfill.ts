@@ -12,12 +12,14 @@ import { TokenBucket } from '../../util/token-bucket';
 import { batchRecords, chunk, RECORDS_PER_EXECUTION } from '../batching';
 import { explainAwsError } from '../errors';
 import { integerFrom, operatorCommand, positiveNumber } from '../options';
+import { itemToRow } from '../rows';
 import { runName, startExecution } from '../start';
 import { movieIdOfRecord, recordsForRows } from '../stream-records';
 import { compareIds, getRows, type Item, idOf, KEY, projection, scanTable } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
+import { isStale } from '../view';
 
-export type BackfillMode = 'only-missing' | 'failed' | 'all';
+export type BackfillMode = 'only-missing' | 'failed' | 'stale' | 'all';
 
 /** StartExecution calls in flight at once. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -46,6 +48,14 @@ const MODES: Record<
       ExpressionAttributeValues: { ':failed': { S: 'FAILED' } },
     },
     selects: (item) => item.analysis?.M?.status?.S === 'FAILED',
+  },
+  stale: {
+    description: 're-pointed since their analysis (STALE)',
+    filter: {
+      FilterExpression: 'attribute_exists(#fa.#fo.#fk) AND (#fa.#fo.#fb <> #b OR #fa.#fo.#fk <> #k)',
+      ExpressionAttributeNames: { '#fa': 'analysis', '#fo': 'object', '#fb': 'bucket', '#fk': 'key', '#b': 'S3_bucket', '#k': 'S3_object' },
+    },
+    selects: (item) => isStale(itemToRow(item)),
   },
   all: { description: '(all of them)', selects: () => true },
 };
@@ -188,6 +198,7 @@ function listIds(ids: string[]): string {
 export interface BackfillOptions extends TargetValues {
   onlyMissing?: boolean;
   failed?: boolean;
+  stale?: boolean;
   all?: boolean;
   concurrency: number;
   rate: number;
@@ -195,7 +206,7 @@ export interface BackfillOptions extends TargetValues {
 }
 
 export async function backfill(values: BackfillOptions): Promise<number> {
-  const mode: BackfillMode = values.all ? 'all' : values.failed ? 'failed' : 'only-missing';
+  const mode: BackfillMode = values.all ? 'all' : values.failed ? 'failed' : values.stale ? 'stale' : 'only-missing';
   const { concurrency, rate } = values;
 
   return withTarget(values, async (target) => {
@@ -240,8 +251,11 @@ export async function backfill(values: BackfillOptions): Promise<number> {
 export const backfillCommand = () =>
   operatorCommand('backfill')
     .description('start analyses for the rows that need one, paced; interrupt and run again to resume')
-    .addOption(new Option('--only-missing', `rows ${MODES['only-missing'].description} (the default)`).conflicts(['failed', 'all']))
-    .addOption(new Option('--failed', `rows ${MODES.failed.description}`).conflicts('all'))
+    .addOption(
+      new Option('--only-missing', `rows ${MODES['only-missing'].description} (the default)`).conflicts(['failed', 'stale', 'all']),
+    )
+    .addOption(new Option('--failed', `rows ${MODES.failed.description}`).conflicts(['stale', 'all']))
+    .addOption(new Option('--stale', `rows ${MODES.stale.description}`).conflicts('all'))
     .option('--all', 'every row')
     .addOption(
       new Option('--concurrency <n>', 'StartExecution calls in flight')

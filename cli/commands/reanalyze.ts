@@ -42,7 +42,10 @@ async function waitForOutcomes(
   process.stderr.write(`waiting for ${ids.length} row${ids.length === 1 ? '' : 's'} to record the new analysis…\n`);
   let latest = new Map<string, PlainRow>();
   for (;;) {
-    const fresh = await explained('reading the rows', getRows(target.dynamodb, target.tableName, ids, ['analysis', 'media']));
+    const fresh = await explained(
+      'reading the rows',
+      getRows(target.dynamodb, target.tableName, ids, ['S3_bucket', 'S3_object', 'analysis', 'media']),
+    );
     latest = new Map([...fresh].map(([id, item]) => [id, itemToRow(item)]));
     const pending = ids.filter((id) => !hasNewOutcome(before.get(id), latest.get(id), executions));
     if (!pending.length || Date.now() >= deadline) {

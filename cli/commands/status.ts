@@ -12,7 +12,17 @@ import { failedRowOf, failedTable, outcomeLine, type RowStatus, rowReport, STATU
 const SUMMARY_LIMIT = 20;
 
 /** What the summary reads of each row: never ffprobe_output, which can be 100 KB a row. */
-const SUMMARY_PATHS = [KEY, 'movie_title', 'S3_bucket', 'S3_object', 'analysis.status', 'analysis.error', 'analysis.finished_at'];
+const SUMMARY_PATHS = [
+  KEY,
+  'movie_title',
+  'S3_bucket',
+  'S3_object',
+  'analysis.status',
+  'analysis.error',
+  'analysis.finished_at',
+  'analysis.object.bucket',
+  'analysis.object.key',
+];
 
 const write = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -37,6 +47,10 @@ async function oneRow(target: Target, id: string, json: boolean): Promise<number
       write(
         `\nno analysis recorded yet; rows inserted before the pipe existed are not analysed: npx media-probe reanalyze --id ${id} ${target.flags}`,
       );
+    if (status === 'STALE')
+      write(
+        `\nthe row was re-pointed after its analysis, which describes another object: npx media-probe reanalyze --id ${id} ${target.flags}`,
+      );
   }
   return 0;
 }
@@ -53,7 +67,7 @@ async function summary(target: Target, options: { failedOnly: boolean; limit?: n
         }
       : {}),
   });
-  const counts: Record<RowStatus, number> = { SUCCEEDED: 0, FAILED: 0, NOT_ANALYSED: 0 };
+  const counts: Record<RowStatus, number> = { SUCCEEDED: 0, FAILED: 0, STALE: 0, NOT_ANALYSED: 0 };
   const failed: Item[] = [];
   for (const item of items) {
     const status = statusOf(itemToRow(item));

@@ -16,6 +16,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
@@ -329,7 +330,7 @@ describe('status and reanalyze', () => {
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({
       total: ROWS + 1,
-      counts: { SUCCEEDED: ROWS + 1 - failedIds.length, FAILED: failedIds.length, NOT_ANALYSED: 0 },
+      counts: { SUCCEEDED: ROWS + 1 - failedIds.length, FAILED: failedIds.length, STALE: 0, NOT_ANALYSED: 0 },
     });
     const text = await cli('status', '--limit', '2');
     expect(text.stdout).toContain(`table media-probe-local on the local stack (${dataDir}): ${ROWS + 1} rows`);
@@ -358,6 +359,37 @@ describe('status and reanalyze', () => {
     expect(shown.analysis.execution).toContain(':reanalyze-');
     expect(shown).not.toHaveProperty('ffprobe_output');
     expect(shown.ffprobe_output_bytes).toBeGreaterThan(0);
+  });
+
+  test('a row re-pointed after its analysis is STALE, and backfill --stale analyses exactly it again', async () => {
+    const id = 1;
+    await upload('ops/ambience-copy.wav', 'ambience.wav');
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: connection.tableName,
+        Key: { movie_id: { N: String(id) } },
+        UpdateExpression: 'SET S3_object = :k',
+        ExpressionAttributeValues: { ':k': { S: 'ops/ambience-copy.wav' } },
+      }),
+    );
+    const one = await cli('status', '--id', String(id), '--json');
+    expect(JSON.parse(one.stdout)).toMatchObject({ status: 'STALE', analysis: { object: { key: 'ops/ambience.wav' } } });
+    const text = await cli('status', '--id', String(id));
+    expect(text.stdout).toContain('the row was re-pointed after its analysis');
+    expect(JSON.parse((await cli('status', '--json')).stdout).counts.STALE).toBe(1);
+
+    const backfill = await cli('backfill', '--stale', '--rate', '20');
+    expect(backfill.code).toBe(0);
+    expect(backfill.stdout).toContain('found 1, started 1 in 1 execution, skipped 0');
+    const deadline = Date.now() + 60_000;
+    let analysed = await readRow(id);
+    const analysedKey = () => (analysed?.analysis as { object?: { key?: string } } | undefined)?.object?.key;
+    while (analysedKey() !== 'ops/ambience-copy.wav' && Date.now() < deadline) {
+      await sleep(500);
+      analysed = await readRow(id);
+    }
+    expect(analysed?.analysis).toMatchObject({ status: 'SUCCEEDED', object: { key: 'ops/ambience-copy.wav' } });
+    expect(JSON.parse((await cli('status', '--json')).stdout).counts.STALE).toBe(0);
   });
 
   test('a row that does not exist is a clear error', async () => {

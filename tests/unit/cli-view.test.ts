@@ -2,7 +2,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { resultsTable } from '../../cli/local-run';
 import { formatTable, printable } from '../../cli/table-format';
-import { failedRowOf, failedTable, rowReport } from '../../cli/view';
+import { failedRowOf, failedTable, rowReport, statusOf } from '../../cli/view';
 import { summariseMedia } from '../../functions/lib/media-summary';
 import { fixturesOf } from './helpers/ffprobe-fixtures';
 
@@ -109,5 +109,29 @@ describe('the status report of a row’s media', () => {
     };
     expect(lines(media)).toContain('media         mp3 · 2.0 s · mp3 2 ch 44100 Hz');
     expect(lines(media).some((line) => line.startsWith('finding'))).toBe(false);
+  });
+});
+
+describe('a row’s status', () => {
+  const analysed = (status: string, object?: { bucket: string; key: string }) => ({
+    movie_id: 1,
+    S3_bucket: 'media',
+    S3_object: 'a.mp4',
+    analysis: { status, ...(object ? { object } : {}) },
+  });
+
+  it('is its analysis’ outcome while the row points at the object analysed', () => {
+    expect(statusOf(analysed('SUCCEEDED', { bucket: 'media', key: 'a.mp4' }))).toBe('SUCCEEDED');
+    expect(statusOf(analysed('FAILED', { bucket: 'media', key: 'a.mp4' }))).toBe('FAILED');
+    expect(statusOf({ movie_id: 1, S3_bucket: 'media', S3_object: 'a.mp4' })).toBe('NOT_ANALYSED');
+  });
+
+  it('is STALE once the row points at another key or bucket than its analysis', () => {
+    expect(statusOf(analysed('SUCCEEDED', { bucket: 'media', key: 'b.mp4' }))).toBe('STALE');
+    expect(statusOf(analysed('FAILED', { bucket: 'other', key: 'a.mp4' }))).toBe('STALE');
+  });
+
+  it('cannot tell for an analysis recorded before analysis.object existed, or one whose presign failed', () => {
+    expect(statusOf(analysed('SUCCEEDED'))).toBe('SUCCEEDED');
   });
 });
