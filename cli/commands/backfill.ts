@@ -6,6 +6,7 @@
  */
 import type { ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { Option } from '@commander-js/extra-typings';
+import { GracefulInterrupt } from '../../util/interrupt';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
@@ -138,13 +139,8 @@ async function startAll(target: Target, ids: string[], options: RunOptions): Pro
   const show = () => progressText(counts, Date.now() - startedAt, progress.terminal);
   const name = runName('backfill');
   let executionNumber = 0;
-  let interrupted = false;
   // The first Ctrl-C lets the starts in flight finish and prints the summary; a second one quits at once.
-  const onInterrupt = () => {
-    interrupted = true;
-    process.stderr.write('\ninterrupted: finishing the starts in flight (Ctrl-C again to quit now)\n');
-  };
-  process.once('SIGINT', onInterrupt);
+  const interrupt = new GracefulInterrupt('starts');
   try {
     await runPool(
       chunk(ids, RECORDS_PER_EXECUTION),
@@ -169,7 +165,7 @@ async function startAll(target: Target, ids: string[], options: RunOptions): Pro
         for (const batch of batches) {
           await bucket.take();
           // A Ctrl-C while this worker waited for its turn: the batch is left for the next run.
-          if (interrupted) break;
+          if (interrupt.requested) break;
           try {
             await startExecution(target.sfn, target.stateMachineArn, batch, `${name}-${++executionNumber}`);
             counts.started += batch.length;
@@ -181,13 +177,13 @@ async function startAll(target: Target, ids: string[], options: RunOptions): Pro
         }
         progress.update(show());
       },
-      () => interrupted,
+      () => interrupt.requested,
     );
   } finally {
-    process.off('SIGINT', onInterrupt);
+    interrupt.dispose();
   }
   progress.finish(show());
-  return { counts, failures, interrupted };
+  return { counts, failures, interrupted: interrupt.requested };
 }
 
 function listIds(ids: string[]): string {

@@ -12,6 +12,7 @@ import { summaryForRow } from '../../functions/lib/ffprobe';
 import type { FfprobeOutput } from '../../functions/lib/ffprobe-command';
 import { MEDIA_SCHEMA_VERSION } from '../../functions/lib/media-schema';
 import { buildSummaryUpdate } from '../../functions/lib/update-expression';
+import { GracefulInterrupt } from '../../util/interrupt';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
@@ -83,12 +84,7 @@ async function rebuildAll(target: Target, ids: string[], options: { concurrency:
   const progress = new Progress();
   const show = () =>
     `resummarise: ${counts.rebuilt + counts.skipped + counts.failed}/${counts.total} rows · ${counts.rebuilt} rebuilt · ${counts.skipped} skipped${counts.failed ? ` · ${counts.failed} failed` : ''}`;
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
-    process.stderr.write('\ninterrupted: finishing the rows in flight (Ctrl-C again to quit now)\n');
-  };
-  process.once('SIGINT', onInterrupt);
+  const interrupt = new GracefulInterrupt('rows');
   const fail = (id: string, reason: string) => {
     counts.failed += 1;
     failures.set(reason, [...(failures.get(reason) ?? []), id]);
@@ -113,7 +109,7 @@ async function rebuildAll(target: Target, ids: string[], options: { concurrency:
           return;
         }
         for (const id of group) {
-          if (interrupted) break;
+          if (interrupt.requested) break;
           const item = rows.get(id);
           if (!item || !needsSummary(item)) {
             counts.skipped += 1;
@@ -133,13 +129,13 @@ async function rebuildAll(target: Target, ids: string[], options: { concurrency:
           progress.update(show());
         }
       },
-      () => interrupted,
+      () => interrupt.requested,
     );
   } finally {
-    process.off('SIGINT', onInterrupt);
+    interrupt.dispose();
   }
   progress.finish(show());
-  return { counts, failures, interrupted };
+  return { counts, failures, interrupted: interrupt.requested };
 }
 
 export interface ResummariseOptions extends TargetValues {

@@ -3,6 +3,7 @@
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, RetriesExhaustedError, withRetries } from '../../util/backoff';
+import { GracefulInterrupt } from '../../util/interrupt';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
@@ -155,5 +156,28 @@ describe('Progress', () => {
     onTerminal.update('scanning: 10 rows read');
     onTerminal.finish();
     expect(terminal.written.join('')).toBe('\rscanning: 10 rows read\x1b[K\r\x1b[K');
+  });
+});
+
+describe('GracefulInterrupt', () => {
+  it('notes a first Ctrl-C and says what it lets finish; once disposed it leaves SIGINT alone', () => {
+    const written: string[] = [];
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const before = process.listenerCount('SIGINT');
+    const interrupt = new GracefulInterrupt('rows');
+    expect(interrupt.requested).toBe(false);
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    process.emit('SIGINT', 'SIGINT');
+    expect(interrupt.requested).toBe(true);
+    expect(written.join('')).toBe('\ninterrupted: finishing the rows in flight (Ctrl-C again to quit now)\n');
+    // once: the second Ctrl-C reaches Node's default handler (quits).
+    expect(process.listenerCount('SIGINT')).toBe(before);
+    const unused = new GracefulInterrupt('starts');
+    unused.dispose();
+    expect(process.listenerCount('SIGINT')).toBe(before);
+    write.mockRestore();
   });
 });
