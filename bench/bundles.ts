@@ -110,7 +110,7 @@ function loadOnce(
 export async function benchmarkBundles(repositoryRoot: string, outDir: string, runs: number): Promise<BundleResult[]> {
   const templatePath = path.join(repositoryRoot, 'template.yaml');
   const raw = readTemplate(templatePath);
-  const functions = [...new Map(Object.values(localTemplate(templatePath).substitutions).map((f) => [f.logicalId, f])).values()];
+  const functions = [...new Map(Object.values(localTemplate(templatePath).analysis.substitutions).map((f) => [f.logicalId, f])).values()];
   const scriptPath = path.join(outDir, 'load-bundle.js');
   await mkdir(outDir, { recursive: true });
   writeFileSync(scriptPath, LOAD_SCRIPT);

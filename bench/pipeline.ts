@@ -61,7 +61,7 @@ type RecordedTimes = Map<string, number>;
  */
 export function watchRecordedResults(stack: LocalStack, repositoryRoot: string): RecordedTimes {
   const recorded: RecordedTimes = new Map();
-  const update = localTemplate(path.join(repositoryRoot, 'template.yaml')).substitutions.UpdateFunctionArn;
+  const update = localTemplate(path.join(repositoryRoot, 'template.yaml')).analysis.substitutions.UpdateFunctionArn;
   if (!update) throw new Error('template.yaml no longer substitutes UpdateFunctionArn; the benchmark cannot find the update function');
   const fn = stack.functions[update.logicalId];
   const invoke = fn.invoke.bind(fn);

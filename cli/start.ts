@@ -2,9 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StreamRecord } from '../functions/lib/stream-record';
+import { movieIdOfRecord, type StartOrigin } from '../functions/lib/synthetic-records';
 import { type RetryOptions, withRetries } from '../util/backoff';
 import { explainAwsError, isRetryableStart } from './errors';
-import { movieIdOfRecord, type StartOrigin } from './stream-records';
 
 /** How a throttled start is tried again: six tries, with at most about 8 s of pauses between them. */
 export const START_RETRIES: RetryOptions = { attempts: 6, baseDelayMs: 250, maxDelayMs: 8_000 };

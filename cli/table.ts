@@ -2,22 +2,20 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type AttributeValue,
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
   type DynamoDBClient,
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { KEY } from '../functions/lib/row';
+import type { Item } from '../functions/lib/synthetic-records';
 import { backoffDelay } from '../util/backoff';
 import { Progress } from '../util/progress';
 import { explained, OperatorError } from './errors';
 import type { Target } from './target';
 
-/** The table's partition key (template.yaml; an attached table must use it too). */
-export const KEY = 'movie_id';
-
-export type Item = Record<string, AttributeValue>;
+export { type Item, KEY };
 
 /** Segments of a parallel scan: each is read by its own sequence of requests. */
 export const SCAN_SEGMENTS = 4;

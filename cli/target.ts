@@ -31,6 +31,8 @@ export interface Target {
   tableName: string;
   streamArn: string;
   stateMachineArn: string;
+  /** The backfill state machine (the stack output BackfillStateMachineArn); absent on stacks deployed before it. */
+  backfillStateMachineArn?: string;
   dynamodb: DynamoDBClient;
   /** Without SDK retries: StartExecution is retried by the caller, with its own pacing. */
   sfn: SFNClient;
@@ -99,6 +101,7 @@ function localTarget(dataDir: string): Target {
     tableName: connection.tableName,
     streamArn: connection.streamArn,
     stateMachineArn: connection.stateMachineArn,
+    backfillStateMachineArn: connection.backfillStateMachineArn,
     resultsBucket: connection.resultsBucket,
     dynamodb,
     sfn,
@@ -154,6 +157,7 @@ async function stackTarget(stackName: string): Promise<Target> {
       tableName: outputs.TableName,
       streamArn: outputs.TableStreamArn,
       stateMachineArn: outputs.StateMachineArn,
+      backfillStateMachineArn: outputs.BackfillStateMachineArn || undefined,
       resultsBucket: outputs.ResultsBucketName || undefined,
       dynamodb,
       sfn,

@@ -10,6 +10,7 @@ export interface LocalConnection {
   tableName: string;
   streamArn: string;
   stateMachineArn: string;
+  backfillStateMachineArn: string;
   mediaBucket: string;
   resultsBucket: string;
 }

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { attOf } from './cfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
 import { type DynamoDbFaults, startDynamoDbFaultProxy } from './components/dynamodb-fault-proxy';
 import { startDynamoDbLocal } from './components/dynamodb-local';
@@ -22,7 +23,7 @@ import { EventFilter } from './pipe/event-filter';
 import { LocalPipe } from './pipe/local-pipe';
 import { LocalStateMachine } from './state-machine';
 import { startStepFunctionsApi } from './stepfunctions-api';
-import { localTemplate, type TemplateFunction } from './template';
+import { localTemplate, type MachineSettings, type TemplateFunction } from './template';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_TABLE = 'media-probe-local';
@@ -50,6 +51,8 @@ export interface LocalStack {
   s3: S3Client;
   functions: Record<string, LocalFunction>;
   stateMachine: LocalStateMachine;
+  /** The backfill state machine (Standard, with its Distributed Map run inline by the interpreter). */
+  backfillMachine: LocalStateMachine;
   pipe?: LocalPipe;
   deadLetters: DeadLetterStore;
   faults: { dynamodb: DynamoDbFaults; s3: S3Faults };
@@ -71,12 +74,16 @@ const LOCAL_RESOURCES: Record<string, string> = {
  * resources and for the layer's mount point; a variable the template does not give the function
  * is not there locally either.
  */
-export function localEnvironment(fn: TemplateFunction, ffprobePath: string): Record<string, string> {
+export function localEnvironment(
+  fn: TemplateFunction,
+  ffprobePath: string,
+  runtimeResources: Record<string, string> = {},
+): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) {
     if (name === 'NODE_OPTIONS') continue;
     if (value.startsWith('<')) {
-      const local = LOCAL_RESOURCES[value];
+      const local = LOCAL_RESOURCES[value] ?? runtimeResources[value];
       if (!local) throw new Error(`${fn.logicalId}'s ${name} refers to ${value}, which the local run has no stand-in for`);
       environment[name] = local;
     } else {
@@ -175,20 +182,51 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureBucket(s3, LOCAL_RESULTS_BUCKET);
 
     const functions: Record<string, LocalFunction> = {};
-    const byPlaceholder: Record<string, LocalFunction> = {};
-    for (const [placeholder, fn] of Object.entries(settings.substitutions)) {
-      functions[fn.logicalId] ??= new LocalFunction(fn, root, LOCAL_REGION, LOCAL_ACCOUNT, localEnvironment(fn, ffprobePath));
-      byPlaceholder[placeholder] = functions[fn.logicalId];
-    }
+    // Resources only known once the components run, by the reference the template makes to them.
+    const runtimeResources = { [attOf(settings.table.logicalId, 'StreamArn')]: streamArn };
+    const bind = (machine: MachineSettings) => {
+      const byPlaceholder: Record<string, LocalFunction> = {};
+      for (const [placeholder, fn] of Object.entries(machine.substitutions)) {
+        functions[fn.logicalId] ??= new LocalFunction(
+          fn,
+          root,
+          LOCAL_REGION,
+          LOCAL_ACCOUNT,
+          localEnvironment(fn, ffprobePath, runtimeResources),
+        );
+        byPlaceholder[placeholder] = functions[fn.logicalId];
+      }
+      return byPlaceholder;
+    };
+    const common = { region: LOCAL_REGION, account: LOCAL_ACCOUNT, retryIntervalScale: options.retryIntervalScale };
     const stateMachine = new LocalStateMachine({
-      definitionPath: path.join(root, settings.definitionPath),
-      functions: byPlaceholder,
-      values: settings.values,
-      region: LOCAL_REGION,
-      account: LOCAL_ACCOUNT,
-      retryIntervalScale: options.retryIntervalScale,
+      ...common,
+      name: LOCAL_TABLE,
+      type: settings.analysis.type,
+      definitionPath: path.join(root, settings.analysis.definitionPath),
+      functions: bind(settings.analysis),
+      values: settings.analysis.values,
     });
-    const stepFunctionsApi = await startStepFunctionsApi(stateMachine);
+    const machinesByLogicalId: Record<string, LocalStateMachine> = { [settings.analysis.logicalId]: stateMachine };
+    const backfillMachine = new LocalStateMachine({
+      ...common,
+      name: `${LOCAL_TABLE}-backfill`,
+      type: settings.backfill.type,
+      definitionPath: path.join(root, settings.backfill.definitionPath),
+      functions: bind(settings.backfill),
+      machines: Object.fromEntries(
+        Object.entries(settings.backfill.machineSubstitutions).map(([placeholder, logicalId]) => {
+          const machine = machinesByLogicalId[logicalId];
+          if (!machine)
+            throw new Error(
+              `${settings.backfill.logicalId} substitutes ${placeholder} with ${logicalId}, which the local run has no stand-in for`,
+            );
+          return [placeholder, machine];
+        }),
+      ),
+      values: settings.backfill.values,
+    });
+    const stepFunctionsApi = await startStepFunctionsApi([stateMachine, backfillMachine]);
     stops.push(() => stepFunctionsApi.stop());
     const deadLetters = new DeadLetterStore(dataDir && path.join(dataDir, 'dead-letter.jsonl'));
     const checkpointFile = dataDir && path.join(dataDir, 'pipe-checkpoints.json');
@@ -219,6 +257,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       s3,
       functions,
       stateMachine,
+      backfillMachine,
       pipe,
       deadLetters,
       faults: { dynamodb: proxy.faults, s3: s3Endpoint.faults },

@@ -35,6 +35,7 @@ interface TableProperties {
 }
 
 interface StateMachineProperties {
+  Type?: string;
   DefinitionUri?: string;
   DefinitionSubstitutions?: Record<string, unknown>;
 }
@@ -69,20 +70,33 @@ export interface PipeSettings {
 }
 
 export interface TableSettings {
+  logicalId: string;
   keySchema: KeySchemaElement[];
   attributeDefinitions: AttributeDefinition[];
   streamViewType: StreamViewType;
 }
 
-export interface LocalTemplate {
-  pipe: PipeSettings;
-  table: TableSettings;
+/** A state machine of the template: its definition and what fills each of its placeholders. */
+export interface MachineSettings {
+  logicalId: string;
+  type: 'EXPRESS' | 'STANDARD';
   /** Repository-relative path of the ASL file. */
   definitionPath: string;
   /** Placeholder name (e.g. PresignFunctionArn) → the function it stands for. */
   substitutions: Record<string, TemplateFunction>;
-  /** Placeholder name → its value, for the placeholders that stand for no function (e.g. Partition). */
+  /** Placeholder name → the logical id of the other state machine it stands for. */
+  machineSubstitutions: Record<string, string>;
+  /** Placeholder name → its value, for the placeholders that stand for no resource (e.g. Partition). */
   values: Record<string, string>;
+}
+
+export interface LocalTemplate {
+  pipe: PipeSettings;
+  table: TableSettings;
+  /** The Express state machine the pipe starts: the analysis of a batch of rows. */
+  analysis: MachineSettings;
+  /** The Standard state machine that runs analyses across the whole table. */
+  backfill: MachineSettings;
 }
 
 export class TemplateError extends Error {
@@ -147,18 +161,14 @@ export function localTemplate(templatePath: string): LocalTemplate {
   const tableProps = evaluator.evaluate(table.Properties ?? {}) as TableProperties;
   const streamViewType = tableProps.StreamSpecification?.StreamViewType;
   if (!streamViewType) throw new TemplateError(`${tableId} has no StreamSpecification.StreamViewType: the pipe reads the table's stream`);
-  const [machineId, machine] = single(template, 'AWS::Serverless::StateMachine');
-  const machineProps = evaluator.evaluate(machine.Properties ?? {}) as StateMachineProperties;
-  const substitutions: Record<string, TemplateFunction> = {};
-  const values: Record<string, string> = {};
-  for (const [name, value] of Object.entries(machineProps.DefinitionSubstitutions ?? {})) {
-    const target = referencedResource(value);
-    if (target && template.Resources?.[target]?.Type === 'AWS::Serverless::Function')
-      substitutions[name] = functionSettings(template, evaluator, target);
-    else if (target) throw new TemplateError(`${machineId} substitutes ${name} with ${target}, which the local run has no stand-in for`);
-    else values[name] = String(value);
-  }
-  if (!Object.keys(substitutions).length) throw new TemplateError(`${machineId} has no DefinitionSubstitutions naming functions`);
+  const machines = resourcesOfType(template, 'AWS::Serverless::StateMachine');
+  const analysisId = referencedResource((pipeProps as { Target?: unknown }).Target);
+  const analysis = machines.find(([id]) => id === analysisId);
+  if (!analysis) throw new TemplateError(`${pipeId}'s Target is not a state machine of the template`);
+  const others = machines.filter(([id]) => id !== analysisId);
+  if (others.length !== 1)
+    throw new TemplateError(`template.yaml must have one state machine besides the pipe's target, found ${others.length}`);
+  const [backfillId, backfill] = others[0];
   return {
     pipe: {
       filterPatterns: filters.map((f, i) => {
@@ -174,12 +184,34 @@ export function localTemplate(templatePath: string): LocalTemplate {
       inputTemplate: pipeProps.TargetParameters?.InputTemplate,
     },
     table: {
+      logicalId: tableId,
       keySchema: tableProps.KeySchema,
       attributeDefinitions: tableProps.AttributeDefinitions,
       streamViewType,
     },
-    definitionPath: String(machineProps.DefinitionUri ?? ''),
-    substitutions,
-    values,
+    analysis: machineSettings(template, evaluator, analysisId as string, analysis[1]),
+    backfill: machineSettings(template, evaluator, backfillId, backfill),
   };
+}
+
+function machineSettings(template: Template, evaluator: Evaluator, logicalId: string, machine: TemplateResource): MachineSettings {
+  const props = evaluator.evaluate(machine.Properties ?? {}) as StateMachineProperties;
+  const settings: MachineSettings = {
+    logicalId,
+    type: props.Type === 'STANDARD' ? 'STANDARD' : 'EXPRESS',
+    definitionPath: String(props.DefinitionUri ?? ''),
+    substitutions: {},
+    machineSubstitutions: {},
+    values: {},
+  };
+  for (const [name, value] of Object.entries(props.DefinitionSubstitutions ?? {})) {
+    const target = referencedResource(value);
+    const type = target && template.Resources?.[target]?.Type;
+    if (type === 'AWS::Serverless::Function') settings.substitutions[name] = functionSettings(template, evaluator, target as string);
+    else if (type === 'AWS::Serverless::StateMachine') settings.machineSubstitutions[name] = target as string;
+    else if (target) throw new TemplateError(`${logicalId} substitutes ${name} with ${target}, which the local run has no stand-in for`);
+    else settings.values[name] = String(value);
+  }
+  if (!Object.keys(settings.substitutions).length) throw new TemplateError(`${logicalId} has no DefinitionSubstitutions naming functions`);
+  return settings;
 }

@@ -4,23 +4,23 @@
  * flight. Each batch is re-read just before its start, so an interrupted run, re-run, skips what was
  * analysed in the meantime.
  */
-import type { ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { Option } from '@commander-js/extra-typings';
+import { type BackfillMode, MODE_FILTERS } from '../../functions/lib/backfill';
+import { batchRecords, chunk, RECORDS_PER_EXECUTION } from '../../functions/lib/batching';
+import { MEDIA_SCHEMA_VERSION } from '../../functions/lib/media-schema';
+import { movieIdOfRecord, recordsForRows } from '../../functions/lib/synthetic-records';
 import { GracefulInterrupt } from '../../util/interrupt';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
-import { batchRecords, chunk, RECORDS_PER_EXECUTION } from '../batching';
-import { explainAwsError } from '../errors';
+import { distributedBackfill, MAX_SEGMENTS, ROWS_PER_SEGMENT } from '../distributed-backfill';
+import { explainAwsError, UsageError } from '../errors';
 import { integerFrom, operatorCommand, positiveNumber } from '../options';
 import { itemToRow } from '../rows';
 import { runName, startExecution } from '../start';
-import { movieIdOfRecord, recordsForRows } from '../stream-records';
 import { compareIds, getRows, type Item, idOf, KEY, projection, scanTable } from '../table';
 import { type Target, type TargetValues, withTarget } from '../target';
 import { isStale } from '../view';
-
-export type BackfillMode = 'only-missing' | 'failed' | 'stale' | 'all';
 
 /** StartExecution calls in flight at once. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -28,37 +28,17 @@ export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_RATE = 2;
 const MAX_CONCURRENCY = 64;
 
-const MODES: Record<
-  BackfillMode,
-  {
-    description: string;
-    filter?: Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
-    selects: (item: Item) => boolean;
-  }
-> = {
-  'only-missing': {
-    description: 'without an analysis',
-    filter: { FilterExpression: 'attribute_not_exists(#fa)', ExpressionAttributeNames: { '#fa': 'analysis' } },
-    selects: (item) => item.analysis === undefined,
-  },
-  failed: {
-    description: 'whose analysis FAILED',
-    filter: {
-      FilterExpression: '#fa.#fs = :failed',
-      ExpressionAttributeNames: { '#fa': 'analysis', '#fs': 'status' },
-      ExpressionAttributeValues: { ':failed': { S: 'FAILED' } },
-    },
-    selects: (item) => item.analysis?.M?.status?.S === 'FAILED',
-  },
-  stale: {
-    description: 're-pointed since their analysis (STALE)',
-    filter: {
-      FilterExpression: 'attribute_exists(#fa.#fo.#fk) AND (#fa.#fo.#fb <> #b OR #fa.#fo.#fk <> #k)',
-      ExpressionAttributeNames: { '#fa': 'analysis', '#fo': 'object', '#fb': 'bucket', '#fk': 'key', '#b': 'S3_bucket', '#k': 'S3_object' },
-    },
-    selects: (item) => isStale(itemToRow(item)),
-  },
-  all: { description: '(all of them)', selects: () => true },
+/**
+ * Each mode's test of a row as it is just before its start (the scan is minutes old by then for a
+ * large table), beside the Scan filter the mode selects with (MODE_FILTERS).
+ */
+const SELECTS: Record<BackfillMode, (item: Item) => boolean> = {
+  'only-missing': (item) => item.analysis === undefined,
+  failed: (item) => item.analysis?.M?.status?.S === 'FAILED',
+  stale: (item) => isStale(itemToRow(item)),
+  'older-schema': (item) =>
+    item.analysis?.M?.status?.S === 'SUCCEEDED' && !(Number(item.media?.M?.schema_version?.N) >= MEDIA_SCHEMA_VERSION),
+  all: () => true,
 };
 
 const write = (text: string) => process.stdout.write(`${text}\n`);
@@ -100,7 +80,7 @@ export function progressText(counts: ProgressCounts, elapsedMs: number, bar: boo
 }
 
 async function findRows(target: Target, mode: BackfillMode): Promise<string[]> {
-  const { filter } = MODES[mode];
+  const { filter } = MODE_FILTERS[mode];
   const projected = projection([KEY]);
   const items = await scanTable(target, {
     ...projected,
@@ -154,7 +134,7 @@ async function startAll(target: Target, ids: string[], options: RunOptions): Pro
           return;
         }
         // The scan is minutes old by now for a large table; what the pipe or a user changed since counts.
-        const current = group.filter((id) => rows.has(id) && MODES[options.mode].selects(rows.get(id) as Item));
+        const current = group.filter((id) => rows.has(id) && SELECTS[options.mode](rows.get(id) as Item));
         counts.skipped += group.length - current.length;
         const records = recordsForRows(
           current.map((id) => rows.get(id) as Item),
@@ -195,21 +175,43 @@ export interface BackfillOptions extends TargetValues {
   onlyMissing?: boolean;
   failed?: boolean;
   stale?: boolean;
+  olderSchema?: boolean;
   all?: boolean;
+  distributed?: boolean;
+  segments?: number;
+  maxConcurrency?: number;
+  stop?: boolean;
+  resume?: boolean;
   concurrency: number;
   rate: number;
   dryRun?: boolean;
 }
 
 export async function backfill(values: BackfillOptions): Promise<number> {
-  const mode: BackfillMode = values.all ? 'all' : values.failed ? 'failed' : values.stale ? 'stale' : 'only-missing';
+  const mode: BackfillMode = values.all
+    ? 'all'
+    : values.failed
+      ? 'failed'
+      : values.stale
+        ? 'stale'
+        : values.olderSchema
+          ? 'older-schema'
+          : 'only-missing';
   const { concurrency, rate } = values;
 
   return withTarget(values, async (target) => {
+    if (values.distributed)
+      return distributedBackfill(target, {
+        mode,
+        segments: values.segments,
+        maxConcurrency: values.maxConcurrency,
+        stop: values.stop,
+        resume: values.resume,
+      });
     const ids = await findRows(target, mode);
-    const found = `${plural(ids.length, 'row')} ${MODES[mode].description} in table ${target.tableName} on ${target.label}`;
+    const found = `${plural(ids.length, 'row')} ${MODE_FILTERS[mode].description} in table ${target.tableName} on ${target.label}`;
     if (!ids.length) {
-      write(`nothing to do: found no rows ${MODES[mode].description} in table ${target.tableName} on ${target.label}`);
+      write(`nothing to do: found no rows ${MODE_FILTERS[mode].description} in table ${target.tableName} on ${target.label}`);
       return 0;
     }
     const groups = chunk(ids, RECORDS_PER_EXECUTION);
@@ -248,11 +250,35 @@ export const backfillCommand = () =>
   operatorCommand('backfill')
     .description('start analyses for the rows that need one, paced; interrupt and run again to resume')
     .addOption(
-      new Option('--only-missing', `rows ${MODES['only-missing'].description} (the default)`).conflicts(['failed', 'stale', 'all']),
+      new Option('--only-missing', `rows ${MODE_FILTERS['only-missing'].description} (the default)`).conflicts([
+        'failed',
+        'stale',
+        'olderSchema',
+        'all',
+      ]),
     )
-    .addOption(new Option('--failed', `rows ${MODES.failed.description}`).conflicts(['stale', 'all']))
-    .addOption(new Option('--stale', `rows ${MODES.stale.description}`).conflicts('all'))
+    .addOption(new Option('--failed', `rows ${MODE_FILTERS.failed.description}`).conflicts(['stale', 'olderSchema', 'all']))
+    .addOption(new Option('--stale', `rows ${MODE_FILTERS.stale.description}`).conflicts(['olderSchema', 'all']))
+    .addOption(new Option('--older-schema', `rows ${MODE_FILTERS['older-schema'].description}`).conflicts('all'))
     .option('--all', 'every row')
+    .addOption(
+      new Option(
+        '--distributed',
+        "run it in Step Functions (the stack's backfill state machine, a Distributed Map) and follow its progress; for large tables",
+      ).conflicts(['dryRun', 'rate', 'concurrency']),
+    )
+    .addOption(
+      new Option('--segments <n>', `with --distributed: parallel-scan segments (default: about ${ROWS_PER_SEGMENT} rows each)`).argParser(
+        integerFrom(1, MAX_SEGMENTS),
+      ),
+    )
+    .addOption(
+      new Option('--max-concurrency <n>', "with --distributed: segments at once (default: the stack's BackfillConcurrency)").argParser(
+        integerFrom(1, 1000),
+      ),
+    )
+    .addOption(new Option('--stop', 'with --distributed: stop the running backfill (resume it later with --resume)').conflicts('resume'))
+    .option('--resume', 'with --distributed: run the unfinished segments of the latest failed or stopped backfill again')
     .addOption(
       new Option('--concurrency <n>', 'StartExecution calls in flight')
         .argParser(integerFrom(1, MAX_CONCURRENCY))
@@ -265,5 +291,13 @@ export const backfillCommand = () =>
     )
     .option('--dry-run', 'only count the rows and list the executions it would start')
     .action(async (options) => {
+      for (const [given, flag] of [
+        [options.segments, '--segments'],
+        [options.maxConcurrency, '--max-concurrency'],
+        [options.stop, '--stop'],
+        [options.resume, '--resume'],
+      ] as const) {
+        if (given !== undefined && !options.distributed) throw new UsageError(`${flag} only applies with --distributed`);
+      }
       process.exitCode = await backfill(options);
     });

@@ -1,12 +1,12 @@
 /** `media-probe reanalyze`: runs the state machine now for given rows, with the input the pipe would deliver; --wait reports the outcome. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from '@commander-js/extra-typings';
-import { batchRecords } from '../batching';
+import { batchRecords } from '../../functions/lib/batching';
+import { movieIdOfRecord, recordsForRows } from '../../functions/lib/synthetic-records';
 import { explained, OperatorError, UsageError } from '../errors';
 import { movieId, operatorCommand, positiveNumber } from '../options';
 import { itemToRow, type PlainRow } from '../rows';
 import { runName, type StartedExecution, startExecution } from '../start';
-import { movieIdOfRecord, recordsForRows } from '../stream-records';
 import { getRows, type Item } from '../table';
 import { formatTable } from '../table-format';
 import { type Target, type TargetValues, withTarget } from '../target';

@@ -8,6 +8,7 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Option } from '@commander-js/extra-typings';
+import { chunk } from '../../functions/lib/batching';
 import { summaryForRow } from '../../functions/lib/ffprobe';
 import type { FfprobeOutput } from '../../functions/lib/ffprobe-command';
 import { MEDIA_SCHEMA_VERSION } from '../../functions/lib/media-schema';
@@ -16,7 +17,6 @@ import { GracefulInterrupt } from '../../util/interrupt';
 import { runPool } from '../../util/pool';
 import { Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
-import { chunk } from '../batching';
 import { explainAwsError, OperatorError } from '../errors';
 import { integerFrom, movieId, operatorCommand, positiveNumber } from '../options';
 import { compareIds, getRows, type Item, idOf, KEY, projection, scanTable } from '../table';

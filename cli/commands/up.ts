@@ -18,6 +18,7 @@ export async function up(options: { data: string; pipe: boolean }): Promise<numb
     tableName: stack.tableName,
     streamArn: stack.streamArn,
     stateMachineArn: stack.stateMachine.arn,
+    backfillStateMachineArn: stack.backfillMachine.arn,
     mediaBucket: stack.mediaBucket,
     resultsBucket: stack.resultsBucket,
   };
@@ -36,7 +37,9 @@ export async function up(options: { data: string; pipe: boolean }): Promise<numb
       'media-probe local stack is up (Ctrl-C to stop); other commands reach it with --local',
       `  DynamoDB endpoint  ${stack.endpoints.dynamodb}`,
       `  S3 endpoint        ${stack.endpoints.s3}`,
-      `  Step Functions     ${stack.endpoints.stepfunctions}  (${stack.stateMachine.arn})`,
+      `  Step Functions     ${stack.endpoints.stepfunctions}`,
+      `    analysis         ${stack.stateMachine.arn}`,
+      `    backfill         ${stack.backfillMachine.arn}`,
       `  table              ${stack.tableName}`,
       `  media bucket       ${stack.mediaBucket}`,
       `  results bucket     ${stack.resultsBucket}`,

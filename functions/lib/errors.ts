@@ -11,6 +11,11 @@ export class InvalidRowError extends Error {
   override name = 'InvalidRowError';
 }
 
+/** A backfill's input names no mode, segment or segment count the select step can use. */
+export class InvalidBackfillInputError extends Error {
+  override name = 'InvalidBackfillInputError';
+}
+
 /** The S3 object the row points at does not exist. */
 export class ObjectNotFoundError extends Error {
   override name = 'ObjectNotFoundError';

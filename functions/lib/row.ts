@@ -3,6 +3,9 @@ import { InvalidRowError } from './errors';
 import type { StreamAttributeValue, StreamImage, StreamRecord } from './stream-record';
 import { truncate } from './truncate';
 
+/** The table's partition key (template.yaml; an attached table must use it too). */
+export const KEY = 'movie_id';
+
 /** A row that can be analysed: where its media lives. */
 export interface Asset {
   movieId: string;

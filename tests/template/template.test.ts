@@ -100,6 +100,7 @@ describe('functions', () => {
     ['PresignFunction', 'presign/index.ts'],
     ['FfprobeFunction', 'ffprobe/index.ts'],
     ['UpdateFunction', 'update/index.ts'],
+    ['SelectFunction', 'select/index.ts'],
   ])('%s is bundled with esbuild from functions/%s and gets its own role', (logicalId, entry) => {
     const resource = resources[logicalId];
     expect(resource.Metadata.BuildMethod).toBe('esbuild');
@@ -236,11 +237,35 @@ describe('functions', () => {
     ).toBe('movies');
   });
 
+  it('select (the backfill) may only Scan the movie table, created or attached, and knows its stream', () => {
+    expect(statementsOf('SelectFunction')).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:Scan', Resource: attOf('MoviesTable', 'Arn') }),
+    ]);
+    expect(props('SelectFunction').Environment.Variables).toEqual({
+      TABLE_NAME: refOf('MoviesTable'),
+      STREAM_ARN: attOf('MoviesTable', 'StreamArn'),
+    });
+    const attached = {
+      parameters: {
+        ExistingTableName: 'movies',
+        ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x',
+      },
+    };
+    expect(statementsOf('SelectFunction', attached)).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:Scan', Resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies' }),
+    ]);
+    expect(props('SelectFunction', attached).Environment.Variables).toEqual({
+      TABLE_NAME: 'movies',
+      STREAM_ARN: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x',
+    });
+  });
+
   it('each function logs to its own group with the configured retention', () => {
     for (const [fn, group] of [
       ['PresignFunction', 'PresignLogGroup'],
       ['FfprobeFunction', 'ProbeLogGroup'],
       ['UpdateFunction', 'UpdateLogGroup'],
+      ['SelectFunction', 'SelectLogGroup'],
     ]) {
       expect(props(fn).LoggingConfig.LogGroup).toBe(refOf(group));
       expect(props(group, { parameters: { LogRetentionDays: 90 } }).RetentionInDays).toBe(90);
@@ -571,8 +596,79 @@ describe('state machine', () => {
   });
 });
 
+describe('backfill state machine', () => {
+  const machine = resources.BackfillStateMachine;
+  const definitionPath = path.join(repoRoot, machine.Properties.DefinitionUri);
+  const stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:media-probe-backfill';
+
+  it('is a named Standard workflow, traced, logging errors without execution data', () => {
+    const p = props('BackfillStateMachine');
+    expect(p.Type).toBe('STANDARD');
+    expect(p.Name).toBe('media-probe-backfill');
+    expect(p.Tracing).toEqual({ Enabled: true });
+    expect(p.Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
+    expect(p.Logging.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: attOf('BackfillLogGroup', 'Arn') } }]);
+  });
+
+  it('may invoke select, run and follow analyses, run its own Map children, and set up log delivery, nothing else', () => {
+    const [invokeSelect, ...rest] = props('BackfillStateMachine').Policies as Json[];
+    expect(invokeSelect).toEqual({ LambdaInvokePolicy: { FunctionName: refOf('SelectFunction') } });
+    const statements = rest.flatMap((p) => p.Statement) as Json[];
+    const grants = statements
+      .filter((st) => !actionsOf(st)[0].startsWith('logs:'))
+      .map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource }));
+    expect(grants).toEqual([
+      { actions: ['states:StartExecution'], resource: refOf('MediaProbeStateMachine') },
+      {
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resource: 'arn:aws:states:eu-west-1:123456789012:express:<GetAtt MediaProbeStateMachine.Name>:*',
+      },
+      {
+        actions: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+        resource: 'arn:aws:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule',
+      },
+      { actions: ['states:StartExecution'], resource: stateMachineArn },
+      {
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resource: 'arn:aws:states:eu-west-1:123456789012:execution:media-probe-backfill/*',
+      },
+      { actions: ['states:RedriveExecution'], resource: 'arn:aws:states:eu-west-1:123456789012:mapRun:media-probe-backfill/*' },
+    ]);
+    expect(statements.every((st) => st.Effect === 'Allow')).toBe(true);
+  });
+
+  it('has a definition that parses, and a substitution for every placeholder in it (and no other)', () => {
+    const text = readFileSync(definitionPath, 'utf8');
+    expect(JSON.parse(text).StartAt).toBeDefined();
+    const placeholders = new Set([...text.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]));
+    expect([...placeholders].sort()).toEqual(Object.keys(machine.Properties.DefinitionSubstitutions).sort());
+    expect(
+      props('BackfillStateMachine', { parameters: { BackfillConcurrency: 25, BackfillToleratedFailurePercentage: 2 } })
+        .DefinitionSubstitutions,
+    ).toEqual({
+      Partition: 'aws',
+      SelectFunctionArn: attOf('SelectFunction', 'Arn'),
+      AnalysisStateMachineArn: refOf('MediaProbeStateMachine'),
+      BackfillConcurrency: 25,
+      BackfillToleratedFailurePercentage: 2,
+    });
+  });
+
+  it('runs a Distributed Map of Standard children, at the concurrency and failure tolerance its input or the parameters set', () => {
+    const definition = JSON.parse(readFileSync(definitionPath, 'utf8'));
+    const map = definition.States['backfill segments'];
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(map.MaxConcurrencyPath).toBe('$.concurrency');
+    expect(map.ToleratedFailurePercentagePath).toBe('$.tolerated_failure_percentage');
+    const analysis = map.ItemProcessor.States['analyse page'].ItemProcessor.States.analysis;
+    expect(analysis.Resource).toBe(`arn:\${Partition}:states:::states:startExecution.sync:2`);
+    expect(analysis.Parameters).toEqual({ StateMachineArn: `\${AnalysisStateMachineArn}`, 'Input.$': '$' });
+    const parameter = template.Parameters.BackfillConcurrency;
+    expect([parameter.MinValue, parameter.MaxValue]).toEqual([1, 1000]);
+  });
+});
+
 describe('partitions', () => {
-  const machine = resources.MediaProbeStateMachine;
   const partitions = ['aws', 'aws-cn', 'aws-us-gov', 'aws-iso-b'];
   /** The partitions of every ARN in a text that are not the deployment's own. */
   const foreign = (text: string, partition: string) =>
@@ -584,14 +680,20 @@ describe('partitions', () => {
     expect(foreign(built, partition)).toEqual([]);
   });
 
-  it.each(partitions)('every ARN in the state machine definition is in the partition it is deployed to (%s)', (partition) => {
-    const substitutions = deploy({ partition }).evaluate(machine.Properties.DefinitionSubstitutions) as Record<string, string>;
-    const definition = readFileSync(path.join(repoRoot, machine.Properties.DefinitionUri), 'utf8').replace(
-      /\$\{(\w+)\}/g,
-      (_, name: string) => substitutions[name],
-    );
-    expect(definition).toContain(`arn:${partition}:states:::lambda:invoke`);
-    expect(foreign(definition, partition)).toEqual([]);
+  it.each(partitions)('every ARN in the state machine definitions is in the partition it is deployed to (%s)', (partition) => {
+    for (const [logicalId, integration] of [
+      ['MediaProbeStateMachine', 'lambda:invoke'],
+      ['BackfillStateMachine', 'states:startExecution.sync:2'],
+    ]) {
+      const machine = resources[logicalId];
+      const substitutions = deploy({ partition }).evaluate(machine.Properties.DefinitionSubstitutions) as Record<string, string>;
+      const definition = readFileSync(path.join(repoRoot, machine.Properties.DefinitionUri), 'utf8').replace(
+        /\$\{(\w+)\}/g,
+        (_, name: string) => String(substitutions[name]),
+      );
+      expect(definition).toContain(`arn:${partition}:states:::${integration}`);
+      expect(foreign(definition, partition)).toEqual([]);
+    }
   });
 });
 
@@ -603,6 +705,7 @@ describe('outputs', () => {
         'DeadLetterQueueArn',
         'DeadLetterQueueUrl',
         'ResultsBucketName',
+        'BackfillStateMachineArn',
         'StateMachineArn',
         'StateMachineConsoleUrl',
         'TableName',

@@ -1,6 +1,7 @@
 /** The operator commands' batching of stream records into executions, and the backfill's progress line. */
-import { batchRecords, chunk, MAX_EXECUTION_INPUT_BYTES, RECORDS_PER_EXECUTION } from '../../cli/batching';
+
 import { progressText } from '../../cli/commands/backfill';
+import { batchRecords, chunk, MAX_EXECUTION_INPUT_BYTES, RECORDS_PER_EXECUTION } from '../../functions/lib/batching';
 
 describe('batchRecords', () => {
   const record = (id: number, padding = 0) => ({ id, pad: 'x'.repeat(padding) });

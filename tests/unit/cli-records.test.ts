@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hasNewOutcome } from '../../cli/commands/reanalyze';
 import { movieId } from '../../cli/options';
-import { movieIdOfRecord, recordsForRows } from '../../cli/stream-records';
 import { compareIds, projection } from '../../cli/table';
 import type { Analysis } from '../../functions/lib/analysis';
 import { assetFromRecord } from '../../functions/lib/row';
 import { projectStreamRecord } from '../../functions/lib/stream-record';
+import { movieIdOfRecord, recordsForRows } from '../../functions/lib/synthetic-records';
 import { buildAnalysisUpdate } from '../../functions/lib/update-expression';
 
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/2026-01-01T00:00:00.000';

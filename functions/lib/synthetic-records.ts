@@ -5,9 +5,13 @@
  * synthetic in eventID and SequenceNumber.
  */
 import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { _Record as StreamApiRecord } from '@aws-sdk/client-dynamodb-streams';
-import { projectStreamRecord, type StreamRecord, toPipeRecord } from '../functions/lib/stream-record';
-import { type Item, KEY } from './table';
+import { KEY } from './row';
+import { projectStreamRecord, type StreamRecord, toPipeRecord } from './stream-record';
+
+/** A table item as DynamoDB returns it. */
+export type Item = Record<string, AttributeValue>;
 
 export type StartOrigin = 'reanalyze' | 'backfill';
 
