@@ -201,7 +201,7 @@ export async function distributedBackfill(target: Target, options: DistributedOp
       executionArn = started.executionArn as string;
       write(`started a backfill of ${segments} segments (mode ${options.mode}) in Step Functions`);
     }
-    const link = consoleLink(executionArn, target.region);
+    const link = target.local ? undefined : consoleLink(executionArn, target.region);
     write(link ? `  console: ${link}` : `  execution: ${executionArn}`);
     const outcome = await follow(target, executionArn, pollMs);
     if (!outcome) {

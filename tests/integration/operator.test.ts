@@ -453,3 +453,49 @@ describe('resummarise', () => {
     expect(again.stdout).toMatch(/^nothing to do: found no rows with a summary older than version 2/);
   });
 });
+
+describe('backfill --distributed', () => {
+  /** Every FAILED row of the table now, by id, with when its analysis started. */
+  async function failedRows(): Promise<Map<number, string>> {
+    const listed = await cli('status', '--failed', '--json');
+    expect(listed.code).toBe(0);
+    const ids = (JSON.parse(listed.stdout) as Array<{ movie_id: number }>).map((r) => r.movie_id);
+    const rows = await readRows(ids);
+    return new Map(ids.map((id) => [id, String((rows.get(id)?.analysis as { started_at?: string })?.started_at)]));
+  }
+
+  test("runs the stack's backfill state machine, follows its Map Run to the end and reports the rows", async () => {
+    const before = await failedRows();
+    expect(before.size).toBeGreaterThan(0);
+    const result = await cli('backfill', '--distributed', '--failed', '--segments', '4', '--max-concurrency', '2');
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('started a backfill of 4 segments (mode failed) in Step Functions');
+    expect(result.stdout).toContain(
+      `execution: arn:aws:states:${connection.region}:000000000000:execution:media-probe-local-backfill:backfill-`,
+    );
+    expect(result.stdout).toMatch(new RegExp(`^backfill SUCCEEDED: read \\d+ rows, analysed ${before.size}$`, 'm'));
+    // stderr is not a terminal here: plain progress lines, the last one complete.
+    expect(result.stderr).toMatch(/backfill: 4\/4 segments · 0 running · .* · done/);
+    // Each failed row analysed again (and failing again: its object is still missing), no other row touched.
+    const after = await failedRows();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [id, startedAt] of after) expect(startedAt > (before.get(id) as string)).toBe(true);
+  });
+
+  test('--stop with nothing running and --resume after a success say so and change nothing', async () => {
+    const stop = await cli('backfill', '--distributed', '--stop');
+    expect(stop).toMatchObject({ code: 0, stdout: 'no backfill is running\n' });
+    const resume = await cli('backfill', '--distributed', '--resume');
+    expect(resume.code).toBe(0);
+    expect(resume.stdout).toMatch(/^nothing to resume: the latest backfill \(backfill-.*\) SUCCEEDED$/m);
+  });
+
+  test('--segments, --stop and --resume apply only with --distributed, which takes no --rate', async () => {
+    for (const args of [['--segments', '4'], ['--stop'], ['--resume'], ['--distributed', '--rate', '3']]) {
+      const result = await cli('backfill', ...args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/only applies with --distributed|cannot be used with/);
+    }
+  });
+});
