@@ -105,17 +105,18 @@ export function laptopBackfill(rows: number, inputs: ModelInputs, rate: number):
 }
 
 /**
- * A backfill as a Distributed Map of Express executions of `batchSize` rows each, `mapConcurrency`
- * at once (the design of docs/capacity.md; not built yet): Step Functions starts Express children at
- * up to 1,000 a second.
+ * The backfill state machine (statemachine/backfill.asl.json): `concurrency` segments at once, each
+ * running one Express execution of `batchSize` rows after another, every execution followed by the
+ * `.sync` integration, which adds `syncOverheadSeconds` to each (an assumption until measured on AWS).
+ * The executions are started at up to 6,000 a second (Express StartExecution quota).
  */
-export function distributedMapBackfill(rows: number, inputs: ModelInputs, mapConcurrency: number): Prediction {
+export function distributedMapBackfill(rows: number, inputs: ModelInputs, concurrency: number, syncOverheadSeconds: number): Prediction {
   return predict(rows, [
     {
-      limit: `Map concurrency (${mapConcurrency} executions of ${inputs.batchSize} rows)`,
-      rowsPerSecond: (mapConcurrency * inputs.batchSize) / executionSeconds(inputs),
+      limit: `BackfillConcurrency (${concurrency} segments, one execution of ${inputs.batchSize} rows each at a time, +${syncOverheadSeconds} s per .sync)`,
+      rowsPerSecond: (concurrency * inputs.batchSize) / (executionSeconds(inputs) + syncOverheadSeconds),
     },
-    { limit: 'Distributed Map child starts (1,000 Express executions/s)', rowsPerSecond: 1000 * inputs.batchSize },
+    { limit: 'Express StartExecution (6,000/s)', rowsPerSecond: 6000 * inputs.batchSize },
     ...sharedBounds(inputs),
   ]);
 }
@@ -180,7 +181,8 @@ export const DEFAULT_ASSUMPTIONS = {
   'table-write-units': 4000,
   'write-units-per-row': 5,
   'backfill-rate': 2,
-  'map-concurrency': 60,
+  'backfill-concurrency': 60,
+  'sync-overhead-s': 1,
 };
 export type Assumptions = typeof DEFAULT_ASSUMPTIONS;
 
@@ -207,7 +209,7 @@ export function renderModel(measured: Measured, measuredOn: string, assumptions:
     '',
     renderPrediction('backfill today (the CLI)', laptopBackfill(assumptions.rows, inputs, assumptions['backfill-rate'])),
     '',
-    renderPrediction('backfill on a Distributed Map', distributedMapBackfill(assumptions.rows, inputs, assumptions['map-concurrency'])),
+    renderPrediction('backfill state machine (backfill --distributed)', distributedMapBackfill(assumptions.rows, inputs, assumptions['backfill-concurrency'], assumptions['sync-overhead-s'])),
   ].join('\n');
 }
 

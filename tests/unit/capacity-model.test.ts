@@ -35,10 +35,17 @@ describe('the capacity model', () => {
   });
 
   it('lets the table’s writes bind a backfill that could start faster', () => {
-    const backfill = distributedMapBackfill(1_000_000, inputs, 100);
+    const backfill = distributedMapBackfill(1_000_000, inputs, 100, 0);
     // Map: 100 × 10 / 0.5 = 2,000 rows/s; the table: 4,000 / 5 = 800 rows/s.
     expect(backfill.binding.limit).toMatch(/^table writes/);
     expect(backfill.seconds).toBe(1250);
+  });
+
+  it('lets the backfill machine’s concurrency bind, each execution paying the .sync overhead', () => {
+    const backfill = distributedMapBackfill(1_000_000, inputs, 20, 0.5);
+    // 20 × 10 / (0.5 + 0.5) = 200 rows/s, under the table's 800.
+    expect(backfill.binding.limit).toMatch(/^BackfillConcurrency \(20 segments/);
+    expect(backfill.seconds).toBe(5000);
   });
 
   it('paces today’s backfill by its --rate', () => {
