@@ -209,7 +209,10 @@ export function renderModel(measured: Measured, measuredOn: string, assumptions:
     '',
     renderPrediction('backfill today (the CLI)', laptopBackfill(assumptions.rows, inputs, assumptions['backfill-rate'])),
     '',
-    renderPrediction('backfill state machine (backfill --distributed)', distributedMapBackfill(assumptions.rows, inputs, assumptions['backfill-concurrency'], assumptions['sync-overhead-s'])),
+    renderPrediction(
+      'backfill state machine (backfill --distributed)',
+      distributedMapBackfill(assumptions.rows, inputs, assumptions['backfill-concurrency'], assumptions['sync-overhead-s']),
+    ),
   ].join('\n');
 }
 
