@@ -16,6 +16,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
 import { type DynamoDbFaults, startDynamoDbFaultProxy } from './components/dynamodb-fault-proxy';
 import { startDynamoDbLocal } from './components/dynamodb-local';
 import { type S3Faults, type S3RequestRecord, startS3Endpoint } from './components/s3';
+import { LocalEventBus } from './event-bus';
 import { hostFfprobe } from './ffprobe-binary';
 import { LocalFunction } from './lambda';
 import { DeadLetterStore } from './pipe/dead-letter';
@@ -29,6 +30,8 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_TABLE = 'media-probe-local';
 export const LOCAL_MEDIA_BUCKET = 'media-probe-local-media';
 export const LOCAL_RESULTS_BUCKET = 'media-probe-local-results';
+/** The local bus's events, one JSON object a line, in the data directory. */
+export const LOCAL_EVENT_LOG = 'events.jsonl';
 
 export interface LocalStackOptions {
   repositoryRoot: string;
@@ -53,6 +56,8 @@ export interface LocalStack {
   stateMachine: LocalStateMachine;
   /** The backfill state machine (Standard, with its Distributed Map run inline by the interpreter). */
   backfillMachine: LocalStateMachine;
+  /** The bus the outcome events land on (and, with a data directory, its events.jsonl). */
+  eventBus: LocalEventBus;
   pipe?: LocalPipe;
   deadLetters: DeadLetterStore;
   faults: { dynamodb: DynamoDbFaults; s3: S3Faults };
@@ -198,7 +203,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
       return byPlaceholder;
     };
-    const common = { region: LOCAL_REGION, account: LOCAL_ACCOUNT, retryIntervalScale: options.retryIntervalScale };
+    const eventBus = new LocalEventBus({
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      file: dataDir && path.join(dataDir, LOCAL_EVENT_LOG),
+    });
+    const common = { region: LOCAL_REGION, account: LOCAL_ACCOUNT, retryIntervalScale: options.retryIntervalScale, eventBus };
     const stateMachine = new LocalStateMachine({
       ...common,
       name: LOCAL_TABLE,
@@ -258,6 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functions,
       stateMachine,
       backfillMachine,
+      eventBus,
       pipe,
       deadLetters,
       faults: { dynamodb: proxy.faults, s3: s3Endpoint.faults },

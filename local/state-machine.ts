@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { LocalEventBus, PutEventsEntry } from './event-bus';
 import type { LocalFunction } from './lambda';
 
 /** A JSON value as the interpreter passes it between states. */
@@ -46,6 +47,8 @@ interface StartExecutionParameters {
 
 /** The Lambda integration as the substituted definition names it locally (the local deployment's partition is aws). */
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/** EventBridge's PutEvents, answered by the local event bus. */
+const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
 /** Starting another state machine and waiting for it, its output parsed as JSON (.sync:2). */
 const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 /** Step Functions' limit on a state's input or output, and on an execution's input. */
@@ -160,6 +163,8 @@ export interface LocalStateMachineOptions {
   machines?: Record<string, LocalStateMachine>;
   /** Placeholder name → value, for the placeholders that stand for no resource. */
   values?: Record<string, string>;
+  /** Where events:putEvents tasks publish. */
+  eventBus?: LocalEventBus;
   region: string;
   account: string;
   /** Scale the Retry intervals (1 = as written); tests use a small factor to keep runs short. */
@@ -196,7 +201,11 @@ export class LocalStateMachine {
     for (const [name, state] of Object.entries(taskStates(this.definition))) {
       if (state.Resource === LAMBDA_INVOKE) handlers[name] = (input) => this.invokeFunction(name, input);
       else if (state.Resource === START_EXECUTION_SYNC) handlers[name] = (input) => this.runChild(name, input, executionArn);
-      else throw new Error(`local run supports ${LAMBDA_INVOKE} and ${START_EXECUTION_SYNC} tasks only; "${name}" uses ${state.Resource}`);
+      else if (state.Resource === PUT_EVENTS) handlers[name] = (input) => this.putEvents(name, input);
+      else
+        throw new Error(
+          `local run supports ${LAMBDA_INVOKE}, ${START_EXECUTION_SYNC} and ${PUT_EVENTS} tasks only; "${name}" uses ${state.Resource}`,
+        );
     }
     return handlers;
   }
@@ -210,6 +219,13 @@ export class LocalStateMachine {
     const result = { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
     checkSize(`the result of "${name}"`, result);
     return result;
+  }
+
+  private putEvents(name: string, input: unknown): JsonValue {
+    const bus = this.options.eventBus;
+    if (!bus) throw new Error(`task "${name}" publishes events, and the local state machine was given no event bus`);
+    checkSize(`the input of "${name}"`, input);
+    return bus.put(((input ?? {}) as { Entries?: PutEventsEntry[] }).Entries ?? []) as unknown as JsonValue;
   }
 
   /** states:startExecution.sync:2: runs the other machine to its end; its description is the result, or the cause of States.TaskFailed. */

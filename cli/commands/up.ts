@@ -4,9 +4,27 @@ import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/components/constants';
 import { LOCAL_CONNECTION_FILE, type LocalConnection } from '../../local/connection';
-import { startLocalStack } from '../../local/stack';
+import type { BusEvent } from '../../local/event-bus';
+import { LOCAL_EVENT_LOG, startLocalStack } from '../../local/stack';
 import { log, REPOSITORY_ROOT } from '../local-run';
 import { DEFAULT_DATA_DIR } from '../target';
+
+/** "event  Media Analysis Failed  movie_id 7  media/a.mov  presign ObjectNotFoundError": one line per outcome event. */
+export function eventLine(event: BusEvent): string {
+  const detail = (event.detail ?? {}) as {
+    movie_id?: unknown;
+    bucket?: string;
+    key?: string;
+    error?: { step?: string; type?: string };
+    summary?: { container?: string; duration_s?: number };
+  };
+  const what = detail.error
+    ? `${detail.error.step} ${detail.error.type}`
+    : [detail.summary?.container, detail.summary?.duration_s === undefined ? undefined : `${detail.summary.duration_s} s`]
+        .filter(Boolean)
+        .join(', ');
+  return `event  ${event['detail-type']}  movie_id ${detail.movie_id}  ${detail.bucket ?? '?'}/${detail.key ?? '?'}  ${what}`.trimEnd();
+}
 
 export async function up(options: { data: string; pipe: boolean }): Promise<number> {
   const stack = await startLocalStack({ repositoryRoot: REPOSITORY_ROOT, dataDir: options.data, withPipe: options.pipe, log });
@@ -44,6 +62,7 @@ export async function up(options: { data: string; pipe: boolean }): Promise<numb
       `  media bucket       ${stack.mediaBucket}`,
       `  results bucket     ${stack.resultsBucket}`,
       `  pipe               ${stack.pipe ? 'running' : 'paused (--no-pipe)'}`,
+      `  outcome events     shown below as they are published, and kept in ${path.join(dataDir, LOCAL_EVENT_LOG)}`,
       `  data               ${dataDir}`,
       // Fixed and not secret (local/components/constants.ts): the local S3 endpoint checks signatures against them.
       `  credentials        access key ${LOCAL_CREDENTIALS.accessKeyId}, secret ${LOCAL_CREDENTIALS.secretAccessKey}, region ${LOCAL_REGION}`,
@@ -55,11 +74,13 @@ export async function up(options: { data: string; pipe: boolean }): Promise<numb
       '',
     ].join('\n'),
   );
+  const unsubscribe = stack.eventBus.subscribe((event) => process.stdout.write(`${eventLine(event)}\n`));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   log('stopping…');
+  unsubscribe();
   rmSync(path.join(dataDir, LOCAL_CONNECTION_FILE), { force: true });
   await stack.stop();
   return 0;

@@ -11,6 +11,7 @@ import {
 } from './analysis';
 import { asTransientIfRetryable } from './errors';
 import type { FfprobeResult } from './ffprobe';
+import { type OutcomeEvent, outcomeEvent } from './outcome-event';
 import type { ObjectIdentity } from './presign';
 import { keysOf } from './row';
 import { buildAnalysisUpdate, explainStaleRow } from './update-expression';
@@ -40,6 +41,8 @@ export interface UpdateOutcome {
   applied: boolean;
   reason?: string;
   error?: Analysis['error'];
+  /** For an outcome applied to the row: the event the state machine publishes (outcome-event.ts). */
+  event?: OutcomeEvent;
 }
 
 /** The analysis map for a request, given how the update step itself went. */
@@ -86,5 +89,12 @@ export async function updateRow(
     }
     throw asTransientIfRetryable(error, 'updating the row');
   }
-  return { movie_id: movieId, status: analysis.status, applied: true, ...(analysis.error ? { error: analysis.error } : {}) };
+  const media = request.status === 'SUCCEEDED' ? request.result?.media : undefined;
+  return {
+    movie_id: movieId,
+    status: analysis.status,
+    applied: true,
+    ...(analysis.error ? { error: analysis.error } : {}),
+    event: outcomeEvent(request.record, analysis, media),
+  };
 }

@@ -16,6 +16,7 @@ import { laneOf } from '../../local/pipe/local-pipe';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localTemplate } from '../../local/template';
 import { ffmetadataEchoing, matroskaElementPastEnd, matroskaInflateBomb } from '../support/hostile-media';
+import { outcomeEventErrors } from '../support/outcome-schema';
 import { serverClosesIdleConnection } from './support/keep-alive';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -721,5 +722,70 @@ describe('the events/ samples', () => {
         reason: 'the row was deleted before the result could be recorded',
       })),
     );
+  });
+});
+
+describe('outcome events', () => {
+  const eventsFor = (id: unknown) => stack.eventBus.events.filter((e) => (e.detail as { movie_id?: unknown }).movie_id === id);
+
+  it('publishes one event per outcome written to a row, succeeded or failed, each valid against the schema in events/', async () => {
+    const good = row('trailer.mp4');
+    const missing = row('nowhere/missing.mp4');
+    await analyse([good, missing]);
+    const [succeeded] = eventsFor(good.movie_id);
+    const [failed] = eventsFor(missing.movie_id);
+    expect(eventsFor(good.movie_id)).toHaveLength(1);
+    expect(eventsFor(missing.movie_id)).toHaveLength(1);
+    expect(outcomeEventErrors(succeeded)).toEqual([]);
+    expect(outcomeEventErrors(failed)).toEqual([]);
+
+    const analysed = await item(good.movie_id);
+    expect(succeeded).toMatchObject({ source: 'media-probe', 'detail-type': 'Media Analysis Succeeded', account: '000000000000' });
+    expect(succeeded.detail).toMatchObject({
+      version: 1,
+      movie_id: good.movie_id,
+      bucket: stack.mediaBucket,
+      key: 'trailer.mp4',
+      status: 'SUCCEEDED',
+      object: (analysed.analysis as { object: unknown }).object,
+      execution: (analysed.analysis as { execution: string }).execution,
+      summary: {
+        container: (analysed.media as { format_name: string }).format_name,
+        video: { codec: 'h264', hdr_formats: [] },
+        video_streams: 1,
+      },
+    });
+    expect(failed['detail-type']).toBe('Media Analysis Failed');
+    expect(failed.detail).toMatchObject({
+      status: 'FAILED',
+      key: 'nowhere/missing.mp4',
+      error: { step: 'presign', type: 'ObjectNotFoundError' },
+    });
+    expect(failed.detail).not.toHaveProperty('summary');
+  });
+
+  it('publishes nothing for a result left alone: only the re-pointed object’s outcome is announced', async () => {
+    const r = row('trailer.mp4');
+    stack.functions.UpdateFunction.beforeNext(async () => {
+      await stack.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: stack.tableName,
+          Key: { movie_id: { N: String(r.movie_id) } },
+          UpdateExpression: 'SET S3_object = :k',
+          ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
+        }),
+      );
+    });
+    await insertRows(stack, [r]);
+    await stack.waitUntilIdle();
+    const events = eventsFor(r.movie_id);
+    expect(events.map((e) => (e.detail as { key: string }).key)).toEqual(['theme.mp3']);
+    expect((events[0].detail as { summary: { container: string } }).summary.container).toBe('mp3');
+  });
+
+  it('every event this run published is valid against the schema', () => {
+    expect(stack.eventBus.events.length).toBeGreaterThan(20);
+    const invalid = stack.eventBus.events.map((event) => ({ event, errors: outcomeEventErrors(event) })).filter((e) => e.errors.length);
+    expect(invalid).toEqual([]);
   });
 });

@@ -556,12 +556,25 @@ describe('state machine', () => {
     expect(props('StateMachineLogGroup').RetentionInDays).toBe(template.Parameters.LogRetentionDays.Default);
   });
 
-  it('may invoke the three functions and set up its log delivery, nothing else', () => {
-    const [invokePresign, invokeProbe, invokeUpdate, ...rest] = props('MediaProbeStateMachine').Policies as Json[];
+  it('may invoke the three functions, publish its two outcome events on the bus named, and set up its log delivery, nothing else', () => {
+    const [invokePresign, invokeProbe, invokeUpdate, publish, ...rest] = props('MediaProbeStateMachine', {
+      parameters: { OutcomeEventBusName: 'media-events' },
+    }).Policies as Json[];
     expect([invokePresign, invokeProbe, invokeUpdate]).toEqual([
       { LambdaInvokePolicy: { FunctionName: refOf('PresignFunction') } },
       { LambdaInvokePolicy: { FunctionName: refOf('FfprobeFunction') } },
       { LambdaInvokePolicy: { FunctionName: refOf('UpdateFunction') } },
+    ]);
+    expect(publish.Statement).toEqual([
+      {
+        Sid: 'PublishOutcomes',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: 'arn:aws:events:eu-west-1:123456789012:event-bus/media-events',
+        Condition: {
+          StringEquals: { 'events:source': 'media-probe', 'events:detail-type': ['Media Analysis Succeeded', 'Media Analysis Failed'] },
+        },
+      },
     ]);
     const statements = rest.flatMap((p) => p.Statement) as Json[];
     expect(statements).toHaveLength(1);
@@ -592,6 +605,7 @@ describe('state machine', () => {
       PresignFunctionArn: attOf('PresignFunction', 'Arn'),
       FfprobeFunctionArn: attOf('FfprobeFunction', 'Arn'),
       UpdateFunctionArn: attOf('UpdateFunction', 'Arn'),
+      OutcomeEventBusName: 'default',
     });
   });
 });
@@ -682,7 +696,7 @@ describe('partitions', () => {
 
   it.each(partitions)('every ARN in the state machine definitions is in the partition it is deployed to (%s)', (partition) => {
     for (const [logicalId, integration] of [
-      ['MediaProbeStateMachine', 'lambda:invoke'],
+      ['MediaProbeStateMachine', 'events:putEvents'],
       ['BackfillStateMachine', 'states:startExecution.sync:2'],
     ]) {
       const machine = resources[logicalId];

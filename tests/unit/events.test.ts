@@ -14,6 +14,7 @@ import { assetFromRecord } from '../../functions/lib/row';
 import { type PipeRecord, projectStreamRecord } from '../../functions/lib/stream-record';
 import type { PresignEvent } from '../../functions/presign/index';
 import type { UpdateEvent } from '../../functions/update/index';
+import { outcomeEventErrors } from '../support/outcome-schema';
 import { FakeFfprobeDir } from './helpers/fake-ffprobe';
 import { type Handlers, loadHandlers, PRESIGN_EXPIRY_SECONDS, RESULTS_BUCKET, TABLE_NAME } from './helpers/handlers';
 import { captureOutput, lambdaContext } from './helpers/lambda';
@@ -115,7 +116,14 @@ describe('events/update-success.json', () => {
   it('records the success on the row', async () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
     const { result } = await captureOutput(() => handlers.update(sample<UpdateEvent>('update-success'), context));
-    expect(result).toStrictEqual({ movie_id: '1337', status: 'SUCCEEDED', applied: true });
+    // The event the state machine publishes is events/outcome-succeeded.json's, but for when it finished.
+    const published = sample('outcome-succeeded');
+    expect(result).toStrictEqual({
+      movie_id: '1337',
+      status: 'SUCCEEDED',
+      applied: true,
+      event: { detail_type: published['detail-type'], detail: { ...published.detail, finished_at: expect.any(String) } },
+    });
     const input = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input;
     expect(input.TableName).toBe(TABLE_NAME);
     expect(input.Key).toEqual({ movie_id: { N: '1337' } });
@@ -146,6 +154,7 @@ describe('events/update-failure.json', () => {
   it('records the failure on the row, without the stack trace', async () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
     const { result } = await captureOutput(() => handlers.update(sample<UpdateEvent>('update-failure'), context));
+    const published = sample('outcome-failed');
     expect(result).toStrictEqual({
       movie_id: '1337',
       status: 'FAILED',
@@ -155,6 +164,7 @@ describe('events/update-failure.json', () => {
         type: 'NotMediaError',
         message: 'ffprobe could not read the object as media: Invalid data found when processing input (exit code 1)',
       },
+      event: { detail_type: published['detail-type'], detail: { ...published.detail, finished_at: expect.any(String) } },
     });
     const analysis = unmarshall(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.ExpressionAttributeValues!)[':analysis'];
     expect(analysis.steps).toEqual({
@@ -168,6 +178,40 @@ describe('events/update-failure.json', () => {
       update: { status: 'SKIPPED', attempts: 0, duration_ms: 0 },
     });
     expect(JSON.stringify(analysis)).not.toContain('/var/task');
+  });
+});
+
+describe('outcome events (events/outcome-event.schema.json)', () => {
+  it.each(['outcome-succeeded', 'outcome-failed'])('events/%s.json is valid against the schema', (name) => {
+    expect(outcomeEventErrors(sample(name))).toEqual([]);
+  });
+
+  it.each([
+    ['a success without its summary', 'outcome-succeeded', (e: Json) => delete e.detail.summary, /must have required property 'summary'/],
+    [
+      'a failure with a summary',
+      'outcome-failed',
+      (e: Json) => (e.detail.summary = { video_streams: 0, audio_streams: 0, subtitle_streams: 0 }),
+      /boolean schema is false/,
+    ],
+    [
+      'a detail-type of its own',
+      'outcome-succeeded',
+      (e: Json) => (e['detail-type'] = 'Media Analysed'),
+      /must be equal to one of the allowed values/,
+    ],
+    ['an unknown field', 'outcome-failed', (e: Json) => (e.detail.url = 'https://example.com/'), /must NOT have additional properties/],
+    ['a movie_id that is not a number', 'outcome-failed', (e: Json) => (e.detail.movie_id = 'abc'), /must match pattern/],
+    [
+      'an error of an unknown step',
+      'outcome-failed',
+      (e: Json) => (e.detail.error.step = 'transcode'),
+      /must be equal to one of the allowed values/,
+    ],
+  ])('refuses %s', (_what, name, change, message) => {
+    const event = sample(name);
+    change(event);
+    expect(outcomeEventErrors(event).join('\n')).toMatch(message);
   });
 });
 

@@ -238,6 +238,14 @@ describe('update handler', () => {
       status: 'FAILED',
       applied: true,
       error: { step: 'presign', type: 'AccessDeniedError', message: 'the pipeline may not read the object' },
+      event: {
+        detail_type: 'Media Analysis Failed',
+        detail: expect.objectContaining({
+          movie_id: 42,
+          status: 'FAILED',
+          error: { step: 'presign', type: 'AccessDeniedError', message: 'the pipeline may not read the object' },
+        }),
+      },
     });
     expect(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.TableName).toBe(TABLE_NAME);
     expect(output).toContain('recorded analysis');

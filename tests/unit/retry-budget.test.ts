@@ -35,10 +35,13 @@ interface Retrier {
 }
 interface State {
   Type: string;
+  Resource?: string;
   TimeoutSeconds?: number;
   Parameters?: { FunctionName?: string; Payload?: Record<string, unknown> };
   Retry?: Retrier[];
   Catch?: Array<{ Next: string }>;
+  Choices?: Array<{ Next: string }>;
+  Default?: string;
   Next?: string;
   End?: boolean;
   MaxConcurrency?: number;
@@ -60,6 +63,8 @@ function retryDelays(retrier: Retrier): number[] {
   const { IntervalSeconds, MaxAttempts, BackoffRate } = { ...RETRY_DEFAULTS, ...retrier };
   return Array.from({ length: MaxAttempts }, (_, n) => Math.min(IntervalSeconds * BackoffRate ** n, retrier.MaxDelaySeconds ?? Infinity));
 }
+
+const isLambdaTask = (state: State) => /:states:::lambda:invoke$/.test(state.Resource ?? '');
 
 /** The function a Lambda task invokes: its `${…Arn}` placeholder, through DefinitionSubstitutions, to a logical id. */
 function functionOf(state: State, evaluator: Evaluator): string {
@@ -94,14 +99,16 @@ interface StateBudget {
  */
 function stateBudget(state: State, evaluator: Evaluator): StateBudget {
   if (state.Type !== 'Task') return { attempt: 0, attempts: 1, delays: [], total: 0 };
-  const lambda = functionTimeout(functionOf(state, evaluator), evaluator) + LAMBDA_INIT_LIMIT_S;
+  // A service integration other than Lambda (EventBridge's PutEvents) is bounded by its TimeoutSeconds alone.
+  const lambda = isLambdaTask(state) ? functionTimeout(functionOf(state, evaluator), evaluator) + LAMBDA_INIT_LIMIT_S : Infinity;
   const attempt = Math.min(state.TimeoutSeconds ?? Infinity, lambda);
+  if (!Number.isFinite(attempt)) throw new Error(`a task without TimeoutSeconds has no bound: ${JSON.stringify(state)}`);
   const delays = (state.Retry ?? []).flatMap(retryDelays);
   const attempts = 1 + delays.length;
   return { attempt, attempts, delays, total: attempts * attempt + delays.reduce((a, b) => a + b, 0) };
 }
 
-/** The longest path through the iteration, along Next and every Catch. */
+/** The longest path through the iteration, along Next, every Catch and every Choice. */
 function longestPath(evaluator: Evaluator): { states: string[]; total: number } {
   const memo = new Map<string, { states: string[]; total: number }>();
   const visit = (name: string, trail: string[]): { states: string[]; total: number } => {
@@ -109,7 +116,9 @@ function longestPath(evaluator: Evaluator): { states: string[]; total: number } 
     const known = memo.get(name);
     if (known) return known;
     const state = iteration.States[name];
-    const successors = [state.Next, ...(state.Catch ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined);
+    const successors = [state.Next, state.Default, ...[...(state.Catch ?? []), ...(state.Choices ?? [])].map((c) => c.Next)].filter(
+      (n): n is string => n !== undefined,
+    );
     const tails = successors.map((next) => visit(next, [...trail, name]));
     const longest = tails.reduce((a, b) => (b.total > a.total ? b : a), { states: [], total: 0 });
     const own = stateBudget(state, evaluator).total;
@@ -152,7 +161,7 @@ describe.each(ffprobeTimeouts)('with FfprobeTimeoutSeconds=%i', (ffprobeTimeout)
 describe('task timeouts', () => {
   it.each(ffprobeTimeouts)('never give up on an attempt before the function itself would (FfprobeTimeoutSeconds=%i)', (ffprobeTimeout) => {
     const evaluator = new Evaluator(template, { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
-    for (const [name, state] of Object.entries(iteration.States).filter(([, s]) => s.Type === 'Task')) {
+    for (const [name, state] of Object.entries(iteration.States).filter(([, s]) => s.Type === 'Task' && isLambdaTask(s))) {
       const functionTimeoutS = functionTimeout(functionOf(state, evaluator), evaluator);
       const taskTimeout = state.TimeoutSeconds ?? Infinity;
       expect({ name, taskTimeout, functionTimeoutS, patient: taskTimeout >= functionTimeoutS }).toEqual({

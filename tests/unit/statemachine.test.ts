@@ -20,6 +20,7 @@ interface State {
   Retry?: Retrier[];
   Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
   Next?: string;
+  ResultPath?: string | null;
   ItemProcessor?: { States: Record<string, State> };
 }
 
@@ -52,7 +53,8 @@ function stepOf(taskName: string): StepName {
   if (!(STEP_NAMES as readonly string[]).includes(step)) throw new Error(`task ${taskName} is no step`);
   return step as StepName;
 }
-const tasks = states.filter(([, state]) => state.Type === 'Task');
+/** The Lambda tasks: the steps of the analysis (the outcome's publication is a service integration of its own). */
+const tasks = states.filter(([, state]) => state.Type === 'Task' && /:states:::lambda:invoke$/.test(String(state.Resource)));
 
 describe('the state machine definition', () => {
   it('has the four Lambda tasks', () => {
@@ -90,6 +92,30 @@ describe('the state machine definition', () => {
     const catchAll = task.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
     expect(catchAll).toBeDefined();
     expect(states.map(([name]) => name)).toContain(catchAll!.Next);
+  });
+
+  it('publishes an outcome only when the update step applied it, and never fails the execution over the event', () => {
+    const [, choice] = states.find(([name]) => name === 'publish outcome?')!;
+    for (const name of ['update', 'update with failure']) expect(states.find(([n]) => n === name)![1].Next).toBe('publish outcome?');
+    expect(choice).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.event', IsPresent: true, Next: 'publish outcome' }],
+      Default: 'done',
+    });
+    const [, publish] = states.find(([name]) => name === 'publish outcome')!;
+    expect(publish.Resource).toBe(`arn:\${Partition}:states:::events:putEvents`);
+    expect(publish.Parameters).toEqual({
+      Entries: [
+        {
+          Source: 'media-probe',
+          'DetailType.$': '$.event.detail_type',
+          'Detail.$': '$.event.detail',
+          EventBusName: `\${OutcomeEventBusName}`,
+        },
+      ],
+    });
+    expect(publish.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.publish_error', Next: 'done' }]);
+    expect(publish.ResultPath).toBeNull();
   });
 
   it('lets update with failure fail the execution, so the pipe retries and dead-letters the batch', () => {

@@ -1,11 +1,13 @@
 /** The update step against a mocked DynamoDB: applied, refused (and why), retryable, or permanent. */
 import { ConditionalCheckFailedException, DynamoDBClient, DynamoDBServiceException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StepRecord } from '../../functions/lib/analysis';
 import { TransientError } from '../../functions/lib/errors';
 import { summariseMedia } from '../../functions/lib/media-summary';
+import { compactSummary } from '../../functions/lib/outcome-event';
 import { analysisFor, type UpdateRequest, updateRow } from '../../functions/lib/update';
+import { outcomeEventErrors } from '../support/outcome-schema';
 import { BUCKET, insertRecord, KEY } from './helpers/records';
 
 const dynamodb = new DynamoDBClient({
@@ -28,6 +30,13 @@ const success: UpdateRequest = {
   result: {
     stored: { ffprobe_output: '{"streams":[{"codec_type":"audio"}],"format":{}}' },
     media: summariseMedia({ streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3' }], format: {} }),
+  },
+  object: {
+    bucket: BUCKET,
+    key: KEY,
+    etag: '"5d41402abc4b2a76b9719d911017c592"',
+    size_bytes: 5,
+    last_modified: '2025-01-15T09:00:00.000Z',
   },
 };
 
@@ -62,7 +71,23 @@ beforeEach(() => dynamoMock.reset());
 describe('updateRow', () => {
   it('records a success and says it applied', async () => {
     dynamoMock.on(UpdateItemCommand).resolves({});
-    expect(await updateRow(dynamodb, TABLE, success, updateStep)).toStrictEqual({ movie_id: '42', status: 'SUCCEEDED', applied: true });
+    const outcome = await updateRow(dynamodb, TABLE, success, updateStep);
+    expect(outcome).toStrictEqual({ movie_id: '42', status: 'SUCCEEDED', applied: true, event: expect.any(Object) });
+    // The event to publish: the analysis as written, with the summary of what was written as media.
+    const analysis = unmarshall(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.ExpressionAttributeValues!)[':analysis'];
+    expect(outcome.event).toEqual({
+      detail_type: 'Media Analysis Succeeded',
+      detail: expect.objectContaining({
+        movie_id: 42,
+        status: 'SUCCEEDED',
+        execution: analysis.execution,
+        finished_at: analysis.finished_at,
+      }),
+    });
+    expect(outcome.event?.detail.summary).toEqual(compactSummary(success.result!.media));
+    expect(outcomeEventErrors({ source: 'media-probe', 'detail-type': outcome.event?.detail_type, detail: outcome.event?.detail })).toEqual(
+      [],
+    );
     const [call] = dynamoMock.commandCalls(UpdateItemCommand);
     const input = call.args[0].input;
     expect(input.TableName).toBe(TABLE);
@@ -80,6 +105,10 @@ describe('updateRow', () => {
       status: 'FAILED',
       applied: true,
       error: { step: 'presign', type: 'ObjectNotFoundError', message: 'the object does not exist' },
+      event: {
+        detail_type: 'Media Analysis Failed',
+        detail: expect.objectContaining({ error: { step: 'presign', type: 'ObjectNotFoundError', message: 'the object does not exist' } }),
+      },
     });
     const input = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input;
     expect(input.UpdateExpression).toMatch(/ REMOVE #media, #ffprobe_output, #ffprobe_output_location$/);
@@ -146,6 +175,7 @@ describe('analysisFor', () => {
       execution: execution.id,
       started_at: execution.started_at,
       finished_at: '2025-01-15T10:00:03.000Z',
+      object: success.object,
       steps: {
         presign: { status: 'SUCCEEDED', attempts: 1, duration_ms: 150 },
         ffprobe: { status: 'SUCCEEDED', attempts: 1, duration_ms: 2100 },
