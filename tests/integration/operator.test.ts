@@ -311,6 +311,27 @@ describe('backfill', () => {
     const again = await cli('backfill', '--only-missing');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do: found no rows without an analysis');
+
+    // `up` shows each outcome event as it is published, and keeps them in events.jsonl.
+    const eventsFile = path.join(dataDir, 'events.jsonl');
+    const eventsDeadline = Date.now() + 10_000;
+    while (!/movie_id 200 /.test(upOutput) && Date.now() < eventsDeadline) await sleep(100);
+    expect(upOutput).toMatch(
+      new RegExp(`event  Media Analysis Succeeded  movie_id 1  ${connection.mediaBucket}/ops/ambience\\.wav  wav, `),
+    );
+    expect(upOutput).toContain(
+      `event  Media Analysis Failed  movie_id ${NOT_MEDIA}  ${connection.mediaBucket}/ops/shot-list.txt  ffprobe NotMediaError`,
+    );
+    const logged = readFileSync(eventsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(
+      logged
+        .filter((e) => all.includes(e.detail.movie_id))
+        .map((e) => e.detail.movie_id)
+        .sort((a, b) => a - b),
+    ).toEqual(all);
   });
 });
 
