@@ -7,14 +7,20 @@ import { itemToRow, type PlainRow, recordedOutcome } from './rows';
 import type { Item } from './table';
 import { formatTable, printable } from './table-format';
 
-export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'STALE' | 'NOT_ANALYSED';
+export type RowStatus = 'SUCCEEDED' | 'FAILED' | 'STALE' | 'DELETED' | 'NOT_ANALYSED';
 
 export const STATUS_LABELS: Record<RowStatus, string> = {
   SUCCEEDED: 'SUCCEEDED',
   FAILED: 'FAILED',
   STALE: 'STALE (re-pointed)',
+  DELETED: 'DELETED (object removed)',
   NOT_ANALYSED: 'not analysed',
 };
+
+/** Whether S3 told that the object analysed was deleted since (`analysis.object_state`). */
+export function isDeleted(row: PlainRow | undefined): boolean {
+  return (row?.analysis as { object_state?: unknown } | undefined)?.object_state === 'DELETED';
+}
 
 /**
  * Whether the row points at another object than its analysis was of (`analysis.object`): re-pointed
@@ -32,7 +38,7 @@ export function isStale(row: PlainRow | undefined): boolean {
 export function statusOf(row: PlainRow | undefined): RowStatus {
   const outcome = recordedOutcome(row);
   if (outcome !== 'SUCCEEDED' && outcome !== 'FAILED') return 'NOT_ANALYSED';
-  return isStale(row) ? 'STALE' : outcome;
+  return isStale(row) ? 'STALE' : isDeleted(row) ? 'DELETED' : outcome;
 }
 
 function analysisOf(row: PlainRow): Partial<Analysis> | undefined {

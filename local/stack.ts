@@ -8,23 +8,30 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  UpdateTableCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { attOf } from './cfn';
+import { attOf, refOf } from './cfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './components/constants';
 import { type DynamoDbFaults, startDynamoDbFaultProxy } from './components/dynamodb-fault-proxy';
 import { startDynamoDbLocal } from './components/dynamodb-local';
-import { type S3Faults, type S3RequestRecord, startS3Endpoint } from './components/s3';
+import { type S3Faults, type S3ObjectEvent, type S3RequestRecord, startS3Endpoint } from './components/s3';
 import { LocalEventBus } from './event-bus';
 import { hostFfprobe } from './ffprobe-binary';
 import { LocalFunction } from './lambda';
+import { ObjectEventDelivery } from './object-events';
 import { DeadLetterStore } from './pipe/dead-letter';
 import { EventFilter } from './pipe/event-filter';
 import { LocalPipe } from './pipe/local-pipe';
 import { LocalStateMachine } from './state-machine';
 import { startStepFunctionsApi } from './stepfunctions-api';
-import { localTemplate, type MachineSettings, type TemplateFunction } from './template';
+import { localTemplate, type MachineSettings, type TableSettings, type TemplateFunction } from './template';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_TABLE = 'media-probe-local';
@@ -58,6 +65,8 @@ export interface LocalStack {
   backfillMachine: LocalStateMachine;
   /** The bus the outcome events land on (and, with a data directory, its events.jsonl). */
   eventBus: LocalEventBus;
+  /** S3's object events of the media bucket on their way to the object-event function. */
+  objectEvents: ObjectEventDelivery;
   pipe?: LocalPipe;
   deadLetters: DeadLetterStore;
   faults: { dynamodb: DynamoDbFaults; s3: S3Faults };
@@ -108,6 +117,22 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
   }
 }
 
+/** A table kept in a data directory from before an index was added to the template gets it now, as an update of the stack would. */
+async function addMissingIndexes(dynamodb: DynamoDBClient, table: TableSettings): Promise<void> {
+  const existing = (await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }))).Table;
+  const present = new Set((existing?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of table.globalSecondaryIndexes.filter((i) => !present.has(i.IndexName))) {
+    const attributes = new Set(index.KeySchema?.map((k) => k.AttributeName));
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: LOCAL_TABLE,
+        AttributeDefinitions: table.attributeDefinitions.filter((a) => attributes.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
   const root = options.repositoryRoot;
@@ -137,10 +162,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const ddbLocal = ddbStarted.value;
     const proxy = await startDynamoDbFaultProxy(ddbLocal.endpoint);
     stops.push(() => proxy.stop());
+    // S3's object events reach the object-event function once it exists (below), as a rule on the media bucket would deliver them.
+    let deliverObjectEvent: (event: S3ObjectEvent) => void = () => undefined;
     const s3Endpoint = await startS3Endpoint({
       dataDir: dataDir ? path.join(dataDir, 's3') : undefined,
       credentials: LOCAL_CREDENTIALS,
       region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      onObjectEvent: (event) => deliverObjectEvent(event),
     });
     stops.push(() => s3Endpoint.stop());
 
@@ -176,10 +205,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           AttributeDefinitions: settings.table.attributeDefinitions,
           BillingMode: 'PAY_PER_REQUEST',
           StreamSpecification: { StreamEnabled: true, StreamViewType: settings.table.streamViewType },
+          ...(settings.table.globalSecondaryIndexes.length ? { GlobalSecondaryIndexes: settings.table.globalSecondaryIndexes } : {}),
         }),
       );
       await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_TABLE });
     }
+    await addMissingIndexes(dynamodb, settings.table);
     const table = await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }));
     const streamArn = table.Table?.LatestStreamArn;
     if (!streamArn) throw new Error(`table ${LOCAL_TABLE} has no stream`);
@@ -238,6 +269,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const stepFunctionsApi = await startStepFunctionsApi([stateMachine, backfillMachine]);
     stops.push(() => stepFunctionsApi.stop());
+    process.env.AWS_ENDPOINT_URL_SFN = stepFunctionsApi.endpoint;
+    const objectEvents = new ObjectEventDelivery(
+      new LocalFunction(
+        settings.objectEvent,
+        root,
+        LOCAL_REGION,
+        LOCAL_ACCOUNT,
+        localEnvironment(settings.objectEvent, ffprobePath, {
+          ...runtimeResources,
+          [refOf(settings.analysis.logicalId)]: stateMachine.arn,
+        }),
+      ),
+      LOCAL_MEDIA_BUCKET,
+      log,
+    );
+    functions[settings.objectEvent.logicalId] = objectEvents.target;
+    deliverObjectEvent = (event) => objectEvents.deliver(event);
+    stops.push(() => objectEvents.drain());
     const deadLetters = new DeadLetterStore(dataDir && path.join(dataDir, 'dead-letter.jsonl'));
     const checkpointFile = dataDir && path.join(dataDir, 'pipe-checkpoints.json');
     let pipe: LocalPipe | undefined;
@@ -269,6 +318,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachine,
       backfillMachine,
       eventBus,
+      objectEvents,
       pipe,
       deadLetters,
       faults: { dynamodb: proxy.faults, s3: s3Endpoint.faults },

@@ -4,7 +4,7 @@
  * template stays the one source of truth.
  */
 import path from 'node:path';
-import type { AttributeDefinition, KeySchemaElement, StreamViewType } from '@aws-sdk/client-dynamodb';
+import type { AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, StreamViewType } from '@aws-sdk/client-dynamodb';
 import { Evaluator, readTemplate, type Template, type TemplateResource } from './cfn';
 
 /** The evaluated properties this module reads, as far as it reads them. */
@@ -31,6 +31,7 @@ interface PipeProperties {
 interface TableProperties {
   KeySchema: TableSettings['keySchema'];
   AttributeDefinitions: TableSettings['attributeDefinitions'];
+  GlobalSecondaryIndexes?: TableSettings['globalSecondaryIndexes'];
   StreamSpecification?: { StreamViewType?: StreamViewType };
 }
 
@@ -73,6 +74,7 @@ export interface TableSettings {
   logicalId: string;
   keySchema: KeySchemaElement[];
   attributeDefinitions: AttributeDefinition[];
+  globalSecondaryIndexes: GlobalSecondaryIndex[];
   streamViewType: StreamViewType;
 }
 
@@ -97,6 +99,8 @@ export interface LocalTemplate {
   analysis: MachineSettings;
   /** The Standard state machine that runs analyses across the whole table. */
   backfill: MachineSettings;
+  /** The function S3's object events go to (its EventBridge rule's pattern has source aws.s3). */
+  objectEvent: TemplateFunction;
 }
 
 export class TemplateError extends Error {
@@ -187,11 +191,25 @@ export function localTemplate(templatePath: string): LocalTemplate {
       logicalId: tableId,
       keySchema: tableProps.KeySchema,
       attributeDefinitions: tableProps.AttributeDefinitions,
+      globalSecondaryIndexes: tableProps.GlobalSecondaryIndexes ?? [],
       streamViewType,
     },
+    objectEvent: functionSettings(template, evaluator, objectEventFunction(template)),
     analysis: machineSettings(template, evaluator, analysisId as string, analysis[1]),
     backfill: machineSettings(template, evaluator, backfillId, backfill),
   };
+}
+
+/** The function whose EventBridgeRule event listens to S3 (source aws.s3). */
+function objectEventFunction(template: Template): string {
+  const found = resourcesOfType(template, 'AWS::Serverless::Function').filter(([, fn]) =>
+    Object.values(recordOf(fn.Properties?.Events)).some((event) => {
+      const pattern = recordOf(recordOf(recordOf(event).Properties).Pattern);
+      return recordOf(event).Type === 'EventBridgeRule' && JSON.stringify(pattern.source) === JSON.stringify(['aws.s3']);
+    }),
+  );
+  if (found.length !== 1) throw new TemplateError(`template.yaml must have one function listening to S3's events, found ${found.length}`);
+  return found[0][0];
 }
 
 function machineSettings(template: Template, evaluator: Evaluator, logicalId: string, machine: TemplateResource): MachineSettings {

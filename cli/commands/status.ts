@@ -22,6 +22,7 @@ const SUMMARY_PATHS = [
   'analysis.finished_at',
   'analysis.object.bucket',
   'analysis.object.key',
+  'analysis.object_state',
 ];
 
 const write = (text: string) => process.stdout.write(`${text}\n`);
@@ -67,7 +68,7 @@ async function summary(target: Target, options: { failedOnly: boolean; limit?: n
         }
       : {}),
   });
-  const counts: Record<RowStatus, number> = { SUCCEEDED: 0, FAILED: 0, STALE: 0, NOT_ANALYSED: 0 };
+  const counts: Record<RowStatus, number> = { SUCCEEDED: 0, FAILED: 0, STALE: 0, DELETED: 0, NOT_ANALYSED: 0 };
   const failed: Item[] = [];
   for (const item of items) {
     const status = statusOf(itemToRow(item));

@@ -13,7 +13,7 @@ import { projectStreamRecord, type StreamRecord, toPipeRecord } from './stream-r
 /** A table item as DynamoDB returns it. */
 export type Item = Record<string, AttributeValue>;
 
-export type StartOrigin = 'reanalyze' | 'backfill';
+export type StartOrigin = 'reanalyze' | 'backfill' | 'object-event';
 
 export interface RecordContext {
   origin: StartOrigin;

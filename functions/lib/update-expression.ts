@@ -6,11 +6,12 @@ import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dyn
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Analysis } from './analysis';
 import type { FfprobeResult } from './ffprobe';
+import { OBJECT_URI, objectUriOfRecord } from './object-index';
 import { keysOf } from './row';
 import { SOURCE_ATTRIBUTES, type StreamImage, type StreamRecord, toSdkAttributeValue, toSdkItem } from './stream-record';
 
 /** The attributes the pipeline writes; it never touches any other. */
-export const OWNED_ATTRIBUTES = ['analysis', 'media', 'ffprobe_output', 'ffprobe_output_location'] as const;
+export const OWNED_ATTRIBUTES = ['analysis', 'media', 'ffprobe_output', 'ffprobe_output_location', 'object_uri'] as const;
 
 interface Expression {
   names: Record<string, string>;
@@ -76,6 +77,14 @@ export function buildAnalysisUpdate(
     }
   } else {
     remove.push(owned('media'), owned('ffprobe_output'), owned('ffprobe_output_location'));
+  }
+  // The object the analysis is of, for the object index: a change to it in S3 finds this row.
+  const uri = objectUriOfRecord(record);
+  if (uri) {
+    expr.values[':object_uri'] = { S: uri };
+    set.push(`${owned(OBJECT_URI)} = :object_uri`);
+  } else {
+    remove.push(owned(OBJECT_URI));
   }
   const conditions = sourceConditions(record, expr);
   conditions.push('(attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)');

@@ -7,5 +7,5 @@ export { dynamoDbLocalVersion, ensureDynamoDbLocal, startDynamoDbLocal } from '.
 export type { FaultHandle } from './faults';
 export type { Log } from './jvm';
 export { stopAll } from './lifecycle';
-export type { S3Endpoint, S3EndpointOptions, S3FaultCode, S3FaultRule, S3RequestRecord } from './s3';
+export type { S3Endpoint, S3EndpointOptions, S3FaultCode, S3FaultRule, S3ObjectEvent, S3RequestRecord } from './s3';
 export { S3Faults, startS3Endpoint } from './s3';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BatchWriteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
 import { BACKFILL_MODES, PAGE_ROWS } from '../../functions/lib/backfill';
 import { MEDIA_SCHEMA_VERSION } from '../../functions/lib/media-schema';
@@ -24,6 +24,11 @@ const MISSING = [FIRST_ID + 7, FIRST_ID + 150, FIRST_ID + 299];
 /** Rows with an analysis before the backfill: only-missing leaves them alone. */
 const ANALYSED_BEFORE = [FIRST_ID + 10, FIRST_ID + 11];
 const SEGMENTS = 6;
+/**
+ * Where the missing objects are uploaded later: a bucket whose object events the local stack does
+ * not deliver, so that only the failed backfill, not an upload, gets those rows analysed again.
+ */
+const UNWATCHED_BUCKET = 'media-probe-backfill-unwatched';
 
 let stack: LocalStack;
 const ids = Array.from({ length: ROWS }, (_, i) => FIRST_ID + i);
@@ -51,6 +56,7 @@ async function runBackfill(input: unknown) {
 
 beforeAll(async () => {
   stack = await startLocalStack({ repositoryRoot: ROOT, withPipe: false, retryIntervalScale: 0.01 });
+  await stack.s3.send(new CreateBucketCommand({ Bucket: UNWATCHED_BUCKET }));
   await stack.s3.send(
     new PutObjectCommand({
       Bucket: stack.mediaBucket,
@@ -61,7 +67,7 @@ beforeAll(async () => {
   const rows = ids.map((id) => ({
     movie_id: id,
     movie_title: `asset ${id}`,
-    S3_bucket: stack.mediaBucket,
+    S3_bucket: MISSING.includes(id) ? UNWATCHED_BUCKET : stack.mediaBucket,
     S3_object: MISSING.includes(id) ? `backfill/missing-${id}.wav` : 'backfill/ambience.wav',
     ...(ANALYSED_BEFORE.includes(id)
       ? {
@@ -122,7 +128,7 @@ test('failed, stale and older-schema each select only their rows', async () => {
   for (const id of MISSING) {
     await stack.s3.send(
       new PutObjectCommand({
-        Bucket: stack.mediaBucket,
+        Bucket: UNWATCHED_BUCKET,
         Key: `backfill/missing-${id}.wav`,
         Body: readFileSync(path.join(ROOT, 'samples/ambience.wav')),
       }),

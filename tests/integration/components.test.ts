@@ -54,6 +54,7 @@ import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   type S3Endpoint,
+  type S3ObjectEvent,
   startDynamoDbFaultProxy,
   startDynamoDbLocal,
   startS3Endpoint,
@@ -766,6 +767,37 @@ describe('local S3 endpoint', () => {
     }
   });
 
+  test('DeleteObject removes an object, and each creation or removal is an S3 EventBridge event', async () => {
+    const events: S3ObjectEvent[] = [];
+    const own = await startS3Endpoint({ onObjectEvent: (event) => events.push(event), account: '111122223333' });
+    const ownClient = new S3Client(config({ endpoint: own.endpoint }));
+    try {
+      await ownClient.send(new CreateBucketCommand({ Bucket: 'watched' }));
+      const put = await ownClient.send(new PutObjectCommand({ Bucket: 'watched', Key: 'a b/c.mov', Body: 'first' }));
+      await ownClient.send(new DeleteObjectCommand({ Bucket: 'watched', Key: 'a b/c.mov' }));
+      // S3 answers a missing key with 204 too; nothing was removed, so nothing is told.
+      await ownClient.send(new DeleteObjectCommand({ Bucket: 'watched', Key: 'a b/c.mov' }));
+      await expect(ownClient.send(new HeadObjectCommand({ Bucket: 'watched', Key: 'a b/c.mov' }))).rejects.toMatchObject({
+        name: 'NotFound',
+      });
+      expect(events.map((e) => [e['detail-type'], e.detail.object.key, e.detail.reason])).toEqual([
+        ['Object Created', 'a b/c.mov', 'PutObject'],
+        ['Object Deleted', 'a b/c.mov', 'DeleteObject'],
+      ]);
+      expect(events[0]).toMatchObject({
+        source: 'aws.s3',
+        account: '111122223333',
+        resources: ['arn:aws:s3:::watched'],
+        detail: { bucket: { name: 'watched' }, object: { size: 5, etag: put.ETag?.replace(/"/g, '') } },
+      });
+      expect(events[1].detail['deletion-type']).toBe('Permanently Deleted');
+      expect(events[1].detail.object.sequencer > events[0].detail.object.sequencer).toBe(true);
+    } finally {
+      ownClient.destroy();
+      await own.stop();
+    }
+  });
+
   test('operations the endpoint does not implement get 501 NotImplemented naming them, and change nothing', async () => {
     const refused = (operation: string) => ({
       name: 'NotImplemented',
@@ -774,7 +806,6 @@ describe('local S3 endpoint', () => {
     });
     await expect(client.send(new ListBucketsCommand({}))).rejects.toMatchObject(refused('ListBuckets'));
     await expect(client.send(new ListObjectsV2Command({ Bucket: bucket }))).rejects.toMatchObject(refused('ListObjectsV2'));
-    await expect(client.send(new DeleteObjectCommand({ Bucket: bucket, Key: oddKey }))).rejects.toMatchObject(refused('DeleteObject'));
     await expect(client.send(new DeleteBucketCommand({ Bucket: bucket }))).rejects.toMatchObject(refused('DeleteBucket'));
     await expect(
       client.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy.mp4', CopySource: `${bucket}/${encodeURIComponent(oddKey)}` })),

@@ -52,7 +52,7 @@ function loadBundle(bundle: string, environment: Record<string, string>) {
 }
 
 describe('sam build', () => {
-  it.each(['PresignFunction', 'FfprobeFunction', 'UpdateFunction', 'SelectFunction'])(
+  it.each(['PresignFunction', 'FfprobeFunction', 'UpdateFunction', 'SelectFunction', 'ObjectEventFunction'])(
     'bundles %s into a module that loads and exports its handler',
     (logicalId) => {
       const bundle = path.join(buildDir, logicalId, 'index.js');
@@ -96,7 +96,7 @@ describe('sam build', () => {
 
   it('writes a template whose functions and layer point at the built artifacts', () => {
     const built = readFileSync(path.join(buildDir, 'template.yaml'), 'utf8');
-    for (const artifact of ['PresignFunction', 'FfprobeFunction', 'UpdateFunction', 'SelectFunction']) {
+    for (const artifact of ['PresignFunction', 'FfprobeFunction', 'UpdateFunction', 'SelectFunction', 'ObjectEventFunction']) {
       expect(built).toMatch(new RegExp(`CodeUri: ${artifact}\\b`));
     }
     expect(built).toMatch(/ContentUri: FfprobeLayer\b/);

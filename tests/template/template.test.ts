@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { OBJECT_INDEX_NAME, OBJECT_URI } from '../../functions/lib/object-index';
 import { ANALYSES_METRIC } from '../../functions/lib/outcome-metrics';
 import { attOf, type Deployment, Evaluator, type Json, loadTemplate, refOf, repoRoot } from './support';
 
@@ -101,6 +102,7 @@ describe('functions', () => {
     ['FfprobeFunction', 'ffprobe/index.ts'],
     ['UpdateFunction', 'update/index.ts'],
     ['SelectFunction', 'select/index.ts'],
+    ['ObjectEventFunction', 'object-event/index.ts'],
   ])('%s is bundled with esbuild from functions/%s and gets its own role', (logicalId, entry) => {
     const resource = resources[logicalId];
     expect(resource.Metadata.BuildMethod).toBe('esbuild');
@@ -304,8 +306,21 @@ describe('movie table', () => {
 
   it('is keyed by the numeric movie_id and streams new and old images', () => {
     expect(table.Properties.KeySchema).toEqual([{ AttributeName: 'movie_id', KeyType: 'HASH' }]);
-    expect(table.Properties.AttributeDefinitions).toEqual([{ AttributeName: 'movie_id', AttributeType: 'N' }]);
+    expect(table.Properties.AttributeDefinitions).toEqual([
+      { AttributeName: 'movie_id', AttributeType: 'N' },
+      { AttributeName: 'object_uri', AttributeType: 'S' },
+    ]);
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+  });
+
+  it('has a sparse keys-only index on object_uri, the attribute the pipeline writes (a user attribute is never a key)', () => {
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: OBJECT_INDEX_NAME,
+        KeySchema: [{ AttributeName: OBJECT_URI, KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ]);
   });
 
   it('is protected: point-in-time recovery, encryption, on-demand, and kept when the stack goes', () => {
@@ -606,6 +621,62 @@ describe('state machine', () => {
       FfprobeFunctionArn: attOf('FfprobeFunction', 'Arn'),
       UpdateFunctionArn: attOf('UpdateFunction', 'Arn'),
       OutcomeEventBusName: 'default',
+    });
+  });
+});
+
+describe('re-analysis when a media object changes', () => {
+  const attached = {
+    ExistingTableName: 'movies',
+    ExistingTableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/stream/x',
+  };
+
+  it('is on when there are media buckets and an object index: the created table, or an attached one that names its index', () => {
+    const on = (parameters: Record<string, string | number | string[]>) => deploy({ parameters }).condition('WatchesObjects');
+    expect(on({})).toBe(false);
+    expect(on({ MediaBucketNames: ['media-a'] })).toBe(true);
+    expect(on({ MediaBucketNames: ['media-a'], ...attached })).toBe(false);
+    expect(on({ MediaBucketNames: ['media-a'], ...attached, ExistingTableObjectIndexName: 'by-object' })).toBe(true);
+    for (const id of ['ObjectEventFunction', 'ObjectEventLogGroup', 'DeadLetterQueueObjectEventsPolicy'])
+      expect(resources[id].Condition).toBe('WatchesObjects');
+  });
+
+  it('listens to Object Created and Object Deleted of the media buckets, retries for a day, then dead-letters', () => {
+    const event = props('ObjectEventFunction', { parameters: { MediaBucketNames: ['media-a', 'media-b'] } }).Events.ObjectChanges;
+    expect(event.Type).toBe('EventBridgeRule');
+    expect(event.Properties.Pattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created', 'Object Deleted'],
+      detail: { bucket: { name: ['media-a', 'media-b'] } },
+    });
+    expect(event.Properties.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    expect(event.Properties.DeadLetterConfig).toEqual({ Arn: attOf('DeadLetterQueue', 'Arn') });
+    expect(props('DeadLetterQueueObjectEventsPolicy').PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': attOf('ObjectEventFunctionObjectChanges', 'Arn') } },
+      }),
+    ]);
+  });
+
+  it('may query the index, read and mark rows of the table and start analyses, nothing else, created or attached', () => {
+    const grants = (parameters: Record<string, string | number | string[]>) =>
+      statementsOf('ObjectEventFunction', { parameters }).map((st) => ({ actions: actionsOf(st).sort(), resource: st.Resource }));
+    expect(grants({})).toEqual([
+      { actions: ['dynamodb:Query'], resource: `${attOf('MoviesTable', 'Arn')}/index/media-probe-object` },
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resource: attOf('MoviesTable', 'Arn') },
+      { actions: ['states:StartExecution'], resource: refOf('MediaProbeStateMachine') },
+    ]);
+    expect(grants({ ...attached, ExistingTableObjectIndexName: 'by-object' }).slice(0, 2)).toEqual([
+      { actions: ['dynamodb:Query'], resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies/index/by-object' },
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/movies' },
+    ]);
+    expect(
+      props('ObjectEventFunction', { parameters: { ...attached, ExistingTableObjectIndexName: 'by-object' } }).Environment.Variables,
+    ).toMatchObject({
+      TABLE_NAME: 'movies',
+      OBJECT_INDEX_NAME: 'by-object',
     });
   });
 });

@@ -54,7 +54,10 @@ describe('buildAnalysisUpdate', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), inline);
     expect(input.TableName).toBe(TABLE);
     expect(input.Key).toEqual({ movie_id: { N: '42' } });
-    expect(writtenAttributes(input)).toEqual({ set: ['analysis', 'media', 'ffprobe_output'], remove: ['ffprobe_output_location'] });
+    expect(writtenAttributes(input)).toEqual({
+      set: ['analysis', 'media', 'ffprobe_output', 'object_uri'],
+      remove: ['ffprobe_output_location'],
+    });
     expect(input.ExpressionAttributeValues![':output']).toEqual({ S: '{"streams":[],"format":{}}' });
     expect(input.ExpressionAttributeValues![':media']).toEqual({ M: marshall(media) });
     expect(input.ExpressionAttributeValues![':analysis']).toEqual({ M: marshall(analysis('SUCCEEDED')) });
@@ -63,15 +66,31 @@ describe('buildAnalysisUpdate', () => {
 
   it('a success with output in the results bucket sets the location and removes inline output', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), located);
-    expect(writtenAttributes(input)).toEqual({ set: ['analysis', 'media', 'ffprobe_output_location'], remove: ['ffprobe_output'] });
+    expect(writtenAttributes(input)).toEqual({
+      set: ['analysis', 'media', 'ffprobe_output_location', 'object_uri'],
+      remove: ['ffprobe_output'],
+    });
     expect(input.ExpressionAttributeValues![':output_location']).toEqual({ S: 's3://media-probe-results/ffprobe-output/42/abc.json' });
   });
 
   it('a failure sets analysis and removes the metadata of any earlier analysis', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(), analysis('FAILED'));
-    expect(writtenAttributes(input)).toEqual({ set: ['analysis'], remove: ['media', 'ffprobe_output', 'ffprobe_output_location'] });
+    expect(writtenAttributes(input)).toEqual({
+      set: ['analysis', 'object_uri'],
+      remove: ['media', 'ffprobe_output', 'ffprobe_output_location'],
+    });
     expect(input.ExpressionAttributeValues).not.toHaveProperty(':media');
-    expect(input.UpdateExpression).toBe('SET #analysis = :analysis REMOVE #media, #ffprobe_output, #ffprobe_output_location');
+    expect(input.UpdateExpression).toBe(
+      'SET #analysis = :analysis, #object_uri = :object_uri REMOVE #media, #ffprobe_output, #ffprobe_output_location',
+    );
+  });
+
+  it('points object_uri at the object the row names, and removes it from a row that names no valid object', () => {
+    const input = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), inline);
+    const image = insertRecord().dynamodb?.NewImage as Record<string, { S: string }>;
+    expect(input.ExpressionAttributeValues![':object_uri']).toEqual({ S: `s3://${image.S3_bucket.S}/${image.S3_object.S}` });
+    const invalid = buildAnalysisUpdate(TABLE, insertRecord({ S3_bucket: { S: 'no' } }), analysis('FAILED'));
+    expect(writtenAttributes(invalid).remove).toContain('object_uri');
   });
 
   it.each([

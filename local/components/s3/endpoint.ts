@@ -1,13 +1,13 @@
 /**
  * A local S3 endpoint (path-style, file-system backed) that authenticates every request with
  * SigV4 like S3 does, serves Range GETs, and can be told to fail requests with S3's 5xx errors.
- * It implements what media-probe and its clients use: CreateBucket, HeadBucket, PutObject,
+ * It implements what media-probe and its clients use: CreateBucket, HeadBucket, PutObject, DeleteObject,
  * GetObject and HeadObject, header-signed or presigned, and the multipart upload that
  * `aws s3 cp` uses for large files (CreateMultipartUpload, UploadPart, ListParts,
  * CompleteMultipartUpload, AbortMultipartUpload). Anything else is refused with S3's
  * NotImplemented error, naming the operation, rather than faked.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -83,6 +83,31 @@ export interface S3EndpointOptions {
   port?: number;
   /** Where unexpected internal errors are reported (never request URLs); stderr by default. */
   log?: (line: string) => void;
+  /** Told of every object created or deleted, as S3 tells EventBridge once a bucket's EventBridge notifications are on. */
+  onObjectEvent?: (event: S3ObjectEvent) => void;
+  /** The account the events name (the bucket owner). */
+  account?: string;
+}
+
+/** An "Object Created" / "Object Deleted" event as S3 sends it to EventBridge (the fields media-probe and most rules read). */
+export interface S3ObjectEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'Object Created' | 'Object Deleted';
+  source: 'aws.s3';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    version: '0';
+    bucket: { name: string };
+    object: { key: string; size?: number; etag?: string; sequencer: string };
+    'request-id': string;
+    requester: string;
+    reason: string;
+    'deletion-type'?: 'Permanently Deleted';
+  };
 }
 
 export interface S3Endpoint {
@@ -223,6 +248,14 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
       res.writeHead(200, { 'x-amz-bucket-region': region, 'Content-Length': 0 }).end();
     },
     PutObject: putObject,
+    DeleteObject: async ({ req, res, route }) => {
+      await drain(req);
+      const { bucket, key } = objectOf(route);
+      await requireBucket(bucket);
+      // S3 answers 204 whether or not there was an object; only a removal is an event.
+      if (await store.remove(bucket, key)) notify('Object Deleted', bucket, key, 'DeleteObject');
+      res.writeHead(204).end();
+    },
     GetObject: getObject,
     HeadObject: getObject,
     CreateMultipartUpload: async ({ req, res, route }) => {
@@ -303,6 +336,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
         checksums,
       });
       if (!object) throw noSuchUpload(upload.uploadId);
+      notify('Object Created', upload.bucket, upload.key, 'CompleteMultipartUpload', object);
       const location = `http://${req.headers.host}/${upload.bucket}/${upload.key.split('/').map(encodeURIComponent).join('/')}`;
       sendXml(
         res,
@@ -366,9 +400,45 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
         checksums: body.checksums,
       });
       res.writeHead(200, { ETag: meta.etag, 'Content-Length': 0, ...checksumHeaders(meta.checksums) }).end();
+      notify('Object Created', bucket, key, 'PutObject', meta);
     } finally {
       await fs.rm(temp, { force: true });
     }
+  }
+
+  let sequence = 0;
+  function notify(
+    type: S3ObjectEvent['detail-type'],
+    bucket: string,
+    key: string,
+    reason: string,
+    meta?: { size: number; etag: string },
+  ): void {
+    if (!options.onObjectEvent) return;
+    sequence += 1;
+    options.onObjectEvent({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': type,
+      source: 'aws.s3',
+      account: options.account ?? '000000000000',
+      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      region,
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: bucket },
+        object: {
+          key,
+          ...(meta ? { size: meta.size, etag: meta.etag.replace(/"/g, '') } : {}),
+          sequencer: sequence.toString(16).padStart(18, '0'),
+        },
+        'request-id': randomUUID(),
+        requester: options.account ?? '000000000000',
+        reason,
+        ...(type === 'Object Deleted' ? { 'deletion-type': 'Permanently Deleted' as const } : {}),
+      },
+    });
   }
 
   async function getObject({ req, res, route, query }: Context): Promise<void> {

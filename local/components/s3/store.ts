@@ -276,6 +276,15 @@ export class ObjectStore {
     return full;
   }
 
+  /** Removes the object; false when there was none. */
+  async remove(bucket: string, key: string): Promise<boolean> {
+    const previous = await this.head(bucket, key);
+    if (!previous) return false;
+    await fs.rm(this.metaPath(bucket, key), { force: true });
+    await fs.rm(this.entryOf(this.objectsDir(bucket), previous.dataFile), { force: true });
+    return true;
+  }
+
   private async writeJsonAtomically(file: string, value: unknown): Promise<void> {
     const tmp = this.tempFile();
     try {

@@ -1,0 +1,58 @@
+/**
+ * The local stand-in for the rule that sends S3's object events to the object-event function: the
+ * local S3 endpoint's events for the media bucket are delivered to the function asynchronously,
+ * as EventBridge invokes a rule's Lambda target, retried a few times on failure; what still fails
+ * is kept in `undelivered`, where the rule's dead-letter queue would have it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { S3ObjectEvent } from './components/s3';
+import type { LocalFunction } from './lambda';
+
+/** Deliveries of one event, and the pause between them (EventBridge backs off far longer; locally a run is short). */
+const ATTEMPTS = 3;
+const RETRY_PAUSE_MS = 200;
+
+export class ObjectEventDelivery {
+  readonly undelivered: Array<{ event: S3ObjectEvent; error: string }> = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    readonly target: LocalFunction,
+    private readonly bucket: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Events still being delivered. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  deliver(event: S3ObjectEvent): void {
+    if (event.detail.bucket.name !== this.bucket) return;
+    const delivery = this.attempt(event).finally(() => this.inFlight.delete(delivery));
+    this.inFlight.add(delivery);
+  }
+
+  private async attempt(event: S3ObjectEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.target.invoke(event);
+        return;
+      } catch (error) {
+        if (attempt === ATTEMPTS) {
+          this.undelivered.push({ event, error: (error as Error).message });
+          this.log(
+            `object event for s3://${event.detail.bucket.name}/${event.detail.object.key} not delivered: ${(error as Error).message}`,
+          );
+          return;
+        }
+        await sleep(RETRY_PAUSE_MS * attempt);
+      }
+    }
+  }
+
+  /** Waits for the deliveries under way. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+}
