@@ -165,6 +165,22 @@ export async function waitForOutcomes(
   }
 }
 
+/** Polls until each row records an analysis started after the one it had (`before`, by id), or the timeout passes. */
+export async function waitForNewAnalyses(stack: LocalStack, before: PlainRow[], timeoutMs: number): Promise<WaitResult> {
+  const startedAt = (row: PlainRow | undefined) => String((row?.analysis as { started_at?: string } | undefined)?.started_at ?? '');
+  const previous = new Map(before.map((row) => [String(row.movie_id), startedAt(row)]));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const items = await readRows(stack, [...previous.keys()]);
+    const renewed = [...previous].every(([id, then]) => startedAt(items.get(id)) > then);
+    if (renewed || Date.now() >= deadline) {
+      const outcomes = new Map([...previous.keys()].map((id) => [id, recordedOutcome(items.get(id))]));
+      return { items: [...items.values()], outcomes, complete: renewed };
+    }
+    await sleep(POLL_MS);
+  }
+}
+
 /** "3/7 done: 2 succeeded, 1 failed, 0 dead-lettered" */
 export function progressLine(outcomes: Map<string, Outcome>): string {
   const count = (o: Outcome) => [...outcomes.values()].filter((v) => v === o).length;
