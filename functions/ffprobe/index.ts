@@ -42,6 +42,8 @@ export interface FfprobeEvent extends OutputUpload {
   asset: Asset;
   url: string;
   size_bytes?: number | null;
+  /** The ETag each read must still match (the presign step's; null when the URL names a version). */
+  if_match?: string | null;
   attempt?: number;
   entered_at?: string;
 }
@@ -55,7 +57,7 @@ const ffprobe = async (event: FfprobeEvent, context: Context): Promise<FfprobeSt
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
   const deadline = started + context.getRemainingTimeInMillis();
-  const { result, faststartCheck, framesCheck } = await probeAsset(event.url, event, settings, event.size_bytes, deadline);
+  const { result, faststartCheck, framesCheck } = await probeAsset(event.url, event, settings, event.size_bytes, deadline, event.if_match);
   // The frames themselves are in the stored JSON; the log says what they showed, or why there are none.
   const framesLog = framesCheck && {
     stream_index: framesCheck.stream_index,

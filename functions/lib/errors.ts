@@ -16,6 +16,15 @@ export class InvalidBackfillInputError extends Error {
   override name = 'InvalidBackfillInputError';
 }
 
+/**
+ * The object was replaced between the presign step's HeadObject and the probe's reads (S3 answered
+ * If-Match with 412): this analysis would have mixed two files. A new analysis reads the new
+ * content; with S3 object events on, the replacement's own event starts it.
+ */
+export class ObjectChangedError extends Error {
+  override name = 'ObjectChangedError';
+}
+
 /** The S3 object the row points at does not exist. */
 export class ObjectNotFoundError extends Error {
   override name = 'ObjectNotFoundError';

@@ -85,8 +85,9 @@ export async function walkTopLevelBoxes(read: ReadRange, sizeBytes?: number): Pr
 const printable = (type: string): string => type.replace(/[^\x20-\x7e]/g, '?');
 
 /** One ranged GET, reading no more than asked whatever the server sends; redirects are refused, as ffprobe refuses them. */
-async function ranged(url: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer | string> {
-  const response = await fetch(url, { headers: { range: `bytes=${offset}-${offset + length - 1}` }, redirect: 'error', signal });
+async function ranged(url: string, offset: number, length: number, signal: AbortSignal, ifMatch?: string): Promise<Buffer | string> {
+  const headers = { range: `bytes=${offset}-${offset + length - 1}`, ...(ifMatch ? { 'if-match': ifMatch } : {}) };
+  const response = await fetch(url, { headers, redirect: 'error', signal });
   if (response.status !== 206 || !response.body) {
     await response.body?.cancel();
     return `HTTP ${response.status} to a ranged GET`;
@@ -108,7 +109,7 @@ async function ranged(url: string, offset: number, length: number, signal: Abort
  * Checks an MP4/MOV through its presigned URL within `timeoutMs`. Never throws: a failed read
  * leaves `faststart` undefined (the summary then leaves it out) and says why in `failure`.
  */
-export function checkFaststart(url: string, timeoutMs: number, sizeBytes?: number): Promise<FaststartCheck> {
+export function checkFaststart(url: string, timeoutMs: number, sizeBytes?: number, ifMatch?: string): Promise<FaststartCheck> {
   const signal = AbortSignal.timeout(timeoutMs);
-  return walkTopLevelBoxes((offset, length) => ranged(url, offset, length, signal), sizeBytes);
+  return walkTopLevelBoxes((offset, length) => ranged(url, offset, length, signal, ifMatch), sizeBytes);
 }

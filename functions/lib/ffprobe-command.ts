@@ -144,6 +144,18 @@ export function confineStatus(confinePath: string): Record<string, string> {
 export interface FfprobeArgOptions {
   /** CA bundle for verifying the S3 endpoint's certificate; required for https URLs. */
   caFile?: string;
+  /** The ETag every request must still match (If-Match): the object analysed, not one that replaced it since. */
+  ifMatch?: string;
+}
+
+/** An entity tag as S3 gives it: quoted, printable, no quote or backslash inside: safe to put in a header. */
+const ETAG = /^"[\x21\x23-\x5b\x5d-\x7e]{1,200}"$/;
+
+/** The If-Match header as ffprobe's http protocol takes extra headers; refused for anything that is not an ETag. */
+export function ifMatchHeaders(etag: string | undefined): string[] {
+  if (etag === undefined) return [];
+  if (!ETAG.test(etag)) throw new Error(`refusing ${JSON.stringify(etag.slice(0, 80))} as an If-Match value: it is not an entity tag`);
+  return ['-headers', `If-Match: ${etag}\r\n`];
 }
 
 /** TLS options for an https URL: verify the peer against the CA bundle (the layer's build also checks the host name). */
@@ -166,6 +178,7 @@ function hardenedArgs(url: string, options: FfprobeArgOptions, request: string[]
     '-max_alloc', String(MAX_ALLOC_BYTES),
     ...request,
     '-print_format', 'json=compact=1',
+    ...ifMatchHeaders(options.ifMatch),
     '-i', url,
   ];
 }

@@ -1,6 +1,6 @@
 /** The ffprobe step: probe the presigned URL, read an MP4's box order and an HDR candidate's first frames, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
 import { checkFrames, type FramesCheck, type FramesProbe, frameProbeCandidate } from './bitstream-hdr';
-import { AccessDeniedError, NotMediaError, ProbeOutputTooLargeError, TransientError } from './errors';
+import { AccessDeniedError, NotMediaError, ObjectChangedError, ProbeOutputTooLargeError, TransientError } from './errors';
 import { checkFaststart, type FaststartCheck } from './faststart';
 import { type FfprobeOutput, type ProbeLimits, runFfprobe } from './ffprobe-command';
 import type { MediaSummary } from './media-schema';
@@ -97,6 +97,25 @@ function withFramesProbe(json: string, probe: FramesProbe): string {
   return `${json.slice(0, -1)},"frames_probe":${JSON.stringify(probe)}}`;
 }
 
+/** Whether the object no longer has the ETag `ifMatch`: S3 answers a ranged GET that requires it with 412. */
+async function objectChanged(url: string, ifMatch: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, {
+      headers: { range: 'bytes=0-0', 'if-match': ifMatch },
+      redirect: 'error',
+      signal: AbortSignal.timeout(PRECONDITION_CHECK_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    return response.status === 412;
+  } catch {
+    // The check is an explanation of a failure already at hand; without an answer, that failure stands.
+    return false;
+  }
+}
+
+/** How long the read that tells a replaced object from a failed probe may take. */
+const PRECONDITION_CHECK_TIMEOUT_MS = 3_000;
+
 /** What the step must keep for itself after the second run: the upload of a large output, and its answer. */
 const AFTER_FRAMES_RESERVE_MS = 3_000;
 
@@ -132,13 +151,30 @@ function withFrames(
 export async function probeAsset(
   url: string,
   upload: OutputUpload,
-  settings: FfprobeSettings,
+  base: FfprobeSettings,
   sizeBytes?: number | null,
   deadline = Number.POSITIVE_INFINITY,
+  ifMatch?: string | null,
 ): Promise<ProbedAsset> {
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
-  const { output, json } = await runFfprobe(settings.ffprobePath, url, settings);
-  const faststartCheck = isMovFamily(output) ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined) : undefined;
+  // Every read carries If-Match: ffprobe's, the faststart check's and the second run's.
+  const settings: FfprobeSettings = { ...base, ifMatch: ifMatch ?? undefined };
+  let first: Awaited<ReturnType<typeof runFfprobe>>;
+  try {
+    first = await runFfprobe(settings.ffprobePath, url, settings);
+  } catch (error) {
+    // FFmpeg reports S3's 412 as one of "4XX, but not one of 40{0,1,3,4}": one ranged read of a byte tells.
+    if (settings.ifMatch && (await objectChanged(url, settings.ifMatch))) {
+      throw new ObjectChangedError(
+        'the object was replaced while it was analysed (S3 answered 412 Precondition Failed to a read that required the ETag the analysis started with): analyse it again to read the new content',
+      );
+    }
+    throw error;
+  }
+  const { output, json } = first;
+  const faststartCheck = isMovFamily(output)
+    ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined, settings.ifMatch)
+    : undefined;
   const observed = { faststart: faststartCheck?.faststart };
   const media = summaryForRow(output, observed);
   const candidate = frameProbeCandidate(media);

@@ -30,6 +30,8 @@ export interface PresignedAsset {
   /** Always present (null when S3 did not say), so the state machine can pass it on without a missing path. */
   size_bytes: number | null;
   object: ObjectIdentity;
+  /** The ETag every read of the probe sends as If-Match (null for a versioned object, whose URL names the version). */
+  if_match: string | null;
 }
 
 function s3Uri(asset: Asset): string {
@@ -69,8 +71,20 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
     }
     throw asTransientIfRetryable(error, `checking ${s3Uri(asset)}`);
   }
-  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: asset.bucket, Key: asset.key }), { expiresIn: expiresInSeconds });
-  return { url, expires_at: new Date(now + expiresInSeconds * 1000).toISOString(), size_bytes: object.size_bytes ?? null, object };
+  // The probe must read exactly the object described: a versioned object's version is named in the
+  // URL; otherwise every read carries If-Match with its ETag, and a replacement meanwhile answers 412.
+  const url = await getSignedUrl(
+    s3,
+    new GetObjectCommand({ Bucket: asset.bucket, Key: asset.key, ...(object.version_id ? { VersionId: object.version_id } : {}) }),
+    { expiresIn: expiresInSeconds },
+  );
+  return {
+    url,
+    expires_at: new Date(now + expiresInSeconds * 1000).toISOString(),
+    size_bytes: object.size_bytes ?? null,
+    object,
+    if_match: object.version_id ? null : (object.etag ?? null),
+  };
 }
 
 /** Where the ffprobe step may put an output too large for the row. The URL is a credential, like the GET URL. */

@@ -818,6 +818,23 @@ describe('local S3 endpoint', () => {
     await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy.mp4' }))).rejects.toMatchObject({ name: 'NotFound' });
   });
 
+  test('a read with If-Match is served while the ETag matches and refused with 412 once the object changed; a PUT with If-Match is still refused', async () => {
+    const { ETag } = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey }));
+    const ranged = await client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, IfMatch: ETag, Range: 'bytes=0-3' }));
+    expect((await ranged.Body?.transformToByteArray())?.length).toBe(4);
+    await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: oddKey, IfMatch: '"0123"' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, IfMatch: '"0123"' }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(client.send(new PutObjectCommand({ Bucket: bucket, Key: oddKey, Body: 'x', IfMatch: ETag }))).rejects.toMatchObject({
+      name: 'NotImplemented',
+      $metadata: { httpStatusCode: 501 },
+    });
+  });
+
   test('conditional requests are refused with 501 NotImplemented naming the header, and change nothing', async () => {
     await expect(client.send(new GetObjectCommand({ Bucket: bucket, Key: oddKey, IfNoneMatch: '"0"' }))).rejects.toMatchObject({
       name: 'NotImplemented',

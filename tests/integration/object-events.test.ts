@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow } from '../../cli/rows';
 import { statusOf } from '../../cli/view';
@@ -149,4 +149,50 @@ test('a row re-pointed elsewhere is left alone when its former object changes', 
   await settle();
   expect(analysisOf(await row(before.movie_id)).execution).toBe(analysisOf(before).execution);
   expect(stack.objectEvents.undelivered).toEqual([]);
+});
+
+describe('a replacement between the presign step and the probe', () => {
+  const UNWATCHED = 'media-probe-unwatched';
+
+  /** Inserts a row for `bucket/key`, replaces the object just before the ffprobe step's first read, and waits for the pipe to settle. */
+  async function replacedMidAnalysis(bucket: string, key: string): Promise<{ id: number; first: string | undefined }> {
+    await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: sample('ambience.wav') }));
+    let first: string | undefined;
+    stack.functions.FfprobeFunction.beforeNext(async (event) => {
+      first = (event as { if_match?: string }).if_match ?? undefined;
+      await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: sample('theme.mp3') }));
+    });
+    const id = nextId++;
+    await insertRows(stack, [{ movie_id: id, movie_title: `asset ${id}`, S3_bucket: bucket, S3_object: key }]);
+    await stack.waitUntilIdle();
+    await settle();
+    return { id, first };
+  }
+
+  test('records ObjectChangedError rather than describe a mix of two files, then the retried batch analyses the new content', async () => {
+    await stack.s3.send(new CreateBucketCommand({ Bucket: UNWATCHED }));
+    const { id, first } = await replacedMidAnalysis(UNWATCHED, 'replaced.wav');
+    // The probe was handed the ETag presign saw; S3 refused the reads once it no longer matched.
+    expect(first).toMatch(/^"[0-9a-f]{32}"$/);
+    const announced = stack.eventBus.events.filter((e) => (e.detail as { movie_id: number }).movie_id === id);
+    expect(announced.map((e) => e['detail-type'])).toEqual(['Media Analysis Failed', 'Media Analysis Succeeded']);
+    expect(announced[0].detail).toMatchObject({
+      object: { etag: first },
+      error: { step: 'ffprobe', type: 'ObjectChangedError', message: expect.stringContaining('412 Precondition Failed') },
+    });
+    // The execution failed on purpose after recording it, and the pipe ran the batch again.
+    const analysed = await row(id);
+    expect(analysisOf(analysed).status).toBe('SUCCEEDED');
+    expect(analysisOf(analysed).object?.etag).not.toBe(first);
+    expect((analysed.media as { format_name?: string }).format_name).toBe('mp3');
+    expect(stack.deadLetters.entries()).toEqual([]);
+  });
+
+  test('in a watched bucket it ends the same way: the new content analysed', async () => {
+    const { id, first } = await replacedMidAnalysis(stack.mediaBucket, 'watch/replaced.wav');
+    const analysed = await row(id);
+    expect(analysisOf(analysed).status).toBe('SUCCEEDED');
+    expect(analysisOf(analysed).object?.etag).not.toBe(first);
+    expect((analysed.media as { format_name?: string }).format_name).toBe('mp3');
+  });
 });

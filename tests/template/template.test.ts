@@ -119,7 +119,7 @@ describe('functions', () => {
     expect(statements).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
-        Action: 's3:GetObject',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
         Resource: ['arn:*:s3:::media-a/*', 'arn:*:s3:::library.b/*'],
       }),
       OUTPUT_UPLOADS,

@@ -72,6 +72,7 @@ describe('events/presign.json', () => {
       size_bytes: 8913221,
       // What HeadObject said of the object, nothing more: no version id or checksum here.
       object: sample('update-success').object,
+      if_match: sample('update-success').object.etag,
       output_location: sample('ffprobe').output_location.replace('media-probe-results-bucket', RESULTS_BUCKET),
       output_upload_url: expect.stringMatching(
         new RegExp(`^https://${RESULTS_BUCKET}\\.s3\\.us-east-1\\.amazonaws\\.com/ffprobe-output/1337/`),

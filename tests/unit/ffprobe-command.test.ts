@@ -21,6 +21,17 @@ const stderrOf = (...lines: string[]) => `${lines.join('\n')}\n`;
 const CA = '/etc/pki/tls/certs/ca-bundle.crt';
 
 describe('buildFfprobeArgs', () => {
+  it('sends If-Match with the ETag on every request when one is given, and refuses anything that is not an entity tag', () => {
+    const args = buildFfprobeArgs(PRESIGNED, { caFile: CA, ifMatch: '"5d41402abc4b2a76b9719d911017c592-3"' });
+    expect(args.slice(args.indexOf('-i') - 2, args.indexOf('-i'))).toEqual([
+      '-headers',
+      'If-Match: "5d41402abc4b2a76b9719d911017c592-3"\r\n',
+    ]);
+    expect(buildFfprobeArgs(PRESIGNED, { caFile: CA })).not.toContain('-headers');
+    for (const hostile of ['"abc"\r\nHost: elsewhere', 'abc', '"a"b"', '""'])
+      expect(() => buildFfprobeArgs(PRESIGNED, { caFile: CA, ifMatch: hostile })).toThrow(/not an entity tag/);
+  });
+
   it('builds the whole argument array for an https URL, verifying the server against the CA bundle', () => {
     expect(buildFfprobeArgs(PRESIGNED, { caFile: CA })).toEqual([
       '-hide_banner',

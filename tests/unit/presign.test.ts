@@ -39,6 +39,19 @@ describe('presignAsset', () => {
     expect(presigned.size_bytes).toBe(7996651);
   });
 
+  it('pins what the probe reads: the version in the URL of a versioned object, else the ETag as If-Match', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"5d41402abc4b2a76b9719d911017c592"', VersionId: '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY' });
+    const versioned = await presignAsset(s3, asset, 300);
+    expect(new URL(versioned.url).searchParams.get('versionId')).toBe('3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY');
+    expect(versioned.if_match).toBeNull();
+
+    s3Mock.reset();
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"5d41402abc4b2a76b9719d911017c592"' });
+    const unversioned = await presignAsset(s3, asset, 300);
+    expect(new URL(unversioned.url).searchParams.has('versionId')).toBe(false);
+    expect(unversioned.if_match).toBe('"5d41402abc4b2a76b9719d911017c592"');
+  });
+
   it('reports size_bytes as null when S3 does not report it, so the state machine never meets a missing path', async () => {
     s3Mock.on(HeadObjectCommand).resolves({});
     expect((await presignAsset(s3, asset, 300)).size_bytes).toBeNull();

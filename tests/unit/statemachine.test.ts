@@ -100,7 +100,7 @@ describe('the state machine definition', () => {
     expect(choice).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.event', IsPresent: true, Next: 'publish outcome' }],
-      Default: 'done',
+      Default: 'object changed?',
     });
     const [, publish] = states.find(([name]) => name === 'publish outcome')!;
     expect(publish.Resource).toBe(`arn:\${Partition}:states:::events:putEvents`);
@@ -114,8 +114,30 @@ describe('the state machine definition', () => {
         },
       ],
     });
-    expect(publish.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.publish_error', Next: 'done' }]);
+    expect(publish.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.publish_error', Next: 'object changed?' }]);
     expect(publish.ResultPath).toBeNull();
+  });
+
+  it('fails the execution once an ObjectChangedError is recorded, so the batch runs again on the new content; every other outcome ends the iteration', () => {
+    const [, changed] = states.find(([name]) => name === 'object changed?')!;
+    expect(changed).toMatchObject({
+      Choices: [{ Variable: '$.error.type', IsPresent: true, Next: 'object changed on a recorded failure?' }],
+      Default: 'done',
+    });
+    const [, recorded] = states.find(([name]) => name === 'object changed on a recorded failure?')!;
+    expect(recorded).toMatchObject({
+      Choices: [
+        {
+          And: [
+            { Variable: '$.applied', BooleanEquals: true },
+            { Variable: '$.error.type', StringEquals: 'ObjectChangedError' },
+          ],
+          Next: 'analyse the new object',
+        },
+      ],
+      Default: 'done',
+    });
+    expect(states.find(([name]) => name === 'analyse the new object')![1]).toMatchObject({ Type: 'Fail', Error: 'ObjectChangedError' });
   });
 
   it('lets update with failure fail the execution, so the pipe retries and dead-letters the batch', () => {
@@ -143,9 +165,27 @@ describe('the state machine definition', () => {
         .sort();
     };
     expect(payload('presign')).toEqual(['attempt', 'entered_at', 'execution', 'record']);
-    expect(payload('ffprobe')).toEqual(['asset', 'attempt', 'entered_at', 'output_location', 'output_upload_url', 'size_bytes', 'url']);
+    expect(payload('ffprobe')).toEqual([
+      'asset',
+      'attempt',
+      'entered_at',
+      'if_match',
+      'output_location',
+      'output_upload_url',
+      'size_bytes',
+      'url',
+    ]);
     expect(payload('update')).toEqual(['attempt', 'entered_at', 'execution', 'object', 'record', 'result', 'status', 'steps']);
-    expect(payload('update with failure')).toEqual(['attempt', 'entered_at', 'execution', 'failure', 'record', 'status', 'steps']);
+    expect(payload('update with failure')).toEqual([
+      'attempt',
+      'entered_at',
+      'execution',
+      'failure',
+      'object',
+      'record',
+      'status',
+      'steps',
+    ]);
   });
 
   it('keeps the presigned URL out of the update step and the failure records', () => {

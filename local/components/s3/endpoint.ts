@@ -446,6 +446,12 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
     await requireBucket(bucket);
     const head = await store.head(bucket, key);
     if (!head) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    const ifMatch = singleHeader(req, 'if-match');
+    if (ifMatch !== undefined && !etagMatches(ifMatch, head.etag)) {
+      throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: 'If-Match',
+      });
+    }
     const requested = singleHeader(req, 'range');
     const range = parseRange(requested, head.size);
     if (range === 'unsatisfiable') {
@@ -514,7 +520,9 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<S3End
           `The local S3 endpoint does not implement ${route.operation}; it implements ${Object.keys(handlers).join(', ')}.`,
         );
       }
-      const conditional = CONDITIONAL_HEADERS.find((h) => req.headers[h.toLowerCase()] !== undefined);
+      // If-Match is evaluated on reads (GetObject, HeadObject), as the probe relies on it; every other conditional is refused.
+      const evaluated = route.operation === 'GetObject' || route.operation === 'HeadObject' ? ['If-Match'] : [];
+      const conditional = CONDITIONAL_HEADERS.find((h) => !evaluated.includes(h) && req.headers[h.toLowerCase()] !== undefined);
       if (conditional) {
         throw new S3Error(
           501,
@@ -649,6 +657,14 @@ function checkKeyLength(key: string): void {
 }
 
 /** S3 keeps whole seconds, and the Last-Modified header carries no more. */
+/** If-Match as S3 evaluates it: `*`, or one of the listed entity tags equal to the object's. */
+function etagMatches(header: string, etag: string): boolean {
+  return header
+    .split(',')
+    .map((tag) => tag.trim())
+    .some((tag) => tag === '*' || tag === etag);
+}
+
 function wholeSecondsNow(): string {
   return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
 }
