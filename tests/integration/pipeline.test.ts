@@ -63,6 +63,18 @@ function row(key: string | undefined, extra: PlainRow = {}): PlainRow {
   };
 }
 
+/** Points the row at another object with UpdateItem, as a team re-pointing an asset would. */
+async function repoint(id: unknown, key: string): Promise<void> {
+  await stack.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: stack.tableName,
+      Key: { movie_id: { N: String(id) } },
+      UpdateExpression: 'SET S3_object = :k',
+      ExpressionAttributeValues: { ':k': { S: key } },
+    }),
+  );
+}
+
 async function item(id: unknown): Promise<PlainRow> {
   const found = await stack.dynamodb.send(
     new GetItemCommand({ TableName: stack.tableName, Key: { movie_id: { N: String(id) } }, ConsistentRead: true }),
@@ -600,14 +612,7 @@ describe('stale results are not applied', () => {
     let intercepted = false;
     stack.functions.UpdateFunction.beforeNext(async () => {
       intercepted = true;
-      await stack.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: stack.tableName,
-          Key: { movie_id: { N: String(r.movie_id) } },
-          UpdateExpression: 'SET S3_object = :k',
-          ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
-        }),
-      );
+      await repoint(r.movie_id, 'theme.mp3');
     });
     await insertRows(stack, [r]);
     await stack.waitUntilIdle();
@@ -767,14 +772,7 @@ describe('outcome events', () => {
   it('publishes nothing for a result left alone: only the re-pointed object’s outcome is announced', async () => {
     const r = row('trailer.mp4');
     stack.functions.UpdateFunction.beforeNext(async () => {
-      await stack.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: stack.tableName,
-          Key: { movie_id: { N: String(r.movie_id) } },
-          UpdateExpression: 'SET S3_object = :k',
-          ExpressionAttributeValues: { ':k': { S: 'theme.mp3' } },
-        }),
-      );
+      await repoint(r.movie_id, 'theme.mp3');
     });
     await insertRows(stack, [r]);
     await stack.waitUntilIdle();
