@@ -81,6 +81,9 @@ export function candidateKeys(key: string): string[] {
   return decoded === key ? [key] : [key, decoded];
 }
 
+/** S3 gives an event's time to the second. */
+const EVENT_TIME_RESOLUTION_MS = 1_000;
+
 export type RowAction = { action: 'analyse' } | { action: 'mark-deleted' } | { action: 'skip'; reason: string };
 
 const stringOf = (value: AttributeValue | undefined) => (value && 'S' in value ? value.S : undefined);
@@ -97,6 +100,11 @@ export function actionFor(item: Item, change: ObjectChange): RowAction {
   if (change.kind === 'deleted') {
     if (!analysis) return { action: 'skip', reason: 'the row has no analysis yet' };
     if (deleted) return { action: 'skip', reason: 'the deletion is recorded already' };
+    // S3 does not promise order: an analysis that started after the deletion read what is there now.
+    const startedAt = Date.parse(stringOf(analysis.started_at) ?? '');
+    if (startedAt > Date.parse(change.time) + EVENT_TIME_RESOLUTION_MS) {
+      return { action: 'skip', reason: 'the row was analysed again after the deletion' };
+    }
     if (change.deletionType === 'Permanently Deleted' && change.versionId && recordedVersion && change.versionId !== recordedVersion) {
       return { action: 'skip', reason: 'another version of the object was deleted' };
     }

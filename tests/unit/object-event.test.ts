@@ -95,6 +95,18 @@ describe('actionFor', () => {
     ],
     ['a row not analysed yet', row(), change({ kind: 'deleted' }), 'skip'],
     ['a row already marked', row(analysed({}, { object_state: 'DELETED' })), change({ kind: 'deleted' }), 'skip'],
+    [
+      'a row analysed again after the deletion (the events came out of order)',
+      row(analysed({ etag: '"e3"' }, { started_at: '2026-12-06T10:00:05.000Z' })),
+      change({ kind: 'deleted', time: '2026-12-06T10:00:00Z' }),
+      'skip',
+    ],
+    [
+      'a row analysed before the deletion',
+      row(analysed({ etag: '"e1"' }, { started_at: '2026-12-06T09:59:00.000Z' })),
+      change({ kind: 'deleted', time: '2026-12-06T10:00:00Z' }),
+      'mark-deleted',
+    ],
   ])('deleted, %s: %s', (_what, item, c, action) => {
     expect(actionFor(item, c).action).toBe(action);
   });
