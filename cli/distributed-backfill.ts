@@ -26,6 +26,12 @@ import type { Target } from './target';
 
 /** Rows per parallel-scan segment the CLI aims at when it chooses the segment count. */
 export const ROWS_PER_SEGMENT = 1_000;
+/**
+ * Segments at least: DescribeTable's ItemCount is refreshed only every six hours or so (0 on a table
+ * just filled), and one segment's child execution holds at most about 27,000 rows in its history.
+ * An empty segment costs a few state transitions.
+ */
+export const MIN_SEGMENTS = 100;
 /** The most segments one backfill lists (States.ArrayRange makes at most 1,000 items). */
 export const MAX_SEGMENTS = 1_000;
 
@@ -42,9 +48,9 @@ export interface DistributedOptions {
 const write = (text: string) => process.stdout.write(`${text}\n`);
 const UNSUCCESSFUL: ExecutionStatus[] = ['FAILED', 'ABORTED', 'TIMED_OUT'];
 
-/** Segments for a table of `items` rows (DescribeTable's count, refreshed about every six hours): about 1,000 rows each. */
+/** Segments for a table of `items` rows (DescribeTable's count): about 1,000 rows each, at least MIN_SEGMENTS. */
 export function segmentsFor(items: number): number {
-  return Math.min(MAX_SEGMENTS, Math.max(1, Math.ceil(items / ROWS_PER_SEGMENT)));
+  return Math.min(MAX_SEGMENTS, Math.max(MIN_SEGMENTS, Math.ceil(items / ROWS_PER_SEGMENT)));
 }
 
 function duration(s: number): string {
@@ -62,7 +68,8 @@ const ended = (counts: ItemCounts) => (counts.succeeded ?? 0) + (counts.failed ?
 export function mapRunProgress(counts: ItemCounts, doneAtStart: number, elapsedMs: number): string {
   const total = counts.total ?? 0;
   const done = ended(counts);
-  const rate = elapsedMs > 0 ? ((done - doneAtStart) / elapsedMs) * 1000 : 0;
+  // After a redrive the first count read may still include the segments about to run again.
+  const rate = elapsedMs > 0 ? (Math.max(0, done - doneAtStart) / elapsedMs) * 1000 : 0;
   const parts = [`${done}/${total} segments`, `${counts.running ?? 0} running`];
   const failed = (counts.failed ?? 0) + (counts.timedOut ?? 0);
   if (failed) parts.push(`${failed} failed`);

@@ -96,7 +96,7 @@ export interface MapRunRecord {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   startDate: string;
   stopDate?: string;
-  itemCounts: { pending: number; running: number; succeeded: number; failed: number; total: number };
+  itemCounts: { pending: number; running: number; succeeded: number; failed: number; aborted: number; total: number };
 }
 
 /** What DescribeExecution tells of a Standard execution, while it runs and after. */
@@ -311,7 +311,11 @@ export class LocalStateMachine {
     if (record?.status === 'RUNNING') {
       Object.assign(record, { status: 'ABORTED', stopDate: new Date().toISOString(), error, cause });
       for (const mapRun of record.mapRuns) {
-        if (mapRun.status === 'RUNNING') Object.assign(mapRun, { status: 'ABORTED', stopDate: record.stopDate });
+        if (mapRun.status !== 'RUNNING') continue;
+        // The items not ended are aborted with the run, as DescribeMapRun counts them.
+        const counts = mapRun.itemCounts;
+        Object.assign(counts, { aborted: counts.aborted + counts.running + counts.pending, running: 0, pending: 0 });
+        Object.assign(mapRun, { status: 'ABORTED', stopDate: record.stopDate });
       }
     }
     for (const stopChild of this.children.get(executionArn) ?? []) stopChild();
@@ -434,14 +438,15 @@ export class LocalStateMachine {
           executionArn: record.executionArn,
           status: 'RUNNING',
           startDate: new Date(event.timestamp).toISOString(),
-          itemCounts: { pending: 0, running: 0, succeeded: 0, failed: 0, total: Array.isArray(items) ? items.length : 0 },
+          itemCounts: { pending: 0, running: 0, succeeded: 0, failed: 0, aborted: 0, total: Array.isArray(items) ? items.length : 0 },
         };
         mapRun.itemCounts.pending = mapRun.itemCounts.total;
         runs.set(event.state.name, mapRun);
         record.mapRuns.push(mapRun);
       } else if (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
-        const counts = runs.get(event.parentState.name)?.itemCounts;
-        if (!counts) continue;
+        const mapRun = runs.get(event.parentState.name);
+        if (!mapRun || mapRun.status !== 'RUNNING') continue;
+        const counts = mapRun.itemCounts;
         if (event.type === 'MapIterationStarted') {
           counts.pending--;
           counts.running++;

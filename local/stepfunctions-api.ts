@@ -52,7 +52,7 @@ function describeExecution(record: ExecutionRecord) {
 }
 
 function describeMapRun(mapRun: MapRunRecord) {
-  const counts = { ...mapRun.itemCounts, timedOut: 0, aborted: 0, resultsWritten: 0, failuresNotRedrivable: 0, pendingRedrive: 0 };
+  const counts = { ...mapRun.itemCounts, timedOut: 0, resultsWritten: 0, failuresNotRedrivable: 0, pendingRedrive: 0 };
   return {
     mapRunArn: mapRun.mapRunArn,
     executionArn: mapRun.executionArn,

@@ -53,6 +53,11 @@ export function isBackfillMode(value: unknown): value is BackfillMode {
 
 /** Rows a select step hands on at most: ten executions of ten, well inside Step Functions' 256 KiB state. */
 export const PAGE_ROWS = 100;
+/**
+ * Rows selected that end a page: each Scan's Limit is what is left of PAGE_ROWS (so a page never
+ * holds more), and stopping here keeps that Limit from shrinking to single rows.
+ */
+const PAGE_FULL = (PAGE_ROWS * 3) / 4;
 /** Rows a select step reads at most (before the filter), so a sparse selection still returns within the function's timeout. */
 export const PAGE_SCAN_LIMIT = 2_000;
 
@@ -136,7 +141,8 @@ export async function selectPage(dynamodb: DynamoDBClient, context: SelectContex
     scanned += page.ScannedCount ?? 0;
     selected.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
-  } while (startKey && selected.length < PAGE_ROWS && scanned < PAGE_SCAN_LIMIT);
+    // A page three-quarters full is handed on: Limit (what is left of the page) stays at least a quarter of it.
+  } while (startKey && selected.length < PAGE_FULL && scanned < PAGE_SCAN_LIMIT);
   const records = recordsForRows(selected, { origin: 'backfill', streamArn: context.streamArn, region: context.region });
   const { batches, tooLarge } = batchRecords(records);
   return {

@@ -61,10 +61,16 @@ export function readObjectEvent(event: unknown): ObjectChange {
     bucket,
     key,
     etag: text(e.detail?.object?.etag)?.replace(/"/g, ''),
-    versionId: text(e.detail?.object?.['version-id']),
+    // "null" names the null version of an unversioned or suspended bucket: no version to pin.
+    versionId: nullVersion(text(e.detail?.object?.['version-id'])),
     deletionType: text(e.detail?.['deletion-type']),
     time: text(e.time) ?? new Date().toISOString(),
   };
+}
+
+/** A version id, or undefined for S3's "null" version (an object written while versioning was off or suspended). */
+export function nullVersion(versionId: string | undefined): string | undefined {
+  return versionId === 'null' ? undefined : versionId;
 }
 
 /**
@@ -96,17 +102,21 @@ export function actionFor(item: Item, change: ObjectChange): RowAction {
   const analysis = item.analysis && 'M' in item.analysis ? item.analysis.M : undefined;
   const recorded = analysis?.object && 'M' in analysis.object ? analysis.object.M : undefined;
   const deleted = stringOf(analysis?.object_state) === 'DELETED';
-  const recordedVersion = stringOf(recorded?.version_id);
+  const recordedVersion = nullVersion(stringOf(recorded?.version_id));
   if (change.kind === 'deleted') {
     if (!analysis) return { action: 'skip', reason: 'the row has no analysis yet' };
+    // In a versioned bucket, a version deleted for good: when it is the one analysed another may be
+    // current now, and on a row marked DELETED it may be the delete marker, removed to bring the
+    // object back. What is there now is analysed; another version's removal changes nothing.
+    if (change.versionId && change.deletionType === 'Permanently Deleted') {
+      if (deleted || change.versionId === recordedVersion) return { action: 'analyse' };
+      return { action: 'skip', reason: 'another version of the object was deleted' };
+    }
     if (deleted) return { action: 'skip', reason: 'the deletion is recorded already' };
     // S3 does not promise order: an analysis that started after the deletion read what is there now.
     const startedAt = Date.parse(stringOf(analysis.started_at) ?? '');
     if (startedAt > Date.parse(change.time) + EVENT_TIME_RESOLUTION_MS) {
       return { action: 'skip', reason: 'the row was analysed again after the deletion' };
-    }
-    if (change.deletionType === 'Permanently Deleted' && change.versionId && recordedVersion && change.versionId !== recordedVersion) {
-      return { action: 'skip', reason: 'another version of the object was deleted' };
     }
     return { action: 'mark-deleted' };
   }
@@ -138,25 +148,24 @@ export interface ObjectEventOutcome {
 /** BatchGetItem answers throttling with unprocessed keys: this many requests, then the event is retried. */
 const UNPROCESSED_ROUNDS = 5;
 
+/** The rows whose object_uri names the changed object, as they are now (a consistent read). */
 async function rowsPointingAt(context: ObjectEventContext, change: ObjectChange): Promise<Item[]> {
   const keys = new Map<string, Record<string, AttributeValue>>();
-  for (const key of candidateKeys(change.key)) {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await context.dynamodb.send(
-        new QueryCommand({
-          TableName: context.tableName,
-          IndexName: context.indexName,
-          KeyConditionExpression: '#uri = :uri',
-          ExpressionAttributeNames: { '#uri': OBJECT_URI },
-          ExpressionAttributeValues: { ':uri': { S: objectUri(change.bucket, key) } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) if (item[KEY]) keys.set(JSON.stringify(item[KEY]), { [KEY]: item[KEY] });
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await context.dynamodb.send(
+      new QueryCommand({
+        TableName: context.tableName,
+        IndexName: context.indexName,
+        KeyConditionExpression: '#uri = :uri',
+        ExpressionAttributeNames: { '#uri': OBJECT_URI },
+        ExpressionAttributeValues: { ':uri': { S: objectUri(change.bucket, change.key) } },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) if (item[KEY]) keys.set(JSON.stringify(item[KEY]), { [KEY]: item[KEY] });
+    start = page.LastEvaluatedKey;
+  } while (start);
   const items: Item[] = [];
   for (const group of chunk([...keys.values()], 100)) {
     let pending: Array<Record<string, AttributeValue>> | undefined = group;
@@ -209,6 +218,12 @@ async function markDeleted(context: ObjectEventContext, item: Item, change: Obje
 /** Applies the change to every row that points at the object. Errors propagate, for EventBridge to retry the event (each action is safe to repeat). */
 export async function handleObjectChange(context: ObjectEventContext, change: ObjectChange): Promise<ObjectEventOutcome> {
   const outcome: ObjectEventOutcome = { analysed: [], deleted: [], skipped: [] };
+  for (const key of candidateKeys(change.key)) await handleKey(context, { ...change, key }, outcome);
+  return outcome;
+}
+
+/** The change for one spelling of the key: the rows whose object_uri names it. */
+async function handleKey(context: ObjectEventContext, change: ObjectChange, outcome: ObjectEventOutcome): Promise<void> {
   const toAnalyse: Item[] = [];
   const idOf = (item: Item) => String(stringOf(item[KEY]) ?? (item[KEY] as { N?: string })?.N);
   for (const item of await rowsPointingAt(context, change)) {
@@ -223,5 +238,4 @@ export async function handleObjectChange(context: ObjectEventContext, change: Ob
     await context.sfn.send(new StartExecutionCommand({ stateMachineArn: context.stateMachineArn, input: JSON.stringify(batch) }));
   }
   outcome.analysed.push(...toAnalyse.map(idOf));
-  return outcome;
 }

@@ -51,7 +51,8 @@ export async function presignAsset(s3: S3Client, asset: Asset, expiresInSeconds:
       size_bytes: head.ContentLength,
       last_modified: head.LastModified?.toISOString(),
       content_type: head.ContentType,
-      version_id: head.VersionId,
+      // S3's "null" version (written while versioning was off or suspended) is replaced in place: no version to pin.
+      version_id: head.VersionId === 'null' ? undefined : head.VersionId,
       checksum_sha256: head.ChecksumSHA256,
     });
   } catch (error) {

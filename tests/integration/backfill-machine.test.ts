@@ -207,7 +207,11 @@ test('a stopped backfill ends ABORTED with its Map Run and the analysis it waite
   const record = stack.backfillMachine.describe(executionArn);
   expect(record).toMatchObject({ status: 'ABORTED', cause: 'stopped by the test' });
   expect(record?.mapRuns[0].status).toBe('ABORTED');
-  expect(record?.mapRuns[0].itemCounts.succeeded).toBeLessThan(4);
+  const counts = record?.mapRuns[0].itemCounts;
+  expect(counts?.succeeded).toBeLessThan(4);
+  // Every segment not ended is counted aborted, none left running.
+  expect(counts).toMatchObject({ running: 0, pending: 0, total: 4 });
+  expect((counts?.succeeded ?? 0) + (counts?.failed ?? 0) + (counts?.aborted ?? 0)).toBe(4);
   // The analysis execution the stopped child waited for is stopped with it.
   const stopDeadline = Date.now() + 5_000;
   while (stack.stateMachine.running && Date.now() < stopDeadline) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -651,6 +651,10 @@ describe('re-analysis when a media object changes', () => {
     });
     expect(event.Properties.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
     expect(event.Properties.DeadLetterConfig).toEqual({ Arn: attOf('DeadLetterQueue', 'Arn') });
+    // A delivery Lambda refuses is the rule's to retry; an event the handler fails on is Lambda's (async invocation).
+    const fn = props('ObjectEventFunction', { parameters: { MediaBucketNames: ['media-a'] } });
+    expect(fn.DeadLetterQueue).toEqual({ Type: 'SQS', TargetArn: attOf('DeadLetterQueue', 'Arn') });
+    expect(fn.EventInvokeConfig).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
     expect(props('DeadLetterQueueObjectEventsPolicy').PolicyDocument.Statement).toEqual([
       expect.objectContaining({
         Principal: { Service: 'events.amazonaws.com' },

@@ -162,8 +162,8 @@ describe('backfill --distributed', () => {
 });
 
 describe('progress arithmetic', () => {
-  test('segments: about 1,000 rows each, from 1 to 1,000', () => {
-    expect([0, 1, 1_000, 1_001, 250_000, 5_000_000].map(segmentsFor)).toEqual([1, 1, 1, 2, 250, 1000]);
+  test('segments: about 1,000 rows each, from 100 (a count not refreshed yet reads 0) to 1,000', () => {
+    expect([0, 1, 100_000, 100_001, 250_000, 5_000_000].map(segmentsFor)).toEqual([100, 100, 100, 101, 250, 1000]);
   });
 
   test('the Map Run line counts ended segments and measures the rate since following began', () => {
@@ -171,6 +171,8 @@ describe('progress arithmetic', () => {
     expect(mapRunProgress(counts, 12, 10_000)).toBe('backfill: 32/100 segments · 10 running · 2 failed · 2.00 segments/s · ETA 34 s');
     expect(mapRunProgress({ ...counts, succeeded: 98, running: 0, pending: 0 }, 12, 10_000)).toMatch(/100\/100 segments .* · done$/);
     expect(mapRunProgress(counts, 32, 10_000)).toMatch(/ETA -$/);
+    // Just after a redrive: never a negative rate.
+    expect(mapRunProgress(counts, 40, 10_000)).toMatch(/ 0\.00 segments\/s · ETA -$/);
   });
 
   test('row totals add up the segments that report rows, and tolerate an output that is not theirs', () => {

@@ -1,5 +1,6 @@
 /** What an S3 object event does to a row (functions/lib/object-event.ts), decided on the row as it is; the handler's error branches on mocked clients. */
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { actionFor, candidateKeys, handleObjectChange, type ObjectChange, readObjectEvent } from '../../functions/lib/object-event';
@@ -47,6 +48,10 @@ describe('readObjectEvent', () => {
     expect(() => readObjectEvent(event)).toThrow(expect.objectContaining({ name: 'InvalidObjectEventError' }));
   });
 
+  test('reads S3’s "null" version id as no version', () => {
+    expect(readObjectEvent(created({ etag: 'abc', 'version-id': 'null' })).versionId).toBeUndefined();
+  });
+
   test('looks a key up as given and URL-decoded when that differs', () => {
     expect(candidateKeys('a/b.mov')).toEqual(['a/b.mov']);
     expect(candidateKeys('my+film%282%29.mov')).toEqual(['my+film%282%29.mov', 'my film(2).mov']);
@@ -72,6 +77,12 @@ describe('actionFor', () => {
       'analyse',
     ],
     ['the version analysed', row(analysed({ etag: '"e1"', version_id: 'v1' })), change({ versionId: 'v1' }), 'skip'],
+    [
+      'an overwrite in a suspended bucket (the "null" version, not pinned)',
+      row(analysed({ etag: '"e1"' })),
+      change({ etag: 'e2' }),
+      'analyse',
+    ],
     ['a row whose presign found no object', row(analysed(undefined, { status: 'FAILED' })), change(), 'analyse'],
     ['a row marked DELETED, the same content back', row(analysed({ etag: '"e2"' }, { object_state: 'DELETED' })), change(), 'analyse'],
     ['a row re-pointed elsewhere', row(analysed({ etag: '"e1"' }), { S3_bucket: 'media', S3_object: 'other.mov' }), change(), 'skip'],
@@ -92,6 +103,18 @@ describe('actionFor', () => {
       row(analysed({ version_id: 'v1' })),
       change({ kind: 'deleted', versionId: 'v0', deletionType: 'Permanently Deleted' }),
       'skip',
+    ],
+    [
+      'the version analysed deleted for good (an older one may be current now)',
+      row(analysed({ version_id: 'v1' })),
+      change({ kind: 'deleted', versionId: 'v1', deletionType: 'Permanently Deleted' }),
+      'analyse',
+    ],
+    [
+      'the delete marker removed from a row marked DELETED (the object is back)',
+      row(analysed({ version_id: 'v1' }, { object_state: 'DELETED' })),
+      change({ kind: 'deleted', versionId: 'm1', deletionType: 'Permanently Deleted' }),
+      'analyse',
     ],
     ['a row not analysed yet', row(), change({ kind: 'deleted' }), 'skip'],
     ['a row already marked', row(analysed({}, { object_state: 'DELETED' })), change({ kind: 'deleted' }), 'skip'],
@@ -121,7 +144,45 @@ describe('the object index attribute', () => {
 
 describe('handleObjectChange', () => {
   const ddb = mockClient(DynamoDBClient);
-  afterAll(() => ddb.restore());
+  const sfn = mockClient(SFNClient);
+  afterAll(() => {
+    ddb.restore();
+    sfn.restore();
+  });
+  beforeEach(() => {
+    ddb.reset();
+    sfn.reset();
+  });
+
+  test('finds a row by the URL-decoded key too, and decides on it with that key', async () => {
+    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, { S: string }> }) => ({
+      Items: input.ExpressionAttributeValues[':uri'].S === 's3://media/my film.mov' ? [{ movie_id: { N: '7' } }] : [],
+    }));
+    ddb.on(BatchGetItemCommand).resolves({
+      Responses: {
+        t: [
+          row(
+            { status: 'SUCCEEDED', execution: 'x', object: { bucket: 'media', key: 'my film.mov', etag: '"e1"' } },
+            { S3_bucket: 'media', S3_object: 'my film.mov' },
+          ),
+        ],
+      },
+    });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+    const context = {
+      dynamodb: new DynamoDBClient({ region: 'eu-west-1' }),
+      sfn: new SFNClient({ region: 'eu-west-1' }),
+      tableName: 't',
+      indexName: 'i',
+      stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:m',
+      streamArn: 's',
+      region: 'eu-west-1',
+    };
+    const outcome = await handleObjectChange(context, change({ key: 'my+film.mov', etag: 'e2' }));
+    expect(outcome).toEqual({ analysed: ['7'], deleted: [], skipped: [] });
+    const [record] = JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input));
+    expect(record.dynamodb.NewImage).toEqual({ S3_bucket: { S: 'media' }, S3_object: { S: 'my film.mov' } });
+  });
 
   test('lets a DynamoDB error through, for EventBridge to deliver the event again', async () => {
     ddb.on(QueryCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));

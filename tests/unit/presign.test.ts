@@ -50,6 +50,14 @@ describe('presignAsset', () => {
     const unversioned = await presignAsset(s3, asset, 300);
     expect(new URL(unversioned.url).searchParams.has('versionId')).toBe(false);
     expect(unversioned.if_match).toBe('"5d41402abc4b2a76b9719d911017c592"');
+
+    // The "null" version (versioning off or suspended when it was written) is replaced in place: If-Match, not a version.
+    s3Mock.reset();
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"5d41402abc4b2a76b9719d911017c592"', VersionId: 'null' });
+    const suspended = await presignAsset(s3, asset, 300);
+    expect(new URL(suspended.url).searchParams.has('versionId')).toBe(false);
+    expect(suspended).toMatchObject({ if_match: '"5d41402abc4b2a76b9719d911017c592"' });
+    expect(suspended.object).not.toHaveProperty('version_id');
   });
 
   it('reports size_bytes as null when S3 does not report it, so the state machine never meets a missing path', async () => {
