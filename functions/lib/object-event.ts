@@ -200,7 +200,8 @@ async function markDeleted(context: ObjectEventContext, item: Item, change: Obje
         },
         ExpressionAttributeValues: {
           ':deleted': { S: 'DELETED' },
-          ':time': { S: change.time },
+          // In the form the analysis' own times have (milliseconds), so the two compare as text.
+          ':time': { S: new Date(change.time).toISOString() },
           ':execution': (item.analysis as { M: Record<string, AttributeValue> }).M.execution ?? { NULL: true },
           ':bucket': { S: change.bucket },
           ':key': { S: change.key },

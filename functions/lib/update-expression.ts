@@ -88,6 +88,9 @@ export function buildAnalysisUpdate(
   }
   const conditions = sourceConditions(record, expr);
   conditions.push('(attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)');
+  // S3 told of the object's deletion after this analysis started: what it read is gone, the mark stays.
+  expr.names['#deleted_at'] = 'object_deleted_at';
+  conditions.push('(attribute_not_exists(#analysis.#deleted_at) OR #analysis.#deleted_at < :started_at)');
   if (!outcome) {
     // The update step may fail after its write landed (a timeout on the way back): its success stands.
     expr.names['#execution'] = 'execution';
@@ -122,7 +125,10 @@ export function explainStaleRow(record: unknown, current: Record<string, Attribu
       return `the row's ${name} changed from ${describeLocation(then[name])} to ${describeLocation(now[name])} since the analysis started`;
     }
   }
-  const recorded = now.analysis as { started_at?: string; execution?: string; status?: string } | undefined;
+  const recorded = now.analysis as { started_at?: string; execution?: string; status?: string; object_deleted_at?: string } | undefined;
+  if (recorded?.object_deleted_at && recorded.object_deleted_at >= startedAt) {
+    return `S3 reported the object deleted (${recorded.object_deleted_at}) after this analysis started: the deletion stays recorded`;
+  }
   if (recorded?.status === 'SUCCEEDED' && recorded.started_at === startedAt) {
     return 'this execution already recorded its success; the later failure report is not applied';
   }

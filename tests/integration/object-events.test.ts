@@ -114,7 +114,7 @@ test('a deletion is recorded on the row, never left as a silent stale success; a
   await settle();
   const deleted = await row(before.movie_id);
   expect(analysisOf(deleted)).toMatchObject({ status: 'SUCCEEDED', execution: analysisOf(before).execution, object_state: 'DELETED' });
-  expect(analysisOf(deleted).object_deleted_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  expect(analysisOf(deleted).object_deleted_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   expect(statusOf(deleted)).toBe('DELETED');
 
   // The same content back: the deletion is what changed, so it is analysed again and the mark goes.

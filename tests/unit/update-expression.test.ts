@@ -119,7 +119,7 @@ describe('buildAnalysisUpdate', () => {
   it('applies only while the row exists, still points at the analysed object, and has no newer analysis', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(), analysis('SUCCEEDED'), inline);
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(#key0) AND #src0 = :src0 AND #src1 = :src1 AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at)',
+      'attribute_exists(#key0) AND #src0 = :src0 AND #src1 = :src1 AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND (attribute_not_exists(#analysis.#deleted_at) OR #analysis.#deleted_at < :started_at)',
     );
     expect(input.ExpressionAttributeNames).toMatchObject({
       '#key0': 'movie_id',
@@ -138,7 +138,7 @@ describe('buildAnalysisUpdate', () => {
   it('requires the source attributes to be still absent when the record lacked them', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(rowImage({}, ['S3_bucket', 'S3_object'])), analysis('FAILED'));
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(#key0) AND attribute_not_exists(#src0) AND attribute_not_exists(#src1) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)',
+      'attribute_exists(#key0) AND attribute_not_exists(#src0) AND attribute_not_exists(#src1) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND (attribute_not_exists(#analysis.#deleted_at) OR #analysis.#deleted_at < :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)',
     );
     expect(input.ExpressionAttributeValues).not.toHaveProperty(':src0');
   });
@@ -156,7 +156,7 @@ describe('buildAnalysisUpdate', () => {
   it('still guards on the key and the start time for a record without NewImage', () => {
     const input = buildAnalysisUpdate(TABLE, insertRecord(null), analysis('FAILED'));
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(#key0) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)',
+      'attribute_exists(#key0) AND (attribute_not_exists(#analysis) OR #analysis.#started_at <= :started_at) AND (attribute_not_exists(#analysis.#deleted_at) OR #analysis.#deleted_at < :started_at) AND NOT (#analysis.#execution = :execution AND #analysis.#status = :succeeded)',
     );
   });
 
@@ -210,6 +210,16 @@ describe('explainStaleRow', () => {
 
   it('the row was deleted', () => {
     expect(explainStaleRow(insertRecord(), undefined, STARTED_AT)).toBe('the row was deleted before the result could be recorded');
+  });
+
+  it('S3 reported the object deleted after the analysis started: the mark stays', () => {
+    const deletedAt = new Date(Date.parse(STARTED_AT) + 2_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const row = current({
+      analysis: { status: 'SUCCEEDED', started_at: '2020-01-01T00:00:00.000Z', object_state: 'DELETED', object_deleted_at: deletedAt },
+    });
+    expect(explainStaleRow(insertRecord(), row, STARTED_AT)).toBe(
+      `S3 reported the object deleted (${deletedAt}) after this analysis started: the deletion stays recorded`,
+    );
   });
 
   it('the row was re-pointed at another object', () => {
