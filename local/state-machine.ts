@@ -445,7 +445,7 @@ export class LocalStateMachine {
         record.mapRuns.push(mapRun);
       } else if (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
         const mapRun = runs.get(event.parentState.name);
-        if (!mapRun || mapRun.status !== 'RUNNING') continue;
+        if (mapRun?.status !== 'RUNNING') continue;
         const counts = mapRun.itemCounts;
         if (event.type === 'MapIterationStarted') {
           counts.pending--;
