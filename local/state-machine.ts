@@ -308,7 +308,8 @@ export class LocalStateMachine {
   /** StopExecution: a running execution ends ABORTED, with its Map Runs and the child executions it waits for. */
   stop(executionArn: string, error?: string, cause?: string): ExecutionRecord | undefined {
     const record = this.records.get(executionArn);
-    if (record?.status === 'RUNNING') {
+    // An execution that has ended (it gave up its abort) but not yet closed its record is not stopped: its result stands.
+    if (record?.status === 'RUNNING' && this.aborts.has(executionArn)) {
       Object.assign(record, { status: 'ABORTED', stopDate: new Date().toISOString(), error, cause });
       for (const mapRun of record.mapRuns) {
         if (mapRun.status !== 'RUNNING') continue;
