@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { BackfillMode, RowCounts } from '../functions/lib/backfill';
 import { GracefulInterrupt } from '../util/interrupt';
-import { Progress } from '../util/progress';
+import { durationText, Progress } from '../util/progress';
 import { explainAwsError, OperatorError } from './errors';
 import { runName } from './start';
 import type { Target } from './target';
@@ -53,12 +53,6 @@ export function segmentsFor(items: number): number {
   return Math.min(MAX_SEGMENTS, Math.max(MIN_SEGMENTS, Math.ceil(items / ROWS_PER_SEGMENT)));
 }
 
-function duration(s: number): string {
-  if (s < 60) return `${Math.ceil(s)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
 type ItemCounts = Partial<NonNullable<DescribeMapRunCommandOutput['itemCounts']>>;
 
 /** Segments whose child execution has ended, however. */
@@ -74,7 +68,7 @@ export function mapRunProgress(counts: ItemCounts, doneAtStart: number, elapsedM
   const failed = (counts.failed ?? 0) + (counts.timedOut ?? 0);
   if (failed) parts.push(`${failed} failed`);
   parts.push(`${rate.toFixed(2)} segments/s`);
-  parts.push(done >= total && total > 0 ? 'done' : rate > 0 ? `ETA ${duration((total - done) / rate)}` : 'ETA -');
+  parts.push(done >= total && total > 0 ? 'done' : rate > 0 ? `ETA ${durationText((total - done) / rate)}` : 'ETA -');
   return `backfill: ${parts.join(' · ')}`;
 }
 
@@ -115,11 +109,13 @@ async function follow(target: Target, executionArn: string, pollMs: number): Pro
   const interrupt = new GracefulInterrupt('', 'stopped following; the backfill goes on in Step Functions');
   const startedAt = Date.now();
   let doneAtStart: number | undefined;
+  let mapRunArn: string | undefined;
   let last = '';
   try {
     for (;;) {
       const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      const mapRunArn = (await target.sfn.send(new ListMapRunsCommand({ executionArn }))).mapRuns?.[0]?.mapRunArn;
+      // The Map Run exists once the execution reaches its Map state, and stays the same after.
+      mapRunArn ??= (await target.sfn.send(new ListMapRunsCommand({ executionArn }))).mapRuns?.[0]?.mapRunArn;
       if (mapRunArn) {
         const counts: ItemCounts = (await target.sfn.send(new DescribeMapRunCommand({ mapRunArn }))).itemCounts ?? {};
         doneAtStart ??= ended(counts);

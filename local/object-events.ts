@@ -4,13 +4,12 @@
  * as EventBridge invokes a rule's Lambda target, retried a few times on failure; what still fails
  * is kept in `undelivered`, where the rule's dead-letter queue would have it.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { type RetriesExhaustedError, type RetryOptions, withRetries } from '../util/backoff';
 import type { S3ObjectEvent } from './components/s3';
 import type { LocalFunction } from './lambda';
 
-/** Deliveries of one event, and the pause between them (EventBridge backs off far longer; locally a run is short). */
-const ATTEMPTS = 3;
-const RETRY_PAUSE_MS = 200;
+/** Deliveries of one event, and the pauses between them (EventBridge backs off far longer; locally a run is short). */
+const DELIVERY_RETRIES: RetryOptions = { attempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 };
 
 export class ObjectEventDelivery {
   readonly undelivered: Array<{ event: S3ObjectEvent; error: string }> = [];
@@ -34,20 +33,16 @@ export class ObjectEventDelivery {
   }
 
   private async attempt(event: S3ObjectEvent): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.target.invoke(event);
-        return;
-      } catch (error) {
-        if (attempt === ATTEMPTS) {
-          this.undelivered.push({ event, error: (error as Error).message });
-          this.log(
-            `object event for s3://${event.detail.bucket.name}/${event.detail.object.key} not delivered: ${(error as Error).message}`,
-          );
-          return;
-        }
-        await sleep(RETRY_PAUSE_MS * attempt);
-      }
+    try {
+      await withRetries(
+        () => this.target.invoke(event),
+        () => true,
+        DELIVERY_RETRIES,
+      );
+    } catch (error) {
+      const message = ((error as RetriesExhaustedError).lastError as Error | undefined)?.message ?? String(error);
+      this.undelivered.push({ event, error: message });
+      this.log(`object event for s3://${event.detail.bucket.name}/${event.detail.object.key} not delivered: ${message}`);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  type TableDescription,
   UpdateTableCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -118,8 +119,7 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
 }
 
 /** A table kept in a data directory from before an index was added to the template gets it now, as an update of the stack would. */
-async function addMissingIndexes(dynamodb: DynamoDBClient, table: TableSettings): Promise<void> {
-  const existing = (await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }))).Table;
+async function addMissingIndexes(dynamodb: DynamoDBClient, table: TableSettings, existing: TableDescription | undefined): Promise<void> {
   const present = new Set((existing?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   for (const index of table.globalSecondaryIndexes.filter((i) => !present.has(i.IndexName))) {
     const attributes = new Set(index.KeySchema?.map((k) => k.AttributeName));
@@ -210,8 +210,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
       await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: LOCAL_TABLE });
     }
-    await addMissingIndexes(dynamodb, settings.table);
     const table = await dynamodb.send(new DescribeTableCommand({ TableName: LOCAL_TABLE }));
+    await addMissingIndexes(dynamodb, settings.table, table.Table);
     const streamArn = table.Table?.LatestStreamArn;
     if (!streamArn) throw new Error(`table ${LOCAL_TABLE} has no stream`);
     await ensureBucket(s3, LOCAL_MEDIA_BUCKET);

@@ -3,6 +3,13 @@
 const TERMINAL_REDRAW_MS = 100;
 const LOG_LINE_MS = 2_000;
 
+/** A remaining time as a progress line shows it: "42 s", "3 min 5 s", "2 h 14 min". */
+export function durationText(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m} min ${Math.round(seconds % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Show nothing unless the stream is a terminal: a running count is noise in a log. */

@@ -11,7 +11,7 @@ import { MEDIA_SCHEMA_VERSION } from '../../functions/lib/media-schema';
 import { movieIdOfRecord, recordsForRows } from '../../functions/lib/synthetic-records';
 import { GracefulInterrupt } from '../../util/interrupt';
 import { runPool } from '../../util/pool';
-import { Progress } from '../../util/progress';
+import { durationText, Progress } from '../../util/progress';
 import { TokenBucket } from '../../util/token-bucket';
 import { distributedBackfill, MAX_SEGMENTS, ROWS_PER_SEGMENT } from '../distributed-backfill';
 import { explainAwsError, UsageError } from '../errors';
@@ -53,12 +53,6 @@ export interface ProgressCounts {
   executions: number;
 }
 
-function duration(s: number): string {
-  if (s < 60) return `${Math.ceil(s)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
 const BAR_WIDTH = 24;
 
 /** "[######------] 120/200 rows · 12 executions · 19.8 rows/s · ETA 4 s · 1 failed to start" */
@@ -71,7 +65,7 @@ export function progressText(counts: ProgressCounts, elapsedMs: number, bar: boo
     `${done}/${counts.total} rows`,
     `${counts.executions} execution${counts.executions === 1 ? '' : 's'}`,
     `${rate.toFixed(1)} rows/s`,
-    remaining <= 0 ? 'done' : rate > 0 ? `ETA ${duration(remaining / rate)}` : 'ETA -',
+    remaining <= 0 ? 'done' : rate > 0 ? `ETA ${durationText(remaining / rate)}` : 'ETA -',
   ];
   if (counts.skipped) parts.push(`${counts.skipped} skipped`);
   if (counts.failed) parts.push(`${counts.failed} failed to start`);

@@ -9,7 +9,6 @@ import type { HdrFormat, MediaSummary } from './media-schema';
 import type { ObjectIdentity } from './presign';
 import { KEY, keysOf, newImageOf } from './row';
 
-export const OUTCOME_EVENT_SOURCE = 'media-probe';
 export const OUTCOME_DETAIL_TYPES = { SUCCEEDED: 'Media Analysis Succeeded', FAILED: 'Media Analysis Failed' } as const;
 /** The detail's own version: raised when a field changes meaning or goes; new fields do not raise it. */
 export const OUTCOME_EVENT_VERSION = 1;
