@@ -2,12 +2,13 @@
  * Whether an MP4/MOV is "faststart": its index (the moov box) comes before its media data (mdat),
  * so a player can start before it has the whole file. ffprobe's JSON cannot say: it prints no box
  * offsets, and its trace log, which does, is text the object controls. So the ffprobe step walks
- * the top-level box headers itself, with ranged GETs through the same presigned URL, until it meets
- * the first moov or mdat.
+ * the top-level box headers itself, reading through the probe's object relay, until it meets the
+ * first moov or mdat.
  *
- * Cost: one GET of the first 4 KiB decides every file whose boxes before the moov or mdat fit in it
- * (ftyp, wide, free, a small uuid: what encoders write), moov first or last alike; each larger box
- * before them costs one more GET of 16 bytes, and the walk gives up after four GETs in all.
+ * Cost: one read of the first 4 KiB decides every file whose boxes before the moov or mdat fit in
+ * it (ftyp, wide, free, a small uuid: what encoders write), moov first or last alike; each larger
+ * box before them costs one more read of 16 bytes, and the walk gives up after four reads in all.
+ * The relay serves reads of what ffprobe already read from its cache: usually no request at all.
  */
 
 /** What the check learnt and what it cost. */
@@ -83,33 +84,3 @@ export async function walkTopLevelBoxes(read: ReadRange, sizeBytes?: number): Pr
 }
 
 const printable = (type: string): string => type.replace(/[^\x20-\x7e]/g, '?');
-
-/** One ranged GET, reading no more than asked whatever the server sends; redirects are refused, as ffprobe refuses them. */
-async function ranged(url: string, offset: number, length: number, signal: AbortSignal, ifMatch?: string): Promise<Buffer | string> {
-  const headers = { range: `bytes=${offset}-${offset + length - 1}`, ...(ifMatch ? { 'if-match': ifMatch } : {}) };
-  const response = await fetch(url, { headers, redirect: 'error', signal });
-  if (response.status !== 206 || !response.body) {
-    await response.body?.cancel();
-    return `HTTP ${response.status} to a ranged GET`;
-  }
-  const chunks: Buffer[] = [];
-  let received = 0;
-  const reader = response.body.getReader();
-  while (received < length) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(Buffer.from(value));
-    received += value.length;
-  }
-  await reader.cancel();
-  return Buffer.concat(chunks).subarray(0, length);
-}
-
-/**
- * Checks an MP4/MOV through its presigned URL within `timeoutMs`. Never throws: a failed read
- * leaves `faststart` undefined (the summary then leaves it out) and says why in `failure`.
- */
-export function checkFaststart(url: string, timeoutMs: number, sizeBytes?: number, ifMatch?: string): Promise<FaststartCheck> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  return walkTopLevelBoxes((offset, length) => ranged(url, offset, length, signal, ifMatch), sizeBytes);
-}

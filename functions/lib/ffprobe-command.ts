@@ -34,7 +34,9 @@ export interface FfprobeOutput {
   frames_probe?: { stream_index: number; packets: number; frames: Array<Record<string, unknown>> };
 }
 
-const NETWORK_TIMEOUT_US = 15_000_000;
+/** A read that stalls this long fails: ffprobe's -rw_timeout, and the object relay's upstream timeout. */
+export const NETWORK_TIMEOUT_MS = 15_000;
+const NETWORK_TIMEOUT_US = NETWORK_TIMEOUT_MS * 1000;
 const MAX_ALLOC_BYTES = 256 * 1024 * 1024;
 /** How much of the end of ffprobe's stderr is kept: its verdict is the final line. */
 const MAX_STDERR_CHARS = 16 * 1024;

@@ -1,10 +1,11 @@
-/** The ffprobe step: probe the presigned URL, read an MP4's box order and an HDR candidate's first frames, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
+/** The ffprobe step: probe the presigned URL through the object relay, read an MP4's box order and an HDR candidate's first frames, summarise, and decide where the JSON is kept (inline on the item, or the results bucket). */
 import { checkFrames, type FramesCheck, type FramesProbe, frameProbeCandidate } from './bitstream-hdr';
-import { AccessDeniedError, NotMediaError, ObjectChangedError, ProbeOutputTooLargeError, TransientError } from './errors';
-import { checkFaststart, type FaststartCheck } from './faststart';
-import { type FfprobeOutput, type ProbeLimits, runFfprobe } from './ffprobe-command';
+import { AccessDeniedError, NotMediaError, ProbeOutputTooLargeError, TransientError } from './errors';
+import { type FaststartCheck, walkTopLevelBoxes } from './faststart';
+import { type FfprobeOutput, NETWORK_TIMEOUT_MS, type ProbeLimits, runFfprobe } from './ffprobe-command';
 import type { MediaSummary } from './media-schema';
 import { type ProbeFacts, summariseMedia } from './media-summary';
+import { ObjectRelay, type RelayStats } from './object-relay';
 import type { OutputUpload } from './presign';
 
 /** Where the ffprobe JSON went: inline on the item, or to the results bucket when too large. */
@@ -27,6 +28,8 @@ export interface FfprobeSettings extends ProbeLimits {
   uploadTimeoutMs: number;
   /** How long the faststart check of an MP4/MOV may take (its ranged GETs together). */
   faststartTimeoutMs: number;
+  /** Where the relay's connections to S3 come from: the relay's own keep-alive agents unless given (the benchmark's trusts its CA). */
+  agent?: import('node:http').Agent;
 }
 
 /** What probing one object gave: the step's result, and for the log what the faststart check (MP4/MOV only) and the frames check (HDR candidates only) cost. */
@@ -34,6 +37,8 @@ export interface ProbedAsset {
   result: FfprobeResult;
   faststartCheck?: FaststartCheck;
   framesCheck?: FramesCheck;
+  /** What reading the object cost upstream, all runs and the faststart check together. */
+  reads: RelayStats;
 }
 
 /**
@@ -97,25 +102,6 @@ function withFramesProbe(json: string, probe: FramesProbe): string {
   return `${json.slice(0, -1)},"frames_probe":${JSON.stringify(probe)}}`;
 }
 
-/** Whether the object no longer has the ETag `ifMatch`: S3 answers a ranged GET that requires it with 412. */
-async function objectChanged(url: string, ifMatch: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, {
-      headers: { range: 'bytes=0-0', 'if-match': ifMatch },
-      redirect: 'error',
-      signal: AbortSignal.timeout(PRECONDITION_CHECK_TIMEOUT_MS),
-    });
-    await response.body?.cancel();
-    return response.status === 412;
-  } catch {
-    // The check is an explanation of a failure already at hand; without an answer, that failure stands.
-    return false;
-  }
-}
-
-/** How long the read that tells a replaced object from a failed probe may take. */
-const PRECONDITION_CHECK_TIMEOUT_MS = 3_000;
-
 /** What the step must keep for itself after the second run: the upload of a large output, and its answer. */
 const AFTER_FRAMES_RESERVE_MS = 3_000;
 
@@ -143,43 +129,55 @@ function withFrames(
 }
 
 /**
- * Probes one URL and returns the stored output and the typed summary. An empty object is refused
- * up front: over HTTP ffprobe would only report S3's 416 to its range request, which says nothing.
- * An HDR candidate (bitstream-hdr.ts) gets a second, bounded run over its first frames, within
- * what is left before `deadline` (epoch ms; the Lambda's) after the upload's own budget.
+ * Probes one URL and returns the stored output and the typed summary. ffprobe, its second run and
+ * the faststart check all read through one ObjectRelay (object-relay.ts), which names a failure
+ * that was the storage's (a replaced object, a denial, a certificate) better than ffprobe's text
+ * can. An empty object is refused up front: ffprobe would only report S3's 416, which says
+ * nothing. An HDR candidate (bitstream-hdr.ts) gets a second, bounded run over its first frames,
+ * within what is left before `deadline` (epoch ms; the Lambda's) after the upload's own budget.
  */
 export async function probeAsset(
   url: string,
   upload: OutputUpload,
-  base: FfprobeSettings,
+  settings: FfprobeSettings,
   sizeBytes?: number | null,
   deadline = Number.POSITIVE_INFINITY,
   ifMatch?: string | null,
 ): Promise<ProbedAsset> {
   if (sizeBytes === 0) throw new NotMediaError('ffprobe could not read the object as media: the object is empty (0 bytes)');
-  // Every read carries If-Match: ffprobe's, the faststart check's and the second run's.
-  const settings: FfprobeSettings = { ...base, ifMatch: ifMatch ?? undefined };
-  let first: Awaited<ReturnType<typeof runFfprobe>>;
+  const relay = await ObjectRelay.open(url, { ifMatch: ifMatch ?? undefined, timeoutMs: NETWORK_TIMEOUT_MS, agent: settings.agent });
   try {
-    first = await runFfprobe(settings.ffprobePath, url, settings);
-  } catch (error) {
-    // FFmpeg reports S3's 412 as one of "4XX, but not one of 40{0,1,3,4}": one ranged read of a byte tells.
-    if (settings.ifMatch && (await objectChanged(url, settings.ifMatch))) {
-      throw new ObjectChangedError(
-        'the object was replaced while it was analysed (S3 answered 412 Precondition Failed to a read that required the ETag the analysis started with): analyse it again to read the new content',
-      );
+    let first: Awaited<ReturnType<typeof runFfprobe>>;
+    try {
+      first = await runFfprobe(settings.ffprobePath, relay.url, settings);
+    } catch (error) {
+      throw relay.failure ?? error;
     }
-    throw error;
+    const { output, json } = first;
+    const faststartCheck = isMovFamily(output)
+      ? await withTimeout(
+          walkTopLevelBoxes((offset, length) => relay.read(offset, length), sizeBytes ?? undefined),
+          settings.faststartTimeoutMs,
+        )
+      : undefined;
+    const observed = { faststart: faststartCheck?.faststart };
+    const media = summaryForRow(output, observed);
+    const candidate = frameProbeCandidate(media);
+    const timeLeftMs = Math.min(settings.timeoutMs, deadline - Date.now() - settings.uploadTimeoutMs - AFTER_FRAMES_RESERVE_MS);
+    const framesCheck = candidate ? await checkFrames(settings.ffprobePath, relay.url, candidate, settings, timeLeftMs) : undefined;
+    const kept = withFrames({ output, json, media }, observed, framesCheck);
+    const result = { stored: await storeOutput(kept.json, upload, settings), media: kept.media };
+    return { result, faststartCheck, framesCheck, reads: { ...relay.stats } };
+  } finally {
+    await relay.close();
   }
-  const { output, json } = first;
-  const faststartCheck = isMovFamily(output)
-    ? await checkFaststart(url, settings.faststartTimeoutMs, sizeBytes ?? undefined, settings.ifMatch)
-    : undefined;
-  const observed = { faststart: faststartCheck?.faststart };
-  const media = summaryForRow(output, observed);
-  const candidate = frameProbeCandidate(media);
-  const timeLeftMs = Math.min(settings.timeoutMs, deadline - Date.now() - settings.uploadTimeoutMs - AFTER_FRAMES_RESERVE_MS);
-  const framesCheck = candidate ? await checkFrames(settings.ffprobePath, url, candidate, settings, timeLeftMs) : undefined;
-  const kept = withFrames({ output, json, media }, observed, framesCheck);
-  return { result: { stored: await storeOutput(kept.json, upload, settings), media: kept.media }, faststartCheck, framesCheck };
+}
+
+/** The faststart check within its budget: past it, undecided (the summary then leaves `faststart` out). */
+function withTimeout(check: Promise<FaststartCheck>, timeoutMs: number): Promise<FaststartCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<FaststartCheck>((resolve) => {
+    timer = setTimeout(() => resolve({ requests: 0, bytes: 0, failure: `no answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+  return Promise.race([check, late]).finally(() => clearTimeout(timer));
 }

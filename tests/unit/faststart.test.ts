@@ -3,9 +3,7 @@
  * costs in GETs and bytes, and where it gives up. Box layouts are built here; the ffprobe step's
  * test (ffprobe.test.ts) runs it over HTTP on the sample MP4.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { checkFaststart, FIRST_READ_BYTES, MAX_REQUESTS, type ReadRange, walkTopLevelBoxes } from '../../functions/lib/faststart';
+import { FIRST_READ_BYTES, MAX_REQUESTS, type ReadRange, walkTopLevelBoxes } from '../../functions/lib/faststart';
 
 /** A top-level box of `size` bytes in all (header included), its payload zeros. */
 function box(type: string, size: number): Buffer {
@@ -131,60 +129,5 @@ describe('walkTopLevelBoxes', () => {
       throw refused;
     });
     expect(check).toEqual({ requests: 1, bytes: 0, failure: 'TypeError (ECONNRESET)' });
-  });
-});
-
-describe('checkFaststart over HTTP', () => {
-  const requests: Array<{ range?: string; redirected?: boolean }> = [];
-  let behaviour: 'serve' | 'ignore range' | 'redirect' | 'stall' = 'serve';
-  const object = Buffer.concat([FTYP, box('mdat', 100_000), box('moov', 500)]);
-  const server = http.createServer((req, res) => {
-    requests.push({ range: req.headers.range });
-    if (behaviour === 'stall') return;
-    if (behaviour === 'redirect') {
-      res.writeHead(307, { location: `http://127.0.0.1:${port}/elsewhere` }).end();
-      return;
-    }
-    if (behaviour === 'ignore range') {
-      res.writeHead(200, { 'content-length': object.length }).end(object);
-      return;
-    }
-    const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '') ?? [];
-    res.writeHead(206).end(object.subarray(Number(from), Number(to) + 1));
-  });
-  let port: number;
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  beforeEach(() => {
-    requests.length = 0;
-    behaviour = 'serve';
-  });
-  const url = () => `http://127.0.0.1:${port}/movie.mp4?X-Amz-Signature=secret`;
-
-  it('reads the first 4 KiB with a ranged GET and finds the mdat first', async () => {
-    expect(await checkFaststart(url(), 2000, object.length)).toEqual({ faststart: false, requests: 1, bytes: FIRST_READ_BYTES });
-    expect(requests).toEqual([{ range: `bytes=0-${FIRST_READ_BYTES - 1}` }]);
-  });
-
-  it('does not take a whole object sent in answer to a ranged GET', async () => {
-    behaviour = 'ignore range';
-    expect(await checkFaststart(url(), 2000)).toEqual({ requests: 1, bytes: 0, failure: 'HTTP 200 to a ranged GET' });
-  });
-
-  it('refuses a redirect, as ffprobe does', async () => {
-    behaviour = 'redirect';
-    expect(await checkFaststart(url(), 2000)).toEqual({ requests: 1, bytes: 0, failure: 'TypeError' });
-    expect(requests).toHaveLength(1);
-  });
-
-  it('gives up at its timeout', async () => {
-    behaviour = 'stall';
-    expect(await checkFaststart(url(), 200)).toEqual({ requests: 1, bytes: 0, failure: 'TimeoutError' });
   });
 });

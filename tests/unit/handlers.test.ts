@@ -143,7 +143,7 @@ describe('ffprobe handler', () => {
   it('logs what the faststart check of an MP4 cost, and why it failed, without the URL', async () => {
     const { output } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
     const line = JSON.parse(output.split('\n').find((l) => l.includes('probed media')) ?? '{}');
-    expect(line.faststart_check).toEqual({ requests: 1, bytes: 0, failure: 'TypeError (ECONNREFUSED)' });
+    expect(line.faststart_check).toEqual({ requests: 1, bytes: 0, failure: 'TransientError (ECONNREFUSED)' });
   });
 
   it('returns the summary, the stored output and its step report', async () => {
