@@ -57,14 +57,16 @@ function runSeed(ffprobe: string, url: string): Promise<{ ok: boolean; error?: s
   });
 }
 
-/** The probe worker (probe-worker.ts), started once: the step's probe in a process of its own. */
+/** The probe worker (probe-worker.ts), started once: the step's probe in a process of its own. One request at a time. */
 export function startProbeWorker(): { probe: (request: ProbeRequest) => Promise<ProbeReply>; stop: () => void } {
   const child: ChildProcess = fork(path.join(__dirname, 'probe-worker.ts'), { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  let waiting: { resolve: (reply: ProbeReply) => void; reject: (error: Error) => void } | undefined;
+  child.on('message', (reply) => waiting?.resolve(reply as ProbeReply));
+  child.on('exit', (code) => waiting?.reject(new Error(`the probe worker exited (${code})`)));
   return {
     probe: (request) =>
       new Promise((resolve, reject) => {
-        child.once('message', (reply) => resolve(reply as ProbeReply));
-        child.once('error', reject);
+        waiting = { resolve, reject };
         child.send(request);
       }),
     stop: () => child.kill(),

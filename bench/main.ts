@@ -6,19 +6,23 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as esbuild from 'esbuild';
 import { presignAsset } from '../functions/lib/presign';
 import { dynamoDbLocalVersion } from '../local/components/dynamodb-local';
 import { hostFfprobe } from '../local/ffprobe-binary';
-import { startLocalStack } from '../local/stack';
+import { type LocalStack, startLocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
 import { benchmarkBundles } from './bundles';
 import { renderChart } from './chart';
 import { ffmpegVersion, type GeneratedFile, generateCorpus } from './corpus';
+import { generateCertificates, type LinkShape, startShapedLink } from './link';
+import { type LinkRun, measureOverLink, startProbeWorker } from './link-probe';
+import { TARGET_RTT_MS } from './link-report';
 import { benchmarkPipeline } from './pipeline';
 import { GNU_TIME, measureFile, STRACE } from './probe';
 import { type BenchResults, type CorpusEntry, renderReport, renderTargets } from './report';
@@ -27,6 +31,9 @@ import { formatBytes, median } from './stats';
 const run = promisify(execFile);
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 const CHART_PATH = path.join('bench', 'chart.svg');
+const LINK_CHART_PATH = path.join('bench', 'chart-link.svg');
+/** The link shapes the probe is measured over: a round trip within a region's zones, between regions nearby, and across an ocean. */
+const LINK_SHAPES: LinkShape[] = [2, 10, 40].map((rttMs) => ({ rttMs, bytesPerSecond: 50e6 }));
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 /** Input options tried on our invocation; each result is only usable if the metadata stays identical. */
@@ -50,6 +57,8 @@ interface Settings {
   singles: number;
   /** Inserts of the load run; none in the quick run. */
   load: number;
+  /** Rounds of seed, direct and ours per file and link shape. */
+  linkRuns: number;
 }
 
 function settingsFrom(argv: string[]): Settings {
@@ -57,8 +66,8 @@ function settingsFrom(argv: string[]): Settings {
   if (unknown.length) throw new Error(`unknown argument ${unknown[0]}; usage: npm run bench [-- --quick | --report-only]`);
   const quick = argv.includes('--quick');
   return quick
-    ? { quick, tracedRuns: 3, timedRuns: 5, initRuns: 5, burst: 50, batchRounds: 2, singles: 2, load: 0 }
-    : { quick, tracedRuns: 7, timedRuns: 9, initRuns: 15, burst: 300, batchRounds: 5, singles: 4, load: 5000 };
+    ? { quick, tracedRuns: 3, timedRuns: 5, initRuns: 5, burst: 50, batchRounds: 2, singles: 2, load: 0, linkRuns: 2 }
+    : { quick, tracedRuns: 7, timedRuns: 9, initRuns: 15, burst: 300, batchRounds: 5, singles: 4, load: 5000, linkRuns: 3 };
 }
 
 async function firstLine(command: string, args: string[]): Promise<string> {
@@ -130,7 +139,10 @@ async function main(argv: string[]): Promise<void> {
           timedRuns: settings.timedRuns,
           tuning: TUNING,
         });
+        file.seedOutputBytes = Buffer.byteLength(JSON.stringify(file.probe.seed.output ?? {}, null, 4));
       }
+
+      await measureLink(stack, corpus, ffprobe, scratch, settings.linkRuns);
 
       const pipeline = await benchmarkPipeline(
         stack,
@@ -145,6 +157,7 @@ async function main(argv: string[]): Promise<void> {
           singles: settings.singles,
           batchSize: pipeSettings.batchSize,
           batchingWindowSeconds: pipeSettings.batchingWindowSeconds,
+          otherBatchingWindows: [0, 1, 2].filter((s) => s !== pipeSettings.batchingWindowSeconds),
         },
         log,
       );
@@ -187,6 +200,7 @@ async function main(argv: string[]): Promise<void> {
         bundles,
         layerBinaries,
         chartPath: CHART_PATH,
+        linkChartPath: LINK_CHART_PATH,
       };
     } finally {
       await stack.stop();
@@ -215,9 +229,62 @@ async function main(argv: string[]): Promise<void> {
       `media-probe ${results.mode} benchmark, ${results.date.slice(0, 10)}, ${results.machine.cores} × ${results.machine.cpu}; filled: ours, ring: seed's command`,
     ),
   );
+  await writeFile(path.join(REPOSITORY_ROOT, LINK_CHART_PATH), linkChart(results));
   await writeFile(path.join(REPOSITORY_ROOT, 'BENCHMARKS.md'), renderReport(results));
   log(`done in ${results.durationS} s: BENCHMARKS.md, ${CHART_PATH}, bench/out/results.json`);
   process.stdout.write(`${renderTargets(results)}\n`);
+}
+
+/** Every corpus file over the shaped TLS link, at each shape: the seed's command, our invocation, and the step's probe through the relay. */
+async function measureLink(stack: LocalStack, corpus: CorpusEntry[], ffprobe: string, scratch: string, runs: number): Promise<void> {
+  const certificates = await generateCertificates(await mkdtemp(path.join(scratch, 'tls-')));
+  const link = await startShapedLink(Number(new URL(stack.endpoints.s3).port), certificates, LINK_SHAPES[0]);
+  const shaped = new S3Client({
+    region: await stack.s3.config.region(),
+    credentials: await stack.s3.config.credentials(),
+    endpoint: link.endpoint,
+    forcePathStyle: true,
+    requestHandler: { httpsAgent: new https.Agent({ ca: certificates.ca }) },
+  });
+  const worker = startProbeWorker();
+  try {
+    for (const file of corpus) {
+      log(`probing ${file.key} over the shaped link (${LINK_SHAPES.map((s) => `${s.rttMs} ms`).join(', ')}; ${runs} rounds each)…`);
+      file.link = [];
+      for (const shape of LINK_SHAPES) {
+        file.link.push(
+          await measureOverLink(link, shape, {
+            ffprobe,
+            caFile: certificates.caFile,
+            ca: certificates.ca,
+            runs,
+            worker,
+            presign: async () => (await presignAsset(shaped, { movieId: '0', bucket: stack.mediaBucket, key: file.key }, 600)).url,
+            requestsSince: (since) =>
+              stack.s3Requests.filter((q) => q.key === file.key && q.operation === 'GetObject' && q.time >= since).length,
+          }),
+        );
+      }
+    }
+  } finally {
+    worker.stop();
+    shaped.destroy();
+    await link.stop();
+  }
+}
+
+/** The chart of the link at the target shape: bytes over the link and wall time, ours (the step) vs the seed's command. */
+function linkChart(results: BenchResults): string {
+  const points = results.corpus.flatMap((f) => {
+    const l = f.link?.find((m) => m.shape.rttMs === TARGET_RTT_MS);
+    if (!l) return [];
+    const side = (runs: LinkRun[]) => ({ bytes: median(runs.map((x) => x.bytesDown)), wallMs: median(runs.map((x) => x.wallMs)) });
+    return [{ label: f.key, family: f.family, sizeBytes: f.size, ours: side(l.runs.ours), seed: side(l.runs.seed) }];
+  });
+  return renderChart(
+    points,
+    `media-probe ${results.mode} benchmark over a ${TARGET_RTT_MS} ms TLS link, ${results.date.slice(0, 10)}; bytes over the link; filled: ours (the step, through the relay), ring: seed's command`,
+  );
 }
 
 /** ffprobe's JSON stays out of results.json: it is large and the report only needs the comparisons. */

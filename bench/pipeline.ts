@@ -8,8 +8,11 @@
 
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
 import type { PlainRow } from '../cli/rows';
+import { countOutcome } from '../functions/lib/outcome-metrics';
 import type { LocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
 import { median, percentile, sum } from './stats';
@@ -188,11 +191,23 @@ export interface PipelineOptions {
   singles: number;
   batchSize: number;
   batchingWindowSeconds: number;
+  /** Besides the template's: other PipeBatchingWindowSeconds values lone inserts are timed at. */
+  otherBatchingWindows: number[];
+}
+
+/** Bytes the functions logged per analysed asset, by function (Lambda logical id), at one log level. */
+export interface LogVolume {
+  level: string;
+  assets: number;
+  bytesPerAsset: Record<string, number>;
 }
 
 export interface PipelineResult {
   scenarios: ScenarioSummary[];
   timings: Record<string, AssetTiming[]>;
+  logs?: LogVolume[];
+  /** The size of an analysed row, by object key, as DynamoDB counts it for write units (the largest of the rows of that key). */
+  itemBytes?: Record<string, number>;
 }
 
 /** Runs the scenarios on a started stack whose media bucket holds `keys`. */
@@ -240,6 +255,21 @@ export async function benchmarkPipeline(
     `${options.singles} inserts one at a time: a lone record waits up to the pipe's ${options.batchingWindowSeconds} s batching window`,
     Array.from({ length: options.singles }, () => rows(1)),
   );
+  for (const seconds of options.otherBatchingWindows) {
+    stack.pipe?.setBatchingWindow(seconds);
+    await run(
+      `single inserts, window ${seconds} s`,
+      `${options.singles} inserts one at a time with PipeBatchingWindowSeconds ${seconds}`,
+      Array.from({ length: options.singles }, () => rows(1)),
+    );
+  }
+  stack.pipe?.setBatchingWindow(options.batchingWindowSeconds);
+  const logs: LogVolume[] = [];
+  for (const level of LOG_LEVELS) {
+    log(`pipeline: log volume at ${level} (${options.batchSize} inserts)…`);
+    logs.push(await logVolume(stack, level, () => runGroups(stack, recorded, [rows(options.batchSize)], timeoutMs)));
+    await stack.waitUntilIdle(120_000);
+  }
   if (options.load > 0) {
     await run(
       'load',
@@ -249,5 +279,100 @@ export async function benchmarkPipeline(
       3_600_000,
     );
   }
-  return { scenarios, timings };
+  return { scenarios, timings, logs, itemBytes: await analysedItemBytes(stack) };
+}
+
+/** Every analysed row's size, the largest per object key. */
+async function analysedItemBytes(stack: LocalStack): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await stack.dynamodb.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) {
+      const key = item.S3_object?.S;
+      if (key && item.analysis) sizes[key] = Math.max(sizes[key] ?? 0, dynamoItemBytes(item));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return sizes;
+}
+
+/**
+ * An item's size by DynamoDB's rules (the docs' "Item sizes and formats"): each attribute's name in
+ * UTF-8 plus its value: strings in UTF-8, numbers about one byte per two digits plus one, binary as
+ * is, booleans and nulls one byte, maps and lists three bytes plus one per element plus their contents.
+ */
+export function dynamoItemBytes(item: Record<string, AttributeValue>): number {
+  const value = (v: AttributeValue): number => {
+    if (v.S !== undefined) return Buffer.byteLength(v.S);
+    if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
+    if (v.B !== undefined) return v.B.length;
+    if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+    if (v.M) return 3 + Object.entries(v.M).reduce((n, [name, inner]) => n + Buffer.byteLength(name) + value(inner) + 1, 0);
+    if (v.L) return 3 + v.L.reduce((n, inner) => n + value(inner) + 1, 0);
+    if (v.SS) return v.SS.reduce((n, x) => n + Buffer.byteLength(x), 0);
+    if (v.NS) return v.NS.reduce((n, x) => n + Math.ceil(x.length / 2) + 1, 0);
+    return 0;
+  };
+  return Object.entries(item).reduce((n, [name, v]) => n + Buffer.byteLength(name) + value(v), 0);
+}
+
+/** The levels the log volume is measured at: the template's LogLevel values that log on success. */
+const LOG_LEVELS = ['INFO', 'WARN'];
+
+/**
+ * What the functions log while `work` runs, at `level`: the local stack loads every handler in this
+ * process, so their one Powertools logger is switched to the level and their lines (JSON, one a
+ * line, each naming its function) are counted off standard output and kept out of the bench's own.
+ * The update function's metric documents (EMF, one per recorded outcome) are off locally: one is
+ * written here as the function writes it, and counted for every asset.
+ */
+async function logVolume(stack: LocalStack, level: string, work: () => Promise<{ timings: AssetTiming[] }>): Promise<LogVolume> {
+  const { logger } = await import('../functions/lib/commons');
+  const names = new Map(Object.entries(stack.functions).map(([id, fn]) => [fn.name, id]));
+  const bytesPerFunction: Record<string, number> = {};
+  const write = process.stdout.write.bind(process.stdout);
+  const previous = logger.getLevelName();
+  logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    for (const line of String(chunk)
+      .split('\n')
+      .filter((l) => l.startsWith('{'))) {
+      const name = /"function_name":"([^"]+)"/.exec(line)?.[1];
+      const id = (name && names.get(name)) ?? 'other';
+      bytesPerFunction[id] = (bytesPerFunction[id] ?? 0) + Buffer.byteLength(line) + 1;
+    }
+    return true;
+  }) as typeof process.stdout.write;
+  let assets = 0;
+  try {
+    assets = (await work()).timings.filter((t) => t.status === 'SUCCEEDED').length;
+  } finally {
+    process.stdout.write = write;
+    logger.setLogLevel(previous);
+  }
+  const perAsset = Object.fromEntries(Object.entries(bytesPerFunction).map(([id, bytes]) => [id, bytes / Math.max(1, assets)]));
+  return { level, assets, bytesPerAsset: { ...perAsset, 'UpdateFunction metrics (EMF)': emfBytesPerOutcome() } };
+}
+
+/** The bytes of the metric document the update function writes for one recorded success. */
+function emfBytesPerOutcome(): number {
+  // The local stack turns metrics off in the environment; this one document is written regardless.
+  const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  const metrics = new Metrics({ namespace: 'media-probe/media-probe', serviceName: 'media-probe' });
+  if (disabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+  else process.env.POWERTOOLS_METRICS_DISABLED = disabled;
+  let bytes = 0;
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    bytes += Buffer.byteLength(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    countOutcome(metrics, { applied: true, status: 'SUCCEEDED' } as Parameters<typeof countOutcome>[1]);
+  } finally {
+    process.stdout.write = write;
+  }
+  return bytes;
 }

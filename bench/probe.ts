@@ -130,17 +130,20 @@ export interface TimedRun {
   ok: boolean;
   wallMs: number;
   peakRssKb: number;
+  /** User plus system CPU time: what a Lambda with less than one vCPU stretches. */
+  cpuMs: number;
   output?: Record<string, unknown>;
 }
 
-/** One run under GNU time: ffprobe's peak RSS from the kernel's rusage of the child, wall time around it. */
+/** One run under GNU time: ffprobe's peak RSS and CPU time from the kernel's rusage of the child, wall time around it. */
 export async function timedRun(ffprobe: string, args: string[], scratchDir: string, tag: string): Promise<TimedRun> {
   const report = path.join(scratchDir, `time-${tag}-${process.hrtime.bigint()}.txt`);
   try {
-    const exit = await runProcess(GNU_TIME, ['-f', '%M', '-o', report, ffprobe, ...args]);
-    const peakRssKb = Number((await readFile(report, 'utf8')).trim().split('\n').at(-1));
-    if (exit.code !== 0) return { ok: false, wallMs: exit.wallMs, peakRssKb };
-    return { ok: true, wallMs: exit.wallMs, peakRssKb, output: JSON.parse(exit.stdout) as Record<string, unknown> };
+    const exit = await runProcess(GNU_TIME, ['-f', '%M %U %S', '-o', report, ffprobe, ...args]);
+    const [peakRssKb, user, system] = ((await readFile(report, 'utf8')).trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+    const cpuMs = (user + system) * 1000;
+    if (exit.code !== 0) return { ok: false, wallMs: exit.wallMs, peakRssKb, cpuMs };
+    return { ok: true, wallMs: exit.wallMs, peakRssKb, cpuMs, output: JSON.parse(exit.stdout) as Record<string, unknown> };
   } finally {
     await rm(report, { force: true });
   }
@@ -183,6 +186,7 @@ export interface FramesRunResult {
   requests: number[];
   wallMs: number[];
   peakRssKb: number[];
+  cpuMs: number[];
 }
 
 export interface VariantResult {
@@ -191,6 +195,7 @@ export interface VariantResult {
   requests: number[];
   wallMs: number[];
   peakRssKb: number[];
+  cpuMs: number[];
   failures: string[];
   output?: Record<string, unknown>;
   /** Ours only, when the step reads the file's first frames too: that run's figures, kept apart from the first run's. */
@@ -235,6 +240,7 @@ const emptyVariant = (): VariantResult => ({
   requests: [],
   wallMs: [],
   peakRssKb: [],
+  cpuMs: [],
   failures: [],
 });
 
@@ -249,7 +255,7 @@ export async function measureFile(presign: () => Promise<string>, options: Measu
   const framesArgs = async (name: VariantName, output: Record<string, unknown> | undefined) =>
     name === 'ours' ? oursFramesRun(output, await presign()) : undefined;
   const framesOf = (r: VariantResult): FramesRunResult => {
-    r.framesRun ??= { bytes: [], connects: [], requests: [], wallMs: [], peakRssKb: [] };
+    r.framesRun ??= { bytes: [], connects: [], requests: [], wallMs: [], peakRssKb: [], cpuMs: [] };
     return r.framesRun;
   };
   for (let i = 0; i < options.tracedRuns; i++) {
@@ -277,12 +283,14 @@ export async function measureFile(presign: () => Promise<string>, options: Measu
       if (!run.ok) r.failures.push('timed run failed');
       r.wallMs.push(run.wallMs);
       r.peakRssKb.push(run.peakRssKb);
+      r.cpuMs.push(run.cpuMs);
       const second = await framesArgs(name, run.output);
       if (!second) continue;
       const frames = await timedRun(options.ffprobe, second, options.scratchDir, 'frames');
       if (!frames.ok) r.failures.push('timed frames run failed');
       framesOf(r).wallMs.push(frames.wallMs);
       framesOf(r).peakRssKb.push(frames.peakRssKb);
+      framesOf(r).cpuMs.push(frames.cpuMs);
     }
   }
   const untunedRun = await tracedRun(options.ffprobe, untunedArgs(await presign()), options.scratchDir, 'untuned');

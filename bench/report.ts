@@ -1,13 +1,17 @@
 /** Renders BENCHMARKS.md from one benchmark run: targets first, then every measurement with how it was taken. */
 
+import path from 'node:path';
 import { FRAME_PROBE_PACKETS } from '../functions/lib/bitstream-hdr';
 import type { PipeSettings } from '../local/template';
 import type { BundleResult } from './bundles';
 import { measuredFrom, renderModel } from './capacity';
 import type { CorpusFile, GeneratedFile } from './corpus';
+import { costModel, renderCost, templateInputs } from './cost';
+import type { LinkMeasurement } from './link-probe';
+import { linkChecks, linkSection } from './link-report';
 import type { PipelineResult, ScenarioSummary } from './pipeline';
 import type { FileMeasurement } from './probe';
-import { formatBytes, formatMs, formatPercent, formatRatio, median, sum } from './stats';
+import { formatBytes, formatMs, formatPercent, formatRatio, geometricMean, median, sum } from './stats';
 
 export interface CorpusEntry extends CorpusFile {
   size: number;
@@ -16,6 +20,10 @@ export interface CorpusEntry extends CorpusFile {
   etag: string;
   uploadMs: number;
   probe?: FileMeasurement;
+  /** The seed's stored `ffprobe_output`: its command's JSON, as ffprobe prints it (four-space indents). */
+  seedOutputBytes?: number;
+  /** The probe over the shaped TLS link, one measurement per link shape. */
+  link?: LinkMeasurement[];
 }
 
 export interface BenchResults {
@@ -36,6 +44,7 @@ export interface BenchResults {
   bundles: BundleResult[];
   layerBinaries: Record<string, number>;
   chartPath: string;
+  linkChartPath?: string;
 }
 
 /** Families whose header or index tells ffprobe everything, so bytes read should not grow with file size. */
@@ -54,7 +63,7 @@ const fewest = (values: number[]): number => Math.min(...values);
 const upTo = (values: number[]): string =>
   Math.min(...values) === Math.max(...values) ? '' : ` (up to ${formatBytes(Math.max(...values))})`;
 
-interface Check {
+export interface Check {
   target: string;
   result: string;
   /** undefined when this run could not measure it. */
@@ -196,6 +205,7 @@ function checks(r: BenchResults): Check[] {
       ok: s.restShare.p95 <= OVERHEAD_LIMIT,
     });
   }
+  out.push(...linkChecks(r));
   return out;
 }
 
@@ -249,10 +259,6 @@ function probeTable(r: BenchResults): string {
       ];
     }),
   );
-}
-
-function geometricMean(values: number[]): number {
-  return Math.exp(sum(values.map(Math.log)) / values.length);
 }
 
 function ratioSummary(r: BenchResults): string {
@@ -588,11 +594,17 @@ export function renderReport(r: BenchResults): string {
     framesRunSection(r),
     '',
     independenceSection(r),
+    linkSection(r),
+    '',
     tuningSection(r),
     pipelineSection(r),
     '## Capacity on AWS, modelled',
     '',
     capacitySection(r),
+    '',
+    '## Cost per million assets, modelled',
+    '',
+    renderCost(costModel(r, templateInputs(path.join(__dirname, '..', 'template.yaml')))),
     '',
     bundleSection(r),
     corpusSection(r),

@@ -14,6 +14,11 @@ export const median = (values: readonly number[]): number => percentile(values, 
 
 export const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
+/** The geometric mean: the average of ratios. */
+export function geometricMean(values: readonly number[]): number {
+  return Math.exp(sum(values.map(Math.log)) / values.length);
+}
+
 /** "1.23 GB", "456 KB": decimal units, as file sizes and transfer volumes are usually quoted. */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '–';

@@ -108,11 +108,14 @@ export class Evaluator {
       this.parameters[name] = definition.Type === 'CommaDelimitedList' && typeof raw === 'string' ? raw.split(',') : raw;
     }
     const partition = deployment.partition ?? 'aws';
+    const region = deployment.region ?? 'eu-west-1';
+    const account = deployment.accountId ?? '123456789012';
     this.pseudo = {
       'AWS::Partition': partition,
-      'AWS::Region': deployment.region ?? 'eu-west-1',
-      'AWS::AccountId': deployment.accountId ?? '123456789012',
+      'AWS::Region': region,
+      'AWS::AccountId': account,
       'AWS::StackName': 'media-probe',
+      'AWS::StackId': `arn:${partition}:cloudformation:${region}:${account}:stack/media-probe/0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d`,
       'AWS::URLSuffix': partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com',
     };
   }

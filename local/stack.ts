@@ -106,6 +106,8 @@ export function localEnvironment(
     }
   }
   environment.LOG_LEVEL = process.env.MEDIA_PROBE_LOG_LEVEL ?? 'SILENT';
+  // As Lambda sets it: the ffprobe step's memory budget follows the template's MemorySize.
+  environment.AWS_LAMBDA_FUNCTION_MEMORY_SIZE = String(fn.memoryMb);
   return environment;
 }
 

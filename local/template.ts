@@ -12,6 +12,7 @@ interface FunctionProperties {
   Handler?: string;
   CodeUri?: string;
   Timeout?: number | string;
+  MemorySize?: number | string;
 }
 
 interface PipeProperties {
@@ -53,6 +54,8 @@ export interface TemplateFunction {
   /** Exported name of the handler in the entry point. */
   exportName: string;
   timeoutSeconds: number;
+  /** MemorySize as deployed with the Defaults (Lambda's 128 MB when unset). */
+  memoryMb: number;
   /** Environment variables as deployed with the Defaults (Globals merged, as SAM merges them); resource references stay as markers. */
   environment: Record<string, string>;
 }
@@ -148,6 +151,7 @@ function functionSettings(template: Template, evaluator: Evaluator, logicalId: s
     entryPoint: path.posix.join(String(props.CodeUri ?? '.'), entry),
     exportName,
     timeoutSeconds: numberSetting(props.Timeout, 3, `${logicalId}.Timeout`),
+    memoryMb: numberSetting(props.MemorySize, 128, `${logicalId}.MemorySize`),
     environment: Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(value)])),
   };
 }

@@ -1,5 +1,6 @@
 /** Lambda: the ffprobe step, which runs the layer's ffprobe on the presigned URL and returns the summary and where the JSON is kept. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -12,13 +13,14 @@ import { assertRunnableHere, CA_BUNDLE_CANDIDATES, confinePathFor, confineStatus
 import type { OutputUpload } from '../lib/presign';
 import type { Asset } from '../lib/row';
 
-/** The CA bundle ffprobe verifies S3's certificate with: FFPROBE_CA_FILE, or the system's. */
+/** The CA bundle S3's certificate is verified with (by the object relay, which reads for ffprobe): FFPROBE_CA_FILE, or the system's. */
 function caBundle(): string {
   const file = process.env.FFPROBE_CA_FILE || CA_BUNDLE_CANDIDATES.find((candidate) => existsSync(candidate));
   if (!file) throw new ConfigurationError(`no CA bundle found (looked for ${CA_BUNDLE_CANDIDATES.join(', ')}): set FFPROBE_CA_FILE`);
   return file;
 }
 
+const caFile = caBundle();
 const settings: FfprobeSettings = {
   ffprobePath: getStringFromEnv('FFPROBE_PATH', '/opt/bin/ffprobe'),
   timeoutMs: getIntegerFromEnv('FFPROBE_TIMEOUT_SECONDS', { default: 60, min: 1, max: 840 }) * 1000,
@@ -28,7 +30,9 @@ const settings: FfprobeSettings = {
   uploadTimeoutMs: 10_000,
   // One to four ranged GETs of at most 4 KiB: a few tens of milliseconds from Lambda to S3.
   faststartTimeoutMs: 5_000,
-  caFile: caBundle(),
+  caFile,
+  // Kept alive across invocations: a warm function reads the next object over the connections to S3 it has.
+  agent: new https.Agent({ keepAlive: true, maxSockets: 2, ca: readFileSync(caFile) }),
   // Lambda sets the function's memory here; the local stack and the tests run with the template's 1024 MB.
   memoryBudgetMiB: ffprobeMemoryBudgetMiB(getIntegerFromEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', { default: 1024, min: 128, max: 10_240 })),
 };

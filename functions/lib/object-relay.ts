@@ -28,7 +28,7 @@ import {
 export interface RelayOptions {
   /** The ETag every read must still match; S3 answers 412 once the object was replaced. */
   ifMatch?: string;
-  /** Upstream connections come from here (keep-alive); the module's own agents by default. */
+  /** Upstream connections come from here (keep-alive) when it is for the URL's protocol; the module's own agents otherwise. */
   agent?: http.Agent;
   /** An upstream read that stalls this long fails as transient (ffprobe's own -rw_timeout is the same). */
   timeoutMs: number;
@@ -163,7 +163,9 @@ export class ObjectRelay {
     private readonly server: http.Server,
     token: string,
   ) {
-    this.agent = options.agent ?? AGENTS[source.protocol as keyof typeof AGENTS];
+    // An agent is for one protocol (an https.Agent can't carry http): the given one where it fits.
+    const given = options.agent as (http.Agent & { protocol?: string }) | undefined;
+    this.agent = given?.protocol === source.protocol ? given : AGENTS[source.protocol as keyof typeof AGENTS];
     const { port } = server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}/${token}`;
   }

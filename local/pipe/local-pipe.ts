@@ -129,6 +129,11 @@ export class LocalPipe {
   }
 
   /** True when nothing is buffered or being delivered and the last poll found no new records. */
+  /** Changes the batching window from the next poll on (PipeBatchingWindowSeconds): the benchmark times lone inserts at several. */
+  setBatchingWindow(seconds: number): void {
+    this.options.settings = { ...this.options.settings, batchingWindowSeconds: seconds };
+  }
+
   get idle(): boolean {
     return !this.busy && this.lastPollEmpty && this.buffered === 0;
   }

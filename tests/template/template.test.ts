@@ -89,10 +89,11 @@ describe('functions', () => {
     Resource: `${attOf('ResultsBucket', 'Arn')}/ffprobe-output/*`,
   };
 
-  it('run on Node 22 with the chosen architecture, active tracing and the shared log settings', () => {
+  it('run on Node 22 with the chosen architecture, tracing as the Tracing parameter says and the shared log settings', () => {
     expect(globals.Runtime).toBe('nodejs22.x');
     expect(globals.Architectures).toEqual([{ Ref: 'Architecture' }]);
-    expect(globals.Tracing).toBe('Active');
+    expect(deploy().evaluate(globals.Tracing)).toBe('Active');
+    expect(deploy({ parameters: { Tracing: 'false' } }).evaluate(globals.Tracing)).toBe('PassThrough');
     expect(Object.keys(globals.Environment.Variables)).toEqual(expect.arrayContaining(['LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']));
     expect(deploy({ parameters: { LogLevel: 'DEBUG' } }).evaluate(globals.Environment.Variables.LOG_LEVEL)).toBe('DEBUG');
   });
@@ -273,6 +274,17 @@ describe('functions', () => {
       expect(props(group, { parameters: { LogRetentionDays: 90 } }).RetentionInDays).toBe(90);
     }
   });
+
+  it.each(['PresignFunction', 'FfprobeFunction', 'UpdateFunction', 'SelectFunction', 'ObjectEventFunction'])(
+    "%s logs JSON at LogLevel, and Lambda's own START/END/REPORT lines only at PlatformLogLevel INFO or below (WARN by default)",
+    (fn) => {
+      expect(props(fn).LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' });
+      expect(props(fn, { parameters: { LogLevel: 'WARN', PlatformLogLevel: 'INFO' } }).LoggingConfig).toMatchObject({
+        ApplicationLogLevel: 'WARN',
+        SystemLogLevel: 'INFO',
+      });
+    },
+  );
 });
 
 describe('ffprobe layer', () => {
@@ -562,11 +574,13 @@ describe('state machine', () => {
   const machine = resources.MediaProbeStateMachine;
   const definitionPath = path.join(repoRoot, machine.Properties.DefinitionUri);
 
-  it('is an Express workflow, traced, logging every execution to a group with retention', () => {
+  it('is an Express workflow, traced, logging failed executions (every one at StateMachineLogLevel ALL) to a group with retention', () => {
     const p = props('MediaProbeStateMachine');
     expect(p.Type).toBe('EXPRESS');
     expect(p.Tracing).toEqual({ Enabled: true });
-    expect(p.Logging.Level).toBe('ALL');
+    expect(props('MediaProbeStateMachine', { parameters: { Tracing: 'false' } }).Tracing).toEqual({ Enabled: false });
+    expect(p.Logging.Level).toBe('ERROR');
+    expect(props('MediaProbeStateMachine', { parameters: { StateMachineLogLevel: 'ALL' } }).Logging.Level).toBe('ALL');
     expect(p.Logging.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: attOf('StateMachineLogGroup', 'Arn') } }]);
     expect(props('StateMachineLogGroup').RetentionInDays).toBe(template.Parameters.LogRetentionDays.Default);
   });
@@ -695,6 +709,7 @@ describe('backfill state machine', () => {
     expect(p.Type).toBe('STANDARD');
     expect(p.Name).toBe('media-probe-backfill');
     expect(p.Tracing).toEqual({ Enabled: true });
+    expect(props('BackfillStateMachine', { parameters: { Tracing: 'false' } }).Tracing).toEqual({ Enabled: false });
     expect(p.Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
     expect(p.Logging.Destinations).toEqual([{ CloudWatchLogsLogGroup: { LogGroupArn: attOf('BackfillLogGroup', 'Arn') } }]);
   });
@@ -836,5 +851,23 @@ describe('checkov skips', () => {
         });
       }
     }
+  });
+});
+
+describe('X-Ray sampling', () => {
+  it('traces TraceSamplingRate of the analysis executions beyond the first each second, under a rule named within 32 characters', () => {
+    const rule = resources.TraceSamplingRule;
+    expect(rule.Condition).toBe('Traces');
+    const p = props('TraceSamplingRule', { parameters: { TraceSamplingRate: 0.2 } }).SamplingRule;
+    expect(p).toMatchObject({
+      FixedRate: 0.2,
+      ReservoirSize: 1,
+      ServiceType: 'AWS::StepFunctions::StateMachine',
+      ResourceARN: '*',
+      Version: 1,
+    });
+    expect(p.ServiceName).toBe(attOf('MediaProbeStateMachine', 'Name'));
+    expect(props('TraceSamplingRule').SamplingRule.FixedRate).toBe(0.05);
+    expect(p.RuleName.length).toBeLessThanOrEqual(32);
   });
 });

@@ -7,6 +7,7 @@ const fn = (environment: Record<string, string>): TemplateFunction => ({
   entryPoint: 'x.ts',
   exportName: 'handler',
   timeoutSeconds: 3,
+  memoryMb: 512,
   environment,
 });
 
@@ -30,11 +31,16 @@ it('replaces the stack resources and the layer path with their local stand-ins a
   expect(env).not.toHaveProperty('NODE_OPTIONS');
 });
 
-it('gives a function nothing the template does not give it', () => {
+it('gives a function nothing the template and Lambda do not give it', () => {
   expect(Object.keys(localEnvironment(fn({ PRESIGN_EXPIRY_SECONDS: '300' }), 'ffprobe')).sort()).toEqual([
+    'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
     'LOG_LEVEL',
     'PRESIGN_EXPIRY_SECONDS',
   ]);
+});
+
+it("sets the function's memory as Lambda does: the ffprobe step's memory budget follows the template", () => {
+  expect(localEnvironment(fn({}), 'ffprobe').AWS_LAMBDA_FUNCTION_MEMORY_SIZE).toBe('512');
 });
 
 it('refuses a reference to a resource the local run does not stand in for', () => {
