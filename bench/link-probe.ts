@@ -13,7 +13,7 @@ import type { LinkCounters, LinkShape, ShapedLink } from './link';
 import { VARIANTS } from './probe';
 import type { ProbeReply, ProbeRequest } from './probe-worker';
 
-export type LinkVariant = 'seed' | 'direct' | 'ours';
+export type LinkVariant = 'seed' | 'direct' | 'ours' | 'warm';
 
 export interface LinkRun {
   wallMs: number;
@@ -91,10 +91,10 @@ function sections(json: string): unknown {
   return rest;
 }
 
-/** Measures one object at one link shape: `runs` rounds of seed, direct and ours, in turn. */
+/** Measures one object at one link shape: `runs` rounds of seed, direct, ours (cold) and ours warm, in turn. */
 export async function measureOverLink(link: ShapedLink, shape: LinkShape, options: LinkProbeOptions): Promise<LinkMeasurement> {
   link.reshape(shape);
-  const runs: Record<LinkVariant, LinkRun[]> = { seed: [], direct: [], ours: [] };
+  const runs: Record<LinkVariant, LinkRun[]> = { seed: [], direct: [], ours: [], warm: [] };
   let identical = true;
   const timed = async (
     variant: LinkVariant,
@@ -135,7 +135,17 @@ export async function measureOverLink(link: ShapedLink, shape: LinkShape, option
       const reply = await options.worker.probe({ url, ca: options.ca, settings: settingsFor(options) });
       return { ok: !reply.error, error: reply.error, json: reply.json, wallMs: reply.wallMs };
     });
-    if (!direct || !ours || !isDeepStrictEqual(sections(direct), sections(ours))) identical = false;
+    const warm = await timed('warm', async (url) => {
+      const reply = await options.worker.probe({
+        url,
+        ca: options.ca,
+        settings: settingsFor(options),
+        warmKey: `${shape.rttMs}/${shape.bytesPerSecond}`,
+      });
+      return { ok: !reply.error, error: reply.error, json: reply.json, wallMs: reply.wallMs };
+    });
+    for (const relayed of [ours, warm])
+      if (!direct || !relayed || !isDeepStrictEqual(sections(direct), sections(relayed))) identical = false;
   }
   return { shape, runs, identical };
 }

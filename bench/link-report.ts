@@ -17,20 +17,26 @@ const at = (f: Linked, rttMs: number) => f.link.find((l) => l.shape.rttMs === rt
 const table = (header: string[], rows: string[][]): string =>
   [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
-/** Geometric means of ours/seed at one shape, and the files where ours took longer or read more. */
+/** Geometric means of ours/seed at one shape (cold and warm), and the files where ours took longer or read more. */
 function summary(files: Linked[], rttMs: number) {
   const rows = files.flatMap((f) => {
     const l = at(f, rttMs);
     return l ? [{ key: f.key, l }] : [];
   });
-  const wallRatios = rows.map(({ l }) => wall(l.runs.ours) / wall(l.runs.seed));
-  const byteRatios = rows.map(({ l }) => bytes(l.runs.ours) / bytes(l.runs.seed));
+  const ratios = rows.map(({ key, l }) => ({
+    key,
+    cold: wall(l.runs.ours) / wall(l.runs.seed),
+    warm: wall(l.runs.warm ?? []) / wall(l.runs.seed),
+    bytes: bytes(l.runs.ours) / bytes(l.runs.seed),
+  }));
   return {
     files: rows.length,
-    wall: geometricMean(wallRatios),
-    bytes: geometricMean(byteRatios),
-    slower: rows.filter((_, i) => wallRatios[i] > 1).map(({ key }, i) => `${key} ${wallRatios[i].toFixed(2)}×`),
-    moreBytes: rows.filter((_, i) => byteRatios[i] > 1).map(({ key }) => key),
+    wall: geometricMean(ratios.map((x) => x.cold)),
+    warmWall: geometricMean(ratios.map((x) => x.warm)),
+    bytes: geometricMean(ratios.map((x) => x.bytes)),
+    slower: ratios.filter((x) => x.cold > 1).map((x) => `${x.key} ${x.cold.toFixed(2)}×`),
+    slowerWarm: ratios.filter((x) => x.warm > 1).map((x) => `${x.key} ${x.warm.toFixed(2)}×`),
+    moreBytes: ratios.filter((x) => x.bytes > 1).map((x) => `${x.key} ${x.bytes.toFixed(2)}×`),
     different: rows.filter(({ l }) => !l.identical).map(({ key }) => key),
     failed: rows.filter(({ l }) => Object.values(l.runs).some((runs) => runs.some((x) => !x.ok))).map(({ key }) => key),
   };
@@ -51,8 +57,13 @@ export function linkChecks(r: BenchResults): Check[] {
   const s = summary(files, TARGET_RTT_MS);
   return [
     {
-      target: `probe wall time over a ${TARGET_RTT_MS} ms link ≤ ${WALL_TARGET}× the seed's command (geometric mean), no file slower`,
-      result: `${s.wall.toFixed(2)}× over ${s.files} files; slower on ${s.slower.length ? s.slower.join(', ') : 'none'}`,
+      target: `probe wall time over a ${TARGET_RTT_MS} ms link ≤ ${WALL_TARGET}× the seed's command (geometric mean), no file slower: a warm function`,
+      result: `${s.warmWall.toFixed(2)}× over ${s.files} files; slower on ${s.slowerWarm.length ? s.slowerWarm.join(', ') : 'none'}`,
+      ok: s.warmWall <= WALL_TARGET && s.slowerWarm.length === 0,
+    },
+    {
+      target: `the same, a cold function (its first probe: a new connection to S3)`,
+      result: `${s.wall.toFixed(2)}×; slower on ${s.slower.length ? s.slower.join(', ') : 'none'}`,
       ok: s.wall <= WALL_TARGET && s.slower.length === 0,
     },
     {
@@ -94,6 +105,8 @@ function shapeTable(files: Linked[], rttMs: number): string {
           formatMs(wall(direct)),
           formatMs(wall(ours)),
           formatRatio(wall(ours), wall(seed)),
+          formatMs(wall(l.runs.warm ?? [])),
+          formatRatio(wall(l.runs.warm ?? []), wall(seed)),
           formatBytes(bytes(seed)),
           formatBytes(bytes(ours)),
           formatRatio(bytes(ours), bytes(seed)),
@@ -123,7 +136,9 @@ export function linkSection(r: BenchResults): string {
     '- **direct:** our ffprobe invocation (`buildFfprobeArgs`, verifying the certificate) on the presigned HTTPS URL, as the step ran before the relay.',
     '- **ours:** the ffprobe step as it runs now (`probeAsset`, in a process of its own as in Lambda): ffprobe reads a loopback URL of the',
     '  object relay (`functions/lib/object-relay.ts`), which reads S3 over one kept-alive connection opened while ffprobe starts; the faststart',
-    "  check and an HDR candidate's second run included.",
+    "  check and an HDR candidate's second run included. **Cold:** a fresh connection, as a function's first probe. **Warm:** the",
+    '  connection the previous probe left, as a warm function reuses it for the next object (its first round is cold; after the idle',
+    '  time between probes the link restarts slow start, as Linux does after 200 ms).',
     '',
     `**Wall** is the median of ${runs} runs, spawn (or relay start) to result; **bytes** are what crossed the link towards the client (TLS`,
     "records included, and what was still in flight when a reader hung up); **connections** are the link's (each one a TCP and a TLS set-up);",
@@ -139,7 +154,7 @@ export function linkSection(r: BenchResults): string {
         '',
         shapeTable(files, shape.rttMs),
         '',
-        `Geometric means of ours/seed: **${s.wall.toFixed(2)}×** wall time, **${s.bytes.toFixed(2)}×** bytes over ${s.files} files.` +
+        `Geometric means of ours/seed: **${s.warmWall.toFixed(2)}×** wall time warm, **${s.wall.toFixed(2)}×** cold, **${s.bytes.toFixed(2)}×** bytes (cold) over ${s.files} files.` +
           (s.failed.length ? ` Runs failed on ${s.failed.join(', ')}.` : ''),
         '',
       ];

@@ -30,6 +30,8 @@ export interface LinkCounters {
 
 /** TCP's initial congestion window (RFC 6928: ten segments of 1,460 bytes). */
 const INITIAL_WINDOW_BYTES = 10 * 1460;
+/** A connection idle longer than the retransmission timeout (Linux: at least 200 ms) starts slow again (RFC 2861, Linux's default). */
+const IDLE_RESTART_MS = 200;
 /** What the sender keeps queued beyond its window before its writes block: a socket buffer's worth. */
 const SENDER_QUEUE_BYTES = 256 * 1024;
 
@@ -115,6 +117,7 @@ class ShapedDirection {
   private windowTimer?: NodeJS.Timeout;
   private deliveryTimer?: NodeJS.Timeout;
   private ended = false;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly from: net.Socket,
@@ -142,6 +145,11 @@ class ShapedDirection {
   private send(): void {
     if (this.windowTimer) return;
     const now = performance.now();
+    if (this.queue.length > 0 && now - Math.max(this.lastSentAt, this.linkFreeAt) > IDLE_RESTART_MS && this.lastSentAt > 0) {
+      this.windowBytes = INITIAL_WINDOW_BYTES;
+      this.windowStartedAt = now;
+      this.sentInWindow = 0;
+    }
     // A window's worth per round trip; once a round trip has passed, the window has been acknowledged and doubles.
     while (now >= this.windowStartedAt + this.shape.rttMs) {
       this.windowStartedAt += this.shape.rttMs;
@@ -169,6 +177,7 @@ class ShapedDirection {
       }
       this.queued -= chunk.length;
       this.sentInWindow += chunk.length;
+      this.lastSentAt = now;
       this.linkFreeAt = Math.max(now, this.linkFreeAt) + (chunk.length / this.shape.bytesPerSecond) * 1000;
       this.inFlight.push({ at: this.linkFreeAt + this.shape.rttMs / 2, chunk });
     }
@@ -215,6 +224,8 @@ export async function startShapedLink(targetPort: number, certificates: Certific
   const counters: LinkCounters = { connections: 0, bytesDown: 0, bytesUp: 0 };
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
+    // No Nagle on the proxy's own sockets: with the peer's delayed ACK it would hold a small write for 40 ms, a stall the modelled link does not have.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());

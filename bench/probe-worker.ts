@@ -10,6 +10,12 @@ export interface ProbeRequest {
   url: string;
   ca: string;
   settings: Omit<FfprobeSettings, 'agent'>;
+  /**
+   * Set: reuse the connections the previous warm probe under the same key left, as a warm Lambda
+   * does with the object after; unset: a fresh agent, the cold case. The key changes with the
+   * link's shape, which applies to the connections opened under it.
+   */
+  warmKey?: string;
 }
 
 export interface ProbeReply {
@@ -18,9 +24,15 @@ export interface ProbeReply {
   error?: string;
 }
 
-process.on('message', async ({ url, ca, settings }: ProbeRequest) => {
-  // A fresh agent each time: the step's cold case, which pays for its connections like the seed does.
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 2, ca });
+let warm: { key: string; agent: https.Agent } | undefined;
+
+process.on('message', async ({ url, ca, settings, warmKey }: ProbeRequest) => {
+  if (warm && warmKey && warm.key !== warmKey) {
+    warm.agent.destroy();
+    warm = undefined;
+  }
+  if (warmKey) warm ??= { key: warmKey, agent: new https.Agent({ keepAlive: true, maxSockets: 2, ca }) };
+  const agent = warmKey && warm ? warm.agent : new https.Agent({ keepAlive: true, maxSockets: 2, ca });
   const started = performance.now();
   let reply: ProbeReply;
   try {
@@ -33,6 +45,6 @@ process.on('message', async ({ url, ca, settings }: ProbeRequest) => {
   } catch (error) {
     reply = { wallMs: performance.now() - started, error: `${(error as Error).name}: ${(error as Error).message}` };
   }
-  agent.destroy();
+  if (!warmKey) agent.destroy();
   process.send?.(reply);
 });

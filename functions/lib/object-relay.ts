@@ -55,12 +55,13 @@ export const FIRST_WINDOW_BYTES = 128 * 1024;
 /** Each further window of a region being read on doubles, up to this. */
 export const MAX_WINDOW_BYTES = 2 * 1024 * 1024;
 /**
- * A reader still reading after this many windows (128 + 256 KiB) is reading a long way on (an
+ * A reader still reading after this many windows (128 + 256 + 512 KiB) is reading a long way on (an
  * MPEG-TS's 5 MB): the rest of its answer comes over one GET, at its pace, as the seed's command
- * reads, instead of a round trip per window. The headers of MP4, Matroska, MP3 and WAV end sooner,
- * and their seeks stay on the kept-alive connection.
+ * reads, instead of a round trip per window, on a connection of its own, dropped when the reader
+ * hangs up. The headers of MP4, Matroska, MP3 and WAV end sooner; their seeks, and the next probe,
+ * stay on the kept-alive connection.
  */
-const STREAM_AFTER_WINDOWS = 2;
+const STREAM_AFTER_WINDOWS = 3;
 /** What the relay hands ffprobe's connection at a time. */
 const WRITE_BYTES = 32 * 1024;
 /** What the relay keeps of what it read; the least recently used is dropped beyond it. */
@@ -345,13 +346,19 @@ export class ObjectRelay {
    * follow (206, or 200 from a server that ignored the range), learning the object's size on the
    * way; resolves undefined for 416 (nothing there), and rejects with the named error otherwise.
    */
-  private open(start: number, last: number): Promise<{ request: http.ClientRequest; response: http.IncomingMessage } | undefined> {
+  private open(
+    start: number,
+    last: number,
+    connection: 'kept' | 'own' = 'kept',
+  ): Promise<{ request: http.ClientRequest; response: http.IncomingMessage } | undefined> {
     const client = this.source.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { range: `bytes=${start}-${last}` };
     if (this.options.ifMatch) headers['if-match'] = this.options.ifMatch;
     this.stats.requests += 1;
+    // A connection of its own is made with the kept agent's TLS settings (its CA bundle), and closed with its answer.
+    const via = connection === 'kept' ? { agent: this.agent } : { agent: false as const, ca: (this.agent as https.Agent).options?.ca };
     return new Promise((resolve, reject) => {
-      const request = client.get(this.source, { agent: this.agent, headers, timeout: this.options.timeoutMs }, (response) => {
+      const request = client.get(this.source, { ...via, headers, timeout: this.options.timeoutMs }, (response) => {
         const status = response.statusCode ?? 0;
         const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '');
         if (total) this.size = Number(total[1]);
@@ -379,7 +386,8 @@ export class ObjectRelay {
    * them for later reads; the GET is dropped when `sink` says stop. Returns the bytes handed over.
    */
   private async stream(position: number, end: number, sink: (bytes: Buffer) => Promise<boolean>): Promise<number> {
-    const opened = await this.open(position, end - 1);
+    // On a connection of its own: dropping it when ffprobe hangs up leaves the kept-alive one for seeks and the next probe.
+    const opened = await this.open(position, end - 1, 'own');
     if (!opened) return 0;
     const { request, response } = opened;
     const kept: Buffer[] = [];
