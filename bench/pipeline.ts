@@ -12,6 +12,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
 import type { PlainRow } from '../cli/rows';
+import { logger } from '../functions/lib/commons';
 import { countOutcome } from '../functions/lib/outcome-metrics';
 import type { LocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
@@ -328,7 +329,6 @@ const LOG_LEVELS = ['INFO', 'WARN'];
  * written here as the function writes it, and counted for every asset.
  */
 async function logVolume(stack: LocalStack, level: string, work: () => Promise<{ timings: AssetTiming[] }>): Promise<LogVolume> {
-  const { logger } = await import('../functions/lib/commons');
   const names = new Map(Object.entries(stack.functions).map(([id, fn]) => [fn.name, id]));
   const bytesPerFunction: Record<string, number> = {};
   const write = process.stdout.write.bind(process.stdout);
@@ -357,12 +357,9 @@ async function logVolume(stack: LocalStack, level: string, work: () => Promise<{
 
 /** The bytes of the metric document the update function writes for one recorded success. */
 function emfBytesPerOutcome(): number {
-  // The local stack turns metrics off in the environment; this one document is written regardless.
+  // The local stack turns metrics off in the environment, which Powertools reads when it publishes: on while this one is written.
   const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  const metrics = new Metrics({ namespace: 'media-probe/media-probe', serviceName: 'media-probe' });
-  if (disabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
-  else process.env.POWERTOOLS_METRICS_DISABLED = disabled;
   let bytes = 0;
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array) => {
@@ -370,9 +367,12 @@ function emfBytesPerOutcome(): number {
     return true;
   }) as typeof process.stdout.write;
   try {
+    const metrics = new Metrics({ namespace: 'media-probe/media-probe', serviceName: 'media-probe' });
     countOutcome(metrics, { applied: true, status: 'SUCCEEDED' } as Parameters<typeof countOutcome>[1]);
   } finally {
     process.stdout.write = write;
+    if (disabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+    else process.env.POWERTOOLS_METRICS_DISABLED = disabled;
   }
   return bytes;
 }

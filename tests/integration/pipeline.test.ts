@@ -11,6 +11,7 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } 
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { insertRows, listFiles, rowsForFiles, uploadFiles, waitForOutcomes } from '../../cli/local-run';
 import { itemToRow, type PlainRow, rowToItem } from '../../cli/rows';
+import { ffprobeMemoryBudgetMiB } from '../../functions/lib/ffprobe-command';
 import { FIRST_WINDOW_BYTES } from '../../functions/lib/object-relay';
 import { InputTemplate } from '../../local/pipe/input-template';
 import { laneOf } from '../../local/pipe/local-pipe';
@@ -21,6 +22,11 @@ import { outcomeEventErrors } from '../support/outcome-schema';
 import { serverClosesIdleConnection } from './support/keep-alive';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** The ffprobe step's memory budget as deployed: the template's MemorySize, less Node's share. */
+const PROBE_MEMORY_BUDGET_MIB = ffprobeMemoryBudgetMiB(
+  Object.values(localTemplate(path.join(ROOT, 'template.yaml')).analysis.substitutions).find((fn) => fn.logicalId === 'FfprobeFunction')!
+    .memoryMb,
+);
 const SAMPLES = path.join(ROOT, 'samples');
 const MANY_STREAMS = 250;
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -316,7 +322,7 @@ describe('bad input ends FAILED with the step and a readable reason', () => {
       () => uploaded('hostile/inflate-bomb.mkv', matroskaInflateBomb()),
       'ffprobe',
       'NotMediaError',
-      /^ffprobe could not read the object as media: it ran out of its memory budget \(768 MiB\)/,
+      new RegExp(`^ffprobe could not read the object as media: it ran out of its memory budget \\(${PROBE_MEMORY_BUDGET_MIB} MiB\\)`),
     ],
     [
       'a text file that echoes "Server returned 404 Not Found" into ffprobe’s messages',
