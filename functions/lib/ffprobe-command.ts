@@ -55,7 +55,7 @@ const MIN_MEMORY_BUDGET_MIB = 128;
  * ffprobe's memory budget: the function's memory less what Node.js needs. Lambda's memory setting
  * bounds everything in the execution environment together, so a crafted file that made ffprobe
  * take more would end the whole invocation (the runtime is killed) instead of its own row. Real
- * media needs a small fraction of it: the benchmark's largest peak RSS is 21 MB.
+ * media needs a fraction of it: the benchmark's largest peak RSS is 33 MB.
  */
 export function ffprobeMemoryBudgetMiB(functionMemoryMb: number): number {
   const budget = functionMemoryMb - RUNTIME_RESERVE_MIB;

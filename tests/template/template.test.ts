@@ -207,9 +207,11 @@ describe('functions', () => {
     for (const ffprobeTimeout of allowed) {
       const p = props('FfprobeFunction', { parameters: { FfprobeTimeoutSeconds: ffprobeTimeout } });
       expect(p.Layers).toEqual([refOf('FfprobeLayer')]);
-      // The size the cost model chose (BENCHMARKS.md); it must leave ffprobe a memory budget.
+      // FfprobeMemorySize: the size the cost model chose by default (BENCHMARKS.md); every allowed size leaves ffprobe a memory budget.
       expect(p.MemorySize).toBe(384);
       expect(ffprobeMemoryBudgetMiB(p.MemorySize)).toBe(128);
+      expect(ffprobeMemoryBudgetMiB(template.Parameters.FfprobeMemorySize.MinValue as number)).toBeGreaterThanOrEqual(128);
+      expect(props('FfprobeFunction', { parameters: { FfprobeMemorySize: 2048 } }).MemorySize).toBe(2048);
       expect(p.Environment.Variables).toEqual({
         FFPROBE_PATH: '/opt/bin/ffprobe',
         FFPROBE_TIMEOUT_SECONDS: ffprobeTimeout,
