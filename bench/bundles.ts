@@ -120,7 +120,8 @@ export async function benchmarkBundles(repositoryRoot: string, outDir: string, r
   for (const fn of functions) {
     const resource = raw.Resources?.[fn.logicalId];
     const props = (resource?.Metadata?.BuildProperties ?? {}) as BuildProperties;
-    const memory = String(resource?.Properties?.MemorySize ?? raw.Globals?.Function?.MemorySize ?? 128);
+    // As deployed with the Defaults (a parameter's value, Globals merged): what Lambda puts in AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+    const memory = String(fn.memoryMb);
     const outfile = path.join(outDir, fn.logicalId, 'index.js');
     await esbuild.build({
       entryPoints: [path.join(repositoryRoot, fn.entryPoint)],

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { LinkMeasurement } from './link-probe';
+import { TARGET_RTT_MS } from './link-report';
 import type { PipelineResult } from './pipeline';
 import type { FileMeasurement } from './probe';
 import { median, percentile } from './stats';
@@ -127,29 +129,37 @@ export interface Measured {
   ffprobeMs: number[];
   /** Start to recorded minus presign and ffprobe: the update, the state transitions, the invocations. */
   restMs: number[];
-  /** Requests ffprobe made per file (ours, the median of the traced runs). */
+  /** GETs the step's probe made per file: through the object relay over the benchmark's link (ffprobe's own requests for a run without the link). */
   probeRequests: number[];
 }
 
-export function measuredFrom(results: { pipeline: PipelineResult; corpus: Array<{ probe?: FileMeasurement }> }): Measured {
+export function measuredFrom(results: {
+  pipeline: PipelineResult;
+  corpus: Array<{ probe?: FileMeasurement; link?: LinkMeasurement[] }>;
+}): Measured {
   const rows = results.pipeline.timings['full batches'] ?? [];
   if (rows.length === 0) throw new Error('bench/out/results.json has no "full batches" timings: run `npm run bench` first');
   return {
     presignMs: rows.map((row) => row.presignMs),
     ffprobeMs: rows.map((row) => row.ffprobeMs),
     restMs: rows.map((row) => row.recordedAt - row.startedAt - row.presignMs - row.ffprobeMs),
-    probeRequests: results.corpus.flatMap((file) => (file.probe ? [median(file.probe.ours.requests)] : [])),
+    probeRequests: results.corpus.flatMap((file) => {
+      const relayed = file.link?.find((l) => l.shape.rttMs === TARGET_RTT_MS)?.runs.ours;
+      if (relayed?.length) return [median(relayed.map((run) => run.requests))];
+      return file.probe ? [median(file.probe.ours.requests)] : [];
+    }),
   };
 }
 
 /**
- * One analysis on AWS: the local step times, plus for each of ffprobe's requests a new TLS
- * connection to S3 (TCP and TLS handshakes, then the request: 3 round trips) and S3's time to first
- * byte, plus a round trip for presign's HeadObject and for the update's UpdateItem.
+ * One analysis on AWS: the local step times, plus the object relay's connection to S3 (TCP and TLS
+ * handshakes: 2 round trips, a cold function's; a warm one reuses its connection), a round trip and
+ * S3's time to first byte for each of the relay's GETs, and the same for presign's HeadObject and
+ * the update's UpdateItem.
  */
 export function analysisTime(measured: Measured, network: { rttMs: number; firstByteMs: number }): AnalysisTime {
   const requests = median(measured.probeRequests);
-  const networkMs = requests * (3 * network.rttMs + network.firstByteMs) + 2 * (network.rttMs + network.firstByteMs);
+  const networkMs = 2 * network.rttMs + (requests + 2) * (network.rttMs + network.firstByteMs);
   const local = measured.presignMs.map((presign, i) => presign + measured.ffprobeMs[i] + measured.restMs[i]);
   return { p50Ms: median(local) + networkMs, p95Ms: percentile(local, 95) + networkMs };
 }

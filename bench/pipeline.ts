@@ -12,7 +12,6 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
 import type { PlainRow } from '../cli/rows';
-import { logger } from '../functions/lib/commons';
 import { countOutcome } from '../functions/lib/outcome-metrics';
 import type { LocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
@@ -329,6 +328,9 @@ const LOG_LEVELS = ['INFO', 'WARN'];
  * written here as the function writes it, and counted for every asset.
  */
 async function logVolume(stack: LocalStack, level: string, work: () => Promise<{ timings: AssetTiming[] }>): Promise<LogVolume> {
+  // The instance the handlers share, loaded with them: imported earlier, before the local stack set the
+  // functions' environment, it would have been made with another level, and made the functions log throughout.
+  const { logger } = require('../functions/lib/commons') as typeof import('../functions/lib/commons');
   const names = new Map(Object.entries(stack.functions).map(([id, fn]) => [fn.name, id]));
   const bytesPerFunction: Record<string, number> = {};
   const write = process.stdout.write.bind(process.stdout);

@@ -54,12 +54,12 @@ describe('the capacity model', () => {
     expect(backfill.seconds).toBe(50_000);
   });
 
-  it('adds a TLS connection and S3’s first byte per ffprobe request, and a round trip each for HeadObject and UpdateItem', () => {
+  it('adds the relay’s TLS connection, a round trip and S3’s first byte per GET, and the same for HeadObject and UpdateItem', () => {
     const time = analysisTime(
       { presignMs: [10, 10, 10], ffprobeMs: [100, 200, 300], restMs: [20, 20, 20], probeRequests: [1, 3, 3] },
       { rttMs: 2, firstByteMs: 20 },
     );
-    // 3 requests × (3 × 2 + 20) + 2 × (2 + 20) = 78 + 44 = 122 ms on top of the local 230 ms.
-    expect(time.p50Ms).toBe(230 + 122);
+    // 2 × 2 (TCP and TLS) + (3 GETs + 2) × (2 + 20) = 4 + 110 = 114 ms on top of the local 230 ms.
+    expect(time.p50Ms).toBe(230 + 114);
   });
 });
