@@ -6,13 +6,14 @@
  * run a load of thousands of inserts (nothing lost, nothing spuriously failed).
  */
 
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { insertRows, waitForOutcomes } from '../cli/local-run';
 import type { PlainRow } from '../cli/rows';
-import { countOutcome } from '../functions/lib/outcome-metrics';
 import type { LocalStack } from '../local/stack';
 import { localTemplate } from '../local/template';
 import { median, percentile, sum } from './stats';
@@ -266,9 +267,8 @@ export async function benchmarkPipeline(
   stack.pipe?.setBatchingWindow(options.batchingWindowSeconds);
   const logs: LogVolume[] = [];
   for (const level of LOG_LEVELS) {
-    log(`pipeline: log volume at ${level} (${options.batchSize} inserts)…`);
-    logs.push(await logVolume(stack, level, () => runGroups(stack, recorded, [rows(options.batchSize)], timeoutMs)));
-    await stack.waitUntilIdle(120_000);
+    log(`pipeline: log volume at ${level} (the sample files, a stack of their own)…`);
+    logs.push(await logVolume(level));
   }
   if (options.load > 0) {
     await run(
@@ -321,60 +321,43 @@ export function dynamoItemBytes(item: Record<string, AttributeValue>): number {
 const LOG_LEVELS = ['INFO', 'WARN'];
 
 /**
- * What the functions log while `work` runs, at `level`: the local stack loads every handler in this
- * process, so their one Powertools logger is switched to the level and their lines (JSON, one a
- * line, each naming its function) are counted off standard output and kept out of the bench's own.
- * The update function's metric documents (EMF, one per recorded outcome) are off locally: one is
- * written here as the function writes it, and counted for every asset.
+ * What the functions log per analysed asset at `level`: the sample files through a local stack of
+ * its own (bench/log-volume.ts) whose functions load at that level, their standard output counted
+ * line by line, each line by the function it names; the update function's metric documents (EMF)
+ * apart.
  */
-async function logVolume(stack: LocalStack, level: string, work: () => Promise<{ timings: AssetTiming[] }>): Promise<LogVolume> {
-  // The instance the handlers share, loaded with them: imported earlier, before the local stack set the
-  // functions' environment, it would have been made with another level, and made the functions log throughout.
-  const { logger } = require('../functions/lib/commons') as typeof import('../functions/lib/commons');
-  const names = new Map(Object.entries(stack.functions).map(([id, fn]) => [fn.name, id]));
-  const bytesPerFunction: Record<string, number> = {};
-  const write = process.stdout.write.bind(process.stdout);
-  const previous = logger.getLevelName();
-  logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    for (const line of String(chunk)
-      .split('\n')
-      .filter((l) => l.startsWith('{'))) {
-      const name = /"function_name":"([^"]+)"/.exec(line)?.[1];
-      const id = (name && names.get(name)) ?? 'other';
+export async function logVolume(level: string): Promise<LogVolume> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'media-probe-logs-'));
+  const summary = path.join(dir, 'summary.json');
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'log-volume.ts')], {
+      env: { ...process.env, MEDIA_PROBE_LOG_LEVEL: level, LOG_VOLUME_SUMMARY: summary },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const bytesPerFunction: Record<string, number> = {};
+    let pending = '';
+    const count = (line: string) => {
+      if (!line.startsWith('{')) return;
+      const name = /"function_name":"media-probe-local-([A-Za-z]+)"/.exec(line)?.[1];
+      const id = name ?? (line.includes('"_aws"') ? 'UpdateFunction metrics (EMF)' : 'other');
       bytesPerFunction[id] = (bytesPerFunction[id] ?? 0) + Buffer.byteLength(line) + 1;
-    }
-    return true;
-  }) as typeof process.stdout.write;
-  let assets = 0;
-  try {
-    assets = (await work()).timings.filter((t) => t.status === 'SUCCEEDED').length;
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(count);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    count(pending);
+    if (code !== 0) throw new Error(`the log-volume run at ${level} failed (exit ${code})`);
+    const { assets } = JSON.parse(await readFile(summary, 'utf8')) as { assets: number };
+    return {
+      level,
+      assets,
+      bytesPerAsset: Object.fromEntries(Object.entries(bytesPerFunction).map(([id, bytes]) => [id, bytes / Math.max(1, assets)])),
+    };
   } finally {
-    process.stdout.write = write;
-    logger.setLogLevel(previous);
+    await rm(dir, { recursive: true, force: true });
   }
-  const perAsset = Object.fromEntries(Object.entries(bytesPerFunction).map(([id, bytes]) => [id, bytes / Math.max(1, assets)]));
-  return { level, assets, bytesPerAsset: { ...perAsset, 'UpdateFunction metrics (EMF)': emfBytesPerOutcome() } };
-}
-
-/** The bytes of the metric document the update function writes for one recorded success. */
-function emfBytesPerOutcome(): number {
-  // The local stack turns metrics off in the environment, which Powertools reads when it publishes: on while this one is written.
-  const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
-  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  let bytes = 0;
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    bytes += Buffer.byteLength(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const metrics = new Metrics({ namespace: 'media-probe/media-probe', serviceName: 'media-probe' });
-    countOutcome(metrics, { applied: true, status: 'SUCCEEDED' } as Parameters<typeof countOutcome>[1]);
-  } finally {
-    process.stdout.write = write;
-    if (disabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
-    else process.env.POWERTOOLS_METRICS_DISABLED = disabled;
-  }
-  return bytes;
 }
