@@ -48,6 +48,17 @@ const XRAY_DEFAULT_RATE = 0.05;
 const SERVICE_CALL_MS = 20;
 /** The seed's published durations and its 200 MB, x86 function; a second invocation per asset for its own MODIFY (under 10 ms). */
 const SEED = { durationsMs: [186, 260, 816, 224], memoryMb: 200, modifyMs: 10 };
+/**
+ * What StateMachineLogLevel ALL would log per asset, counted on the analysis ASL's success path: per
+ * row the Map iteration's 2 events, 5 for each of its 4 tasks (entered, scheduled, started,
+ * succeeded, exited) and 2 for each of its 3 Choice and Succeed states; per execution 6 more, shared
+ * by its rows. An event without execution data is about 330 bytes (its type, ids, the execution's
+ * ARN, the state's name). An estimate: the local interpreter writes no CloudWatch events to count.
+ */
+const STATE_MACHINE_EVENTS_PER_ASSET = 2 + 4 * 5 + 3 * 2;
+const STATE_MACHINE_EVENT_BYTES = 330;
+/** Lambda's START, END and REPORT lines of one invocation (PlatformLogLevel INFO), about 300 bytes in all: an estimate from their documented form. */
+const PLATFORM_BYTES_PER_INVOCATION = 300;
 /** Candidate memory sizes for the ffprobe function. */
 export const FFPROBE_MEMORY_CANDIDATES = [384, 512, 768, 1024, 1769];
 
@@ -59,6 +70,8 @@ export interface CostLine {
 
 export interface CostModel {
   ours: CostLine[];
+  /** What each logging lever would add per million assets, beside the defaults. */
+  levers: CostLine[];
   seed: CostLine[];
   /** The ffprobe function at each candidate memory: the probe's modelled duration and its Lambda cost per million. */
   ffprobeMemory: Array<{ memoryMb: number; durationMs: number; perMillion: number }>;
@@ -79,6 +92,7 @@ export interface Inputs {
   functions: Record<string, TemplateFunction>;
   batchSize: number;
   logLevel: string;
+  platformLogLevel: string;
   stateMachineLogLevel: string;
   tracing: boolean;
   publishesOutcomes: boolean;
@@ -95,6 +109,7 @@ export function templateInputs(templatePath: string): Inputs {
     functions,
     batchSize: local.pipe.batchSize,
     logLevel: byDefault('LogLevel'),
+    platformLogLevel: byDefault('PlatformLogLevel'),
     stateMachineLogLevel: byDefault('StateMachineLogLevel') || 'ALL',
     tracing: byDefault('Tracing') !== 'false',
     publishesOutcomes: true,
@@ -201,7 +216,7 @@ export function costModel(r: BenchResults, inputs: Inputs): CostModel {
     },
     {
       item: 'CloudWatch Logs',
-      basis: `${formatBytes(logBytes)} per asset at LogLevel ${inputs.logLevel} (measured), platform lines off, state machine at ${inputs.stateMachineLogLevel}`,
+      basis: `${formatBytes(logBytes)} per asset at LogLevel ${inputs.logLevel} (measured), PlatformLogLevel ${inputs.platformLogLevel}, StateMachineLogLevel ${inputs.stateMachineLogLevel}`,
       perMillion: ((1e6 * logBytes) / 1e9) * PRICES.logsIngestedGb,
     },
     {
@@ -240,7 +255,29 @@ export function costModel(r: BenchResults, inputs: Inputs): CostModel {
       perMillion: ((2e6 * 300) / 1e9) * PRICES.logsIngestedGb,
     },
   ];
-  return { ours, seed, ffprobeMemory, chosenFfprobeMemoryMb: chosen.memoryMb, peakMemoryMb };
+  const logCost = (bytesPerAsset: number) => ((1e6 * bytesPerAsset) / 1e9) * PRICES.logsIngestedGb;
+  const info = r.pipeline.logs?.find((l) => l.level === 'INFO');
+  const infoBytes = info ? Object.values(info.bytesPerAsset).reduce((a, b) => a + b, 0) - logBytes : Number.NaN;
+  const sfnBytes = (STATE_MACHINE_EVENTS_PER_ASSET + 6 / assetsPerExecution) * STATE_MACHINE_EVENT_BYTES;
+  const levers: CostLine[] = [
+    { item: 'LogLevel INFO', basis: `${formatBytes(infoBytes)} more per asset (measured)`, perMillion: logCost(infoBytes) },
+    {
+      item: 'PlatformLogLevel INFO',
+      basis: `3 invocations × about ${PLATFORM_BYTES_PER_INVOCATION} bytes (estimate)`,
+      perMillion: logCost(3 * PLATFORM_BYTES_PER_INVOCATION),
+    },
+    {
+      item: 'StateMachineLogLevel ALL',
+      basis: `about ${(STATE_MACHINE_EVENTS_PER_ASSET + 6 / assetsPerExecution).toFixed(1)} events × ${STATE_MACHINE_EVENT_BYTES} bytes = ${formatBytes(sfnBytes)} per asset (estimate)`,
+      perMillion: logCost(sfnBytes),
+    },
+    {
+      item: 'TraceSamplingRate 1',
+      basis: 'every execution traced',
+      perMillion: inputs.tracing ? (1e6 / assetsPerExecution) * PRICES.xrayTrace : Number.NaN,
+    },
+  ];
+  return { ours, levers, seed, ffprobeMemory, chosenFfprobeMemoryMb: chosen.memoryMb, peakMemoryMb };
 }
 
 /** The relay's cache bound (functions/lib/object-relay.ts), counted in the step's peak. */
@@ -268,6 +305,14 @@ export function renderCost(model: CostModel): string {
     table(model.ours),
     '',
     `Where the money goes: ${top.map((l) => `${l.item} ${dollars(l.perMillion)}`).join(', ')}.`,
+    '',
+    'What the logging and tracing levers would add to it:',
+    '',
+    [
+      '| Setting | Basis | Per 1M assets, added |',
+      '| --- | --- | ---: |',
+      ...model.levers.map((l) => `| ${l.item} | ${l.basis} | ${dollars(l.perMillion)} |`),
+    ].join('\n'),
     '',
     "### The seed's single Lambda, at its article's figures",
     '',
