@@ -19,7 +19,7 @@ function escapeXml(text: string): string {
 }
 
 function sizeLabel(value: number, unit: 'bytes' | 'ms'): string {
-  if (unit === 'ms') return value >= 1000 ? `${value / 1000} s` : `${value} ms`;
+  if (unit === 'ms') return value >= 1000 ? `${Number((value / 1000).toPrecision(3))} s` : `${Number(value.toPrecision(3))} ms`;
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let u = 0;
   let v = value;
@@ -86,7 +86,15 @@ function panel(points: ChartPoint[], spec: PanelSpec, left: number, colours: Map
 }
 
 /** The whole chart: two panels and a legend of formats and markers. */
-export function renderChart(points: ChartPoint[], subtitle: string): string {
+/** The two panels' titles: what the bytes and the wall time are, for the run they come from. */
+export interface ChartTitles {
+  bytes: string;
+  wallMs: string;
+}
+
+const LOOPBACK_TITLES: ChartTitles = { bytes: 'Bytes ffprobe received (fewest of the runs)', wallMs: 'ffprobe wall time (median)' };
+
+export function renderChart(points: ChartPoint[], subtitle: string, titles: ChartTitles = LOOPBACK_TITLES): string {
   const families = [...new Set(points.map((p) => p.family))];
   const colours = new Map(families.map((f, i) => [f, PALETTE[i % PALETTE.length]]));
   const legendY = PANEL.top + PANEL.height + 58;
@@ -106,8 +114,8 @@ export function renderChart(points: ChartPoint[], subtitle: string): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    panel(points, { title: 'Bytes ffprobe received (fewest of the runs)', unit: 'bytes', value: (s) => s.bytes }, PANEL_LEFT[0], colours),
-    panel(points, { title: 'ffprobe wall time (median)', unit: 'ms', value: (s) => s.wallMs }, PANEL_LEFT[1], colours),
+    panel(points, { title: titles.bytes, unit: 'bytes', value: (s) => s.bytes }, PANEL_LEFT[0], colours),
+    panel(points, { title: titles.wallMs, unit: 'ms', value: (s) => s.wallMs }, PANEL_LEFT[1], colours),
     legend.join('\n'),
     `<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`,
     '</svg>',
