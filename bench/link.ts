@@ -45,7 +45,7 @@ export interface Certificates {
 /** A CA and a certificate for `localhost` and 127.0.0.1 signed by it, made with the openssl command line. */
 export async function generateCertificates(dir: string): Promise<Certificates> {
   const file = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) => run('openssl', args);
+  const openssl = (...args: string[]) => run('/usr/bin/openssl', args);
   await openssl(
     'req',
     '-x509',

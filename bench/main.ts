@@ -79,10 +79,12 @@ async function firstLine(command: string, args: string[]): Promise<string> {
   }
 }
 
+/** The link's CA and certificate are made with the openssl command line. */
+const OPENSSL = '/usr/bin/openssl';
+
 function requireTools(): void {
-  for (const tool of [STRACE, GNU_TIME]) {
-    if (!existsSync(tool))
-      throw new Error(`${tool} is missing; on Debian: apt-get install ${path.basename(tool) === 'time' ? 'time' : 'strace'}`);
+  for (const tool of [STRACE, GNU_TIME, OPENSSL]) {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing; on Debian: apt-get install ${path.basename(tool)}`);
   }
 }
 
