@@ -13,6 +13,8 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+/** The CA and the certificate are made with the openssl command line. */
+export const OPENSSL = '/usr/bin/openssl';
 
 export interface LinkShape {
   /** Round-trip time, split evenly between the two directions. */
@@ -45,7 +47,7 @@ export interface Certificates {
 /** A CA and a certificate for `localhost` and 127.0.0.1 signed by it, made with the openssl command line. */
 export async function generateCertificates(dir: string): Promise<Certificates> {
   const file = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) => run('/usr/bin/openssl', args);
+  const openssl = (...args: string[]) => run(OPENSSL, args);
   await openssl(
     'req',
     '-x509',

@@ -20,7 +20,7 @@ import { localTemplate } from '../local/template';
 import { benchmarkBundles } from './bundles';
 import { renderChart } from './chart';
 import { ffmpegVersion, type GeneratedFile, generateCorpus } from './corpus';
-import { generateCertificates, type LinkShape, startShapedLink } from './link';
+import { generateCertificates, type LinkShape, OPENSSL, startShapedLink } from './link';
 import { type LinkRun, measureOverLink, startProbeWorker } from './link-probe';
 import { TARGET_RTT_MS } from './link-report';
 import { benchmarkPipeline } from './pipeline';
@@ -78,9 +78,6 @@ async function firstLine(command: string, args: string[]): Promise<string> {
     return 'unavailable';
   }
 }
-
-/** The link's CA and certificate are made with the openssl command line. */
-const OPENSSL = '/usr/bin/openssl';
 
 function requireTools(): void {
   for (const tool of [STRACE, GNU_TIME, OPENSSL]) {
