@@ -5,6 +5,7 @@
  * Lambda at the figures its article published. Pure functions of bench/out/results.json and the
  * template's defaults, so `npm run bench -- --report-only` recomputes it.
  */
+import { CACHE_BYTES } from '../functions/lib/object-relay';
 import { readTemplate } from '../local/cfn';
 import { localTemplate, type TemplateFunction } from '../local/template';
 import { TARGET_RTT_MS } from './link-report';
@@ -139,7 +140,8 @@ export function costModel(r: BenchResults, inputs: Inputs): CostModel {
   const nodeMb = Math.max(...r.bundles.map((b) => median(b.rssBytes))) / 1e6;
   const ffprobePeakMb =
     Math.max(...r.corpus.flatMap((f) => [...(f.probe?.ours.peakRssKb ?? []), ...(f.probe?.ours.framesRun?.peakRssKb ?? [])])) / 1000;
-  const peakMemoryMb = nodeMb + RELAY_CACHE_MB + ffprobePeakMb;
+  // The relay's cache at its bound, counted in the step's peak.
+  const peakMemoryMb = nodeMb + CACHE_BYTES / 1e6 + ffprobePeakMb;
   const fastest = ffprobeMemory.at(-1)!.durationMs;
   // The cheapest size whose probe takes at most half as long again as with a whole vCPU, and that holds what was measured twice over.
   const chosen = ffprobeMemory
@@ -279,9 +281,6 @@ export function costModel(r: BenchResults, inputs: Inputs): CostModel {
   ];
   return { ours, levers, seed, ffprobeMemory, chosenFfprobeMemoryMb: chosen.memoryMb, peakMemoryMb };
 }
-
-/** The relay's cache bound (functions/lib/object-relay.ts), counted in the step's peak. */
-const RELAY_CACHE_MB = 24 * 1.048576;
 
 const dollars = (value: number) => (Number.isFinite(value) ? `$${value.toFixed(value < 0.1 ? 3 : 2)}` : '–');
 const total = (lines: CostLine[]) => lines.reduce((sum, l) => sum + l.perMillion, 0);

@@ -302,7 +302,7 @@ async function analysedItemBytes(stack: LocalStack): Promise<Record<string, numb
  * UTF-8 plus its value: strings in UTF-8, numbers about one byte per two digits plus one, binary as
  * is, booleans and nulls one byte, maps and lists three bytes plus one per element plus their contents.
  */
-export function dynamoItemBytes(item: Record<string, AttributeValue>): number {
+function dynamoItemBytes(item: Record<string, AttributeValue>): number {
   const value = (v: AttributeValue): number => {
     if (v.S !== undefined) return Buffer.byteLength(v.S);
     if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;

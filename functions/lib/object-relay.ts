@@ -65,7 +65,7 @@ const STREAM_AFTER_WINDOWS = 3;
 /** What the relay hands ffprobe's connection at a time. */
 const WRITE_BYTES = 32 * 1024;
 /** What the relay keeps of what it read; the least recently used is dropped beyond it. */
-const CACHE_BYTES = 24 * 1024 * 1024;
+export const CACHE_BYTES = 24 * 1024 * 1024;
 
 /**
  * The module's keep-alive agents: a warm function reuses its connections to S3 for the next probe.
