@@ -28,12 +28,12 @@ const settings: FfprobeSettings = {
   inlineLimitBytes: getIntegerFromEnv('INLINE_OUTPUT_LIMIT_BYTES', { default: 100 * 1024, min: 0, max: 200 * 1024 }),
   // A 16 MiB output at S3's pace takes well under a second; the budget covers a slow start.
   uploadTimeoutMs: 10_000,
-  // One to four ranged GETs of at most 4 KiB: a few tens of milliseconds from Lambda to S3.
+  // One to four reads of at most 4 KiB through the relay, usually of what ffprobe read already.
   faststartTimeoutMs: 5_000,
   caFile,
   // Kept alive across invocations: a warm function reads the next object over the connections to S3 it has.
   agent: new https.Agent({ keepAlive: true, maxSockets: 2, ca: readFileSync(caFile) }),
-  // Lambda sets the function's memory here; the local stack and the tests run with the template's 1024 MB.
+  // Lambda sets the function's memory here, and so does the local run (the template's FfprobeMemorySize); unit tests run without it.
   memoryBudgetMiB: ffprobeMemoryBudgetMiB(getIntegerFromEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', { default: 1024, min: 128, max: 10_240 })),
 };
 assertRunnableHere(settings.ffprobePath);
@@ -61,7 +61,14 @@ const ffprobe = async (event: FfprobeEvent, context: Context): Promise<FfprobeSt
   logger.appendKeys({ movie_id: event.asset.movieId });
   const started = Date.now();
   const deadline = started + context.getRemainingTimeInMillis();
-  const { result, faststartCheck, framesCheck } = await probeAsset(event.url, event, settings, event.size_bytes, deadline, event.if_match);
+  const { result, faststartCheck, framesCheck, reads } = await probeAsset(
+    event.url,
+    event,
+    settings,
+    event.size_bytes,
+    deadline,
+    event.if_match,
+  );
   // The frames themselves are in the stored JSON; the log says what they showed, or why there are none.
   const framesLog = framesCheck && {
     stream_index: framesCheck.stream_index,
@@ -80,6 +87,8 @@ const ffprobe = async (event: FfprobeEvent, context: Context): Promise<FfprobeSt
     format: result.media.format_name,
     ...(faststartCheck ? { faststart_check: faststartCheck } : {}),
     ...(framesLog && !framesCheck?.error ? { frames_check: framesLog } : {}),
+    // What reading the object cost: GETs, new connections to S3, bytes from S3, bytes served to ffprobe and the checks.
+    reads,
     confinement,
   });
   return { result, step: succeeded(event.attempt, event.entered_at) };

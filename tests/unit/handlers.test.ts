@@ -144,6 +144,9 @@ describe('ffprobe handler', () => {
     const { output } = await captureOutput(() => handlers.probe({ asset, url: URL_UNDER_TEST, ...outputUpload }, context));
     const line = JSON.parse(output.split('\n').find((l) => l.includes('probed media')) ?? '{}');
     expect(line.faststart_check).toEqual({ requests: 1, bytes: 0, failure: 'TransientError (ECONNREFUSED)' });
+    // The relay's account of the object: nothing came from the refused address, nothing was served.
+    expect(line.reads).toEqual({ requests: expect.any(Number), connections: expect.any(Number), bytes: 0, servedBytes: 0 });
+    expect(line.reads.requests).toBeGreaterThanOrEqual(1);
   });
 
   it('returns the summary, the stored output and its step report', async () => {
