@@ -4,13 +4,13 @@
  * check, an HDR candidate's second run), alternating, at each link shape. Wall time is the
  * caller's; bytes and connections are the link's; requests are the ones the S3 endpoint answered.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { FfprobeSettings } from '../functions/lib/ffprobe';
-import { ffprobeEnvironment, runFfprobe } from '../functions/lib/ffprobe-command';
+import { runFfprobe } from '../functions/lib/ffprobe-command';
 import type { LinkCounters, LinkShape, ShapedLink } from './link';
-import { VARIANTS } from './probe';
+import { runProcess, scrub, VARIANTS } from './probe';
 import type { ProbeReply, ProbeRequest } from './probe-worker';
 
 export type LinkVariant = 'seed' | 'direct' | 'ours' | 'warm';
@@ -43,18 +43,10 @@ export interface LinkProbeOptions {
   worker: ReturnType<typeof startProbeWorker>;
 }
 
-/** The seed's command as the seed runs it: its binary on the URL, nothing else (no TLS verification, no timeout). */
-function runSeed(ffprobe: string, url: string): Promise<{ ok: boolean; error?: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(ffprobe, VARIANTS.seed(url), { env: ffprobeEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('close', (code) =>
-      resolve(code === 0 ? { ok: true } : { ok: false, error: `exit ${code}: ${stderr.replace(/https?:\/\/\S+/g, '<url>').slice(-200)}` }),
-    );
-  });
+/** The seed's command as the seed runs it: its binary on the URL, nothing else (no TLS verification, no timeout of its own). */
+async function runSeed(ffprobe: string, url: string): Promise<{ ok: boolean; error?: string }> {
+  const exit = await runProcess(ffprobe, VARIANTS.seed(url));
+  return exit.code === 0 ? { ok: true } : { ok: false, error: `exit ${exit.code}: ${scrub(exit.stderr)}` };
 }
 
 /** The probe worker (probe-worker.ts), started once: the step's probe in a process of its own. One request at a time. */
@@ -131,19 +123,13 @@ export async function measureOverLink(link: ShapedLink, shape: LinkShape, option
       ok: true,
       json: (await runFfprobe(options.ffprobe, url, settingsFor(options))).json,
     }));
-    const ours = await timed('ours', async (url) => {
-      const reply = await options.worker.probe({ url, ca: options.ca, settings: settingsFor(options) });
+    // The step's probe in the worker: a fresh connection (cold), or the one the previous warm probe at this shape left.
+    const viaWorker = (warmKey?: string) => async (url: string) => {
+      const reply = await options.worker.probe({ url, ca: options.ca, settings: settingsFor(options), warmKey });
       return { ok: !reply.error, error: reply.error, json: reply.json, wallMs: reply.wallMs };
-    });
-    const warm = await timed('warm', async (url) => {
-      const reply = await options.worker.probe({
-        url,
-        ca: options.ca,
-        settings: settingsFor(options),
-        warmKey: `${shape.rttMs}/${shape.bytesPerSecond}`,
-      });
-      return { ok: !reply.error, error: reply.error, json: reply.json, wallMs: reply.wallMs };
-    });
+    };
+    const ours = await timed('ours', viaWorker());
+    const warm = await timed('warm', viaWorker(`${shape.rttMs}/${shape.bytesPerSecond}`));
     for (const relayed of [ours, warm])
       if (!direct || !relayed || !isDeepStrictEqual(sections(direct), sections(relayed))) identical = false;
   }

@@ -6,7 +6,7 @@
  * that crossed the link each way.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -79,7 +79,7 @@ export async function generateCertificates(dir: string): Promise<Certificates> {
     '-out',
     file('server.csr'),
   );
-  await run('sh', ['-c', `printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > '${file('ext.cnf')}'`]);
+  await writeFile(file('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
   await openssl(
     'x509',
     '-req',

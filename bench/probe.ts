@@ -57,7 +57,8 @@ interface Exit {
 /** A run this long means ffprobe hangs (the seed's command has no network timeout); the whole process group is killed. */
 const RUN_TIMEOUT_MS = 120_000;
 
-function runProcess(command: string, args: string[]): Promise<Exit> {
+/** Runs one process to its end under the timeout, in a process group of its own; used by the link's runs too. */
+export function runProcess(command: string, args: string[]): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     // Its own process group, so a timeout also reaches ffprobe under strace or time.
@@ -85,7 +86,7 @@ function runProcess(command: string, args: string[]): Promise<Exit> {
 }
 
 /** Never let a presigned URL reach a log or the report. */
-function scrub(text: string): string {
+export function scrub(text: string): string {
   return text
     .replace(/https?:\/\/\S+/g, '<url>')
     .trim()
