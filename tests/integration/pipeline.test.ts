@@ -518,6 +518,8 @@ describe('a batch with one record whose outcome cannot be recorded', () => {
       'injected: table unreachable',
     );
     const before = { ...stack.pipe!.stats };
+    // A batching window makes the four inserts one batch: at the default of 0 the pipe may read them over two polls.
+    stack.pipe!.setBatchingWindow(1);
     try {
       await insertRows(stack, rows);
       const result = await waitForOutcomes(stack, rows, 120_000);
@@ -526,6 +528,7 @@ describe('a batch with one record whose outcome cannot be recorded', () => {
         expect(result.outcomes.get(String(r.movie_id))).toBe(String(r.movie_id) === poisoned ? 'DEAD_LETTERED' : 'SUCCEEDED');
     } finally {
       clear();
+      stack.pipe!.setBatchingWindow(localTemplate(path.join(ROOT, 'template.yaml')).pipe.batchingWindowSeconds);
     }
     expect(stack.pipe!.stats.dead_lettered - before.dead_lettered).toBe(1);
     expect(stack.pipe!.stats.records_delivered - before.records_delivered).toBe(4);
